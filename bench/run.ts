@@ -1,0 +1,17 @@
+/**
+ * `npm run bench -- <name> [options]`: runs one benchmark and writes JSON + Markdown to docs/bench/.
+ * Benchmarks measure; they never assert. Ratios are taken side by side within one run.
+ */
+import { benchModelForward } from './model-forward.js';
+
+const BENCHES: Record<string, (args: string[]) => Promise<void>> = {
+  model: benchModelForward,
+};
+
+const [name, ...args] = process.argv.slice(2);
+const bench = name ? BENCHES[name] : undefined;
+if (!bench) {
+  console.error(`usage: npm run bench -- <${Object.keys(BENCHES).join('|')}> [options]`);
+  process.exit(2);
+}
+await bench(args);

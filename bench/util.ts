@@ -1,0 +1,43 @@
+/** Small timing and reporting helpers shared by the benchmarks. */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { cpus } from 'node:os';
+
+/** Median of `reps` timed runs after `warmup` untimed ones, in ms. */
+export function timeMedian(
+  fn: () => void,
+  reps: number,
+  warmup = 1,
+): { median: number; min: number; max: number } {
+  for (let i = 0; i < warmup; i++) fn();
+  const t: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    const t0 = performance.now();
+    fn();
+    t.push(performance.now() - t0);
+  }
+  t.sort((a, b) => a - b);
+  return { median: t[Math.floor(t.length / 2)]!, min: t[0]!, max: t[t.length - 1]! };
+}
+
+export function machine() {
+  const c = cpus();
+  return {
+    cpu: c[0]?.model ?? 'unknown',
+    cores: c.length,
+    node: process.version,
+    date: new Date().toISOString(),
+  };
+}
+
+export function writeReport(jsonPath: string, json: unknown, mdPath: string, md: string): void {
+  mkdirSync(dirname(jsonPath), { recursive: true });
+  writeFileSync(jsonPath, JSON.stringify(json, null, 2) + '\n');
+  writeFileSync(mdPath, md);
+  console.log(`wrote ${jsonPath} and ${mdPath}`);
+}
+
+export function mdTable(head: string[], rows: (string | number)[][]): string {
+  const line = (r: (string | number)[]) => `| ${r.join(' | ')} |`;
+  return [line(head), line(head.map(() => '---')), ...rows.map(line)].join('\n') + '\n';
+}

@@ -1,0 +1,112 @@
+/**
+ * Saving and loading a model: a directory holding `config.json` and `model.safetensors`, the
+ * tensors under the official MatMamba2Vision state_dict names, so a converted official checkpoint
+ * (with its snake_case config) loads without renaming.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { NotFoundError, ShapeError, ValidationError, WeightsFormatError } from '../errors.js';
+import { parseConfig, type MatMambaVisionConfig } from './config.js';
+import { paramShapes } from './params.js';
+import { readSafetensors, writeSafetensors } from './safetensors.js';
+import { MatMambaVision } from './vision.js';
+
+export const CONFIG_FILE = 'config.json';
+export const WEIGHTS_FILE = 'model.safetensors';
+
+export interface ModelMeta {
+  /** Human name, e.g. "emoji-tiny". */
+  readonly name: string;
+  /** Free-form facts to keep with the weights (data set, steps, ...). */
+  readonly extra?: Record<string, string>;
+}
+
+export interface LoadedModel {
+  readonly model: MatMambaVision;
+  /** `${name}@${first 12 hex of the weights' sha256}`: changes whenever the weights do. */
+  readonly modelId: string;
+  readonly name: string;
+  readonly metadata: Record<string, string>;
+}
+
+/** Writes config.json and model.safetensors into `dir` (created if needed). Returns the model id. */
+export function saveModel(model: MatMambaVision, dir: string, meta: ModelMeta): string {
+  mkdirSync(dir, { recursive: true });
+  const shapes = paramShapes(model.config);
+  const arrays = model.toArrays();
+  const tensors = new Map<string, { shape: number[]; data: Float32Array }>();
+  for (const [name, shape] of shapes) tensors.set(name, { shape, data: arrays.get(name)! });
+  const weightsPath = join(dir, WEIGHTS_FILE);
+  writeSafetensors(weightsPath, tensors, { format: 'pt', name: meta.name, ...meta.extra });
+  const modelId = `${meta.name}@${fileHash(weightsPath)}`;
+  const configJson = {
+    format: 'matsearch/matmamba-vision',
+    version: 1,
+    name: meta.name,
+    modelId,
+    model: model.config,
+  };
+  const tmp = join(dir, `${CONFIG_FILE}.tmp-${process.pid}`);
+  writeFileSync(tmp, JSON.stringify(configJson, null, 2) + '\n');
+  renameSync(tmp, join(dir, CONFIG_FILE));
+  return modelId;
+}
+
+/** Loads a model directory; refuses missing, extra or misshapen tensors by name. */
+export function loadModel(dir: string): LoadedModel {
+  const configPath = join(dir, CONFIG_FILE);
+  const weightsPath = join(dir, WEIGHTS_FILE);
+  for (const p of [configPath, weightsPath]) {
+    if (!existsSync(p)) throw new NotFoundError(`model file not found: ${p}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(configPath, 'utf8'));
+  } catch (err) {
+    throw new WeightsFormatError(`${configPath}: not valid JSON`, { cause: err });
+  }
+  let config: MatMambaVisionConfig;
+  try {
+    config = parseConfig(json);
+  } catch (err) {
+    if (err instanceof ValidationError) throw new ValidationError(`${configPath}: ${err.message}`);
+    throw err;
+  }
+  const file = readSafetensors(weightsPath);
+  const expected = paramShapes(config);
+  const arrays = new Map<string, Float32Array>();
+  for (const [name, shape] of expected) {
+    const t = file.tensors.get(name);
+    if (!t)
+      throw new ShapeError(`${weightsPath}: missing tensor '${name}' (expected shape [${shape}])`);
+    if (t.info.shape.length !== shape.length || t.info.shape.some((d, i) => d !== shape[i])) {
+      throw new ShapeError(
+        `${weightsPath}: tensor '${name}' has shape [${t.info.shape}] but the config expects [${shape}]`,
+      );
+    }
+    arrays.set(name, t.data);
+  }
+  const extra = [...file.tensors.keys()].filter((k) => !expected.has(k));
+  if (extra.length > 0) {
+    throw new ShapeError(
+      `${weightsPath}: unexpected tensor(s) ${extra
+        .slice(0, 5)
+        .map((k) => `'${k}'`)
+        .join(', ')}` +
+        `${extra.length > 5 ? ` and ${extra.length - 5} more` : ''} not in this config`,
+    );
+  }
+  const obj = json as Record<string, unknown>;
+  const name = typeof obj['name'] === 'string' ? obj['name'] : (file.metadata['name'] ?? 'unnamed');
+  return {
+    model: MatMambaVision.fromArrays(config, arrays),
+    modelId: `${name}@${fileHash(weightsPath)}`,
+    name,
+    metadata: file.metadata,
+  };
+}
+
+function fileHash(path: string): string {
+  return createHash('sha256').update(readFileSync(path)).digest('hex').slice(0, 12);
+}
