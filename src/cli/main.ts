@@ -7,6 +7,8 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { MatsearchError } from '../errors.js';
 import { modelInfoCommand } from './model-info.js';
 import { demoCommand } from './demo.js';
+import { dataCommand } from './data.js';
+import { trainCommand } from './train.js';
 
 export interface Command {
   readonly summary: string;
@@ -18,6 +20,8 @@ export interface Command {
 const COMMANDS: Record<string, Command> = {
   'model info': modelInfoCommand,
   demo: demoCommand,
+  data: dataCommand,
+  train: trainCommand,
 };
 
 const USER_ERROR_CODES = new Set([

@@ -32,11 +32,23 @@ export interface LoadedModel {
 
 /** Writes config.json and model.safetensors into `dir` (created if needed). Returns the model id. */
 export function saveModel(model: MatMambaVision, dir: string, meta: ModelMeta): string {
+  return saveWeights(dir, model.config, model.toArrays(), meta);
+}
+
+/** The same from plain named arrays (the trainer keeps its weights outside tfjs). */
+export function saveWeights(
+  dir: string,
+  config: MatMambaVisionConfig,
+  arrays: ReadonlyMap<string, Float32Array>,
+  meta: ModelMeta,
+): string {
   mkdirSync(dir, { recursive: true });
-  const shapes = paramShapes(model.config);
-  const arrays = model.toArrays();
   const tensors = new Map<string, { shape: number[]; data: Float32Array }>();
-  for (const [name, shape] of shapes) tensors.set(name, { shape, data: arrays.get(name)! });
+  for (const [name, shape] of paramShapes(config)) {
+    const data = arrays.get(name);
+    if (!data) throw new ShapeError(`cannot save: missing tensor '${name}'`);
+    tensors.set(name, { shape, data });
+  }
   const weightsPath = join(dir, WEIGHTS_FILE);
   writeSafetensors(weightsPath, tensors, { format: 'pt', name: meta.name, ...meta.extra });
   const modelId = `${meta.name}@${fileHash(weightsPath)}`;
@@ -45,7 +57,7 @@ export function saveModel(model: MatMambaVision, dir: string, meta: ModelMeta): 
     version: 1,
     name: meta.name,
     modelId,
-    model: model.config,
+    model: config,
   };
   const tmp = join(dir, `${CONFIG_FILE}.tmp-${process.pid}`);
   writeFileSync(tmp, JSON.stringify(configJson, null, 2) + '\n');

@@ -1,0 +1,22 @@
+/** `matsearch data` (`npm run data`): fetch the training and evaluation sets into the cache. */
+import { mkdirSync } from 'node:fs';
+import type { Command } from './main.js';
+import { fetchEmoji, fetchFashionMnist } from '../data/fetch.js';
+import { buildEmojiCache } from '../data/emoji.js';
+import { dataDir } from '../data/paths.js';
+
+export const dataCommand: Command = {
+  summary: 'fetch Fashion-MNIST (Debian) and the emoji sets (npm) into .cache/data',
+  usage: '',
+  options: {},
+  async run() {
+    const root = dataDir();
+    mkdirSync(root, { recursive: true });
+    console.log(`Fashion-MNIST: ${fetchFashionMnist(root)}`);
+    for (const [v, p] of Object.entries(fetchEmoji(root))) console.log(`emoji ${v}: ${p}`);
+    const info = await buildEmojiCache(root);
+    console.log(
+      `emoji raster cache: ${info.path} (${info.count} emoji drawn by all three vendors)`,
+    );
+  },
+};

@@ -1,0 +1,100 @@
+/** `matsearch train`: joint nested training (or a single-width baseline) on tfjs, resumable. */
+import type { Command } from './main.js';
+import { presetConfig } from '../model/config.js';
+import { ValidationError } from '../errors.js';
+import { configFor, loadSplit, parseDataSpec } from '../train/data.js';
+import { JOINT_LEVELS } from '../train/nested.js';
+import { train } from '../train/trainer.js';
+import { widthToDim } from '../model/nesting.js';
+
+const num = (v: unknown, name: string, fallback: number): number => {
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (!Number.isFinite(n))
+    throw new ValidationError(`--${name} must be a number, got '${String(v)}'`);
+  return n;
+};
+
+export const trainCommand: Command = {
+  summary: 'train a MatMamba-Vision model (joint nested widths, or one width as a baseline)',
+  usage:
+    '--data fmnist|emoji [--config tiny] [--name N] [--steps N] [--batch N] [--lr X] [--width W ...] ' +
+    '[--distill X] [--workers N] [--resume] [--max-minutes M] [--run DIR] [--out DIR]',
+  options: {
+    config: { type: 'string', default: 'tiny' },
+    data: { type: 'string' },
+    name: { type: 'string' },
+    out: { type: 'string' },
+    run: { type: 'string' },
+    steps: { type: 'string' },
+    batch: { type: 'string' },
+    lr: { type: 'string' },
+    warmup: { type: 'string' },
+    'weight-decay': { type: 'string' },
+    clip: { type: 'string' },
+    smoothing: { type: 'string' },
+    supcon: { type: 'string' },
+    temperature: { type: 'string' },
+    distill: { type: 'string' },
+    width: { type: 'string', multiple: true },
+    workers: { type: 'string' },
+    seed: { type: 'string' },
+    'checkpoint-minutes': { type: 'string' },
+    'eval-every': { type: 'string' },
+    'eval-images': { type: 'string' },
+    'max-minutes': { type: 'string' },
+    'stop-after-steps': { type: 'string' },
+    resume: { type: 'boolean', default: false },
+    'allow-slow-cpu': { type: 'boolean', default: false },
+  },
+  async run(v) {
+    if (typeof v['data'] !== 'string')
+      throw new ValidationError('give --data fmnist or --data emoji');
+    const data = parseDataSpec(v['data']);
+    const emoji = data.kind === 'emoji';
+    const trainSet = loadSplit(data, 'train');
+    const config = presetConfig(String(v['config']), configFor(data, trainSet));
+    const levels = (v['width'] as string[] | undefined) ?? [...JOINT_LEVELS];
+    for (const w of levels) widthToDim(config, w); // fail early on a bad width
+    const baseline = levels.length === 1 ? `-w${levels[0]!.replace('/', 'of')}` : '';
+    const name =
+      (v['name'] as string | undefined) ?? `${data.kind}-${String(v['config'])}${baseline}`;
+    const batch = num(v['batch'], 'batch', emoji ? 96 : 64);
+    const history = await train({
+      name,
+      config,
+      data,
+      runDir: (v['run'] as string | undefined) ?? `checkpoints/${name}`,
+      outDir: (v['out'] as string | undefined) ?? `models/${name}`,
+      levels,
+      steps: num(v['steps'], 'steps', emoji ? 3000 : 4000),
+      units: emoji ? Math.max(2, Math.round(batch / 3)) : batch,
+      lr: num(v['lr'], 'lr', 2e-3),
+      warmup: num(v['warmup'], 'warmup', 200),
+      minLrRatio: 0.01,
+      weightDecay: num(v['weight-decay'], 'weight-decay', 0.05),
+      clip: num(v['clip'], 'clip', 1),
+      loss: {
+        labelSmoothing: num(v['smoothing'], 'smoothing', 0.1),
+        supcon: num(v['supcon'], 'supcon', emoji ? 1 : 0),
+        temperature: num(v['temperature'], 'temperature', 0.1),
+        distill: num(v['distill'], 'distill', 0),
+      },
+      workers: num(v['workers'], 'workers', 2),
+      seed: num(v['seed'], 'seed', 0),
+      checkpointMinutes: num(v['checkpoint-minutes'], 'checkpoint-minutes', 5),
+      evalEvery: num(v['eval-every'], 'eval-every', 250),
+      evalImages: num(v['eval-images'], 'eval-images', emoji ? 1020 : 2000),
+      resume: Boolean(v['resume']),
+      ...(v['max-minutes'] !== undefined
+        ? { maxMinutes: num(v['max-minutes'], 'max-minutes', 0) }
+        : {}),
+      ...(v['stop-after-steps'] !== undefined
+        ? { stopAfterSteps: num(v['stop-after-steps'], 'stop-after-steps', 0) }
+        : {}),
+      allowSlowCpu: Boolean(v['allow-slow-cpu']),
+    });
+    const last = history[history.length - 1];
+    if (last?.eval) console.log(JSON.stringify(last.eval));
+  },
+};

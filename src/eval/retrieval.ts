@@ -1,0 +1,100 @@
+/**
+ * Exact (brute-force) retrieval metrics over L2-normalised features, used by training checks and
+ * `matsearch eval`: recall@k, mAP@k and cross-group recall (query one vendor, search the others).
+ */
+
+/** Rows of x [n, d] scaled to unit length (copy). */
+export function normalizeRows(x: Float32Array, d: number): Float32Array {
+  const out = new Float32Array(x.length);
+  for (let i = 0; i < x.length / d; i++) {
+    let s = 0;
+    for (let k = 0; k < d; k++) s += x[i * d + k]! ** 2;
+    const inv = 1 / Math.sqrt(s || 1);
+    for (let k = 0; k < d; k++) out[i * d + k] = x[i * d + k]! * inv;
+  }
+  return out;
+}
+
+/** Indices of the k largest scores, best first (ties by lower index). */
+export function topK(scores: Float32Array, k: number, exclude?: (j: number) => boolean): number[] {
+  const best: number[] = [];
+  for (let j = 0; j < scores.length; j++) {
+    if (exclude?.(j)) continue;
+    const s = scores[j]!;
+    if (best.length === k && s <= scores[best[k - 1]!]!) continue;
+    let pos = best.length === k ? k - 1 : best.length;
+    while (pos > 0 && scores[best[pos - 1]!]! < s) pos--;
+    best.splice(pos, 0, j);
+    if (best.length > k) best.pop();
+  }
+  return best;
+}
+
+/** Cosine scores of query row q (in Q) against every row of D. */
+export function scoresOf(Q: Float32Array, q: number, D: Float32Array, d: number): Float32Array {
+  const n = D.length / d;
+  const out = new Float32Array(n);
+  for (let j = 0; j < n; j++) {
+    let s = 0;
+    for (let k = 0; k < d; k++) s += Q[q * d + k]! * D[j * d + k]!;
+    out[j] = s;
+  }
+  return out;
+}
+
+export interface RetrievalMetrics {
+  readonly queries: number;
+  readonly recallAt1: number;
+  readonly recallAt10: number;
+  /** Mean over queries of AP@10 (precision at each relevant rank, over min(10, #relevant)). */
+  readonly mapAt10: number;
+}
+
+/**
+ * Query rows of Q against database rows of D (both [*, d], any scale). A database item is
+ * relevant when its label equals the query's; `skip(q, j)` removes items (the query itself,
+ * same-vendor items). Queries with no relevant item left are not counted.
+ */
+export function retrievalMetrics(
+  Q: Float32Array,
+  qLabels: Int32Array,
+  D: Float32Array,
+  dLabels: Int32Array,
+  d: number,
+  skip: (q: number, j: number) => boolean = () => false,
+): RetrievalMetrics {
+  const Qn = normalizeRows(Q, d);
+  const Dn = normalizeRows(D, d);
+  let n = 0;
+  let r1 = 0;
+  let r10 = 0;
+  let ap = 0;
+  for (let q = 0; q < qLabels.length; q++) {
+    let relevant = 0;
+    for (let j = 0; j < dLabels.length; j++)
+      if (!skip(q, j) && dLabels[j] === qLabels[q]) relevant++;
+    if (relevant === 0) continue;
+    n++;
+    const top = topK(scoresOf(Qn, q, Dn, d), 10, (j) => skip(q, j));
+    const hits = top.map((j) => dLabels[j] === qLabels[q]);
+    if (hits[0]) r1++;
+    if (hits.some(Boolean)) r10++;
+    let found = 0;
+    let sum = 0;
+    hits.forEach((h, rank) => {
+      if (h) sum += ++found / (rank + 1);
+    });
+    ap += sum / Math.min(10, relevant);
+  }
+  return { queries: n, recallAt1: r1 / n, recallAt10: r10 / n, mapAt10: ap / n };
+}
+
+/** recall@1 where each image queries all images of *other* groups (vendors). */
+export function crossGroupRecallAt1(
+  F: Float32Array,
+  d: number,
+  labels: Int32Array,
+  groups: Int32Array,
+): number {
+  return retrievalMetrics(F, labels, F, labels, d, (q, j) => groups[j] === groups[q]).recallAt1;
+}

@@ -1,0 +1,68 @@
+/** Training losses, written with 2-D matmuls and explicit transposes (fast on tfjs-wasm). */
+import * as tf from '@tensorflow/tfjs-core';
+
+/** Mean cross-entropy with label smoothing ε: targets (1-ε)·onehot + ε/K. logits [B, K]. */
+export function crossEntropy(
+  logits: tf.Tensor2D,
+  labels: Int32Array,
+  smoothing: number,
+): tf.Scalar {
+  const K = logits.shape[1];
+  const target = tf.add(
+    tf.mul(tf.oneHot(tf.tensor1d(labels, 'int32'), K), 1 - smoothing),
+    smoothing / K,
+  );
+  const logp = tf.logSoftmax(logits);
+  return tf.neg(tf.mean(tf.sum(tf.mul(target, logp), 1))) as tf.Scalar;
+}
+
+/** Rows scaled to unit L2 norm. x [B, D]. */
+export function l2Normalize(x: tf.Tensor2D): tf.Tensor2D {
+  return tf.div(x, tf.sqrt(tf.add(tf.sum(tf.square(x), 1, true), 1e-12))) as tf.Tensor2D;
+}
+
+/**
+ * Supervised contrastive loss (Khosla et al. 2020, L_out): for each anchor with at least one
+ * positive (same label, other index), the mean over its positives of
+ * -log( exp(z_i·z_p/τ) / Σ_{a≠i} exp(z_i·z_a/τ) ). features [B, D] (normalised here).
+ */
+export function supConLoss(
+  features: tf.Tensor2D,
+  labels: Int32Array,
+  temperature: number,
+): tf.Scalar {
+  const B = labels.length;
+  const pos = new Float32Array(B * B);
+  const selfMask = new Float32Array(B * B);
+  const counts = new Float32Array(B);
+  for (let i = 0; i < B; i++) {
+    selfMask[i * B + i] = -1e9;
+    for (let j = 0; j < B; j++) {
+      if (i !== j && labels[i] === labels[j]) {
+        pos[i * B + j] = 1;
+        counts[i]!++;
+      }
+    }
+  }
+  const anchors = counts.reduce((n, c) => n + (c > 0 ? 1 : 0), 0);
+  if (anchors === 0) return tf.scalar(0);
+  const z = l2Normalize(features);
+  const sim = tf.add(
+    tf.div(tf.matMul(z, tf.transpose(z)), temperature),
+    tf.tensor2d(selfMask, [B, B]),
+  ); // [B, B]
+  const logProb = tf.sub(sim, tf.logSumExp(sim, 1, true)); // [B, B]
+  const perAnchor = tf.div(
+    tf.sum(tf.mul(logProb, tf.tensor2d(pos, [B, B])), 1),
+    tf.tensor1d(counts.map((c) => Math.max(c, 1))),
+  ); // [B]
+  return tf.div(tf.neg(tf.sum(perAnchor)), anchors) as tf.Scalar;
+}
+
+/** Self-distillation: mean (1 - cos) between student features and fixed teacher features. */
+export function cosineDistill(student: tf.Tensor2D, teacher: tf.Tensor2D): tf.Scalar {
+  return tf.sub(
+    1,
+    tf.mean(tf.sum(tf.mul(l2Normalize(student), l2Normalize(teacher)), 1)),
+  ) as tf.Scalar;
+}

@@ -1,0 +1,399 @@
+/**
+ * The training loop: data-parallel over worker threads (each a single-threaded tfjs-wasm copy
+ * of the model; gradients summed every step), AdamW with warm-up + cosine decay on the main
+ * thread, the joint nested recipe of nested.ts, periodic evaluation, checkpoints every few minutes
+ * and exact resume (weights, optimizer moments, step and data order).
+ */
+import { Worker } from 'node:worker_threads';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { cpus } from 'node:os';
+import type { MatMambaVisionConfig } from '../model/config.js';
+import { initParams, paramShapes } from '../model/params.js';
+import { readSafetensors, writeSafetensors } from '../model/safetensors.js';
+import { saveWeights, WEIGHTS_FILE } from '../model/weights.js';
+import { ValidationError } from '../errors.js';
+import { Progress } from '../util/progress.js';
+import { AdamW, clipGlobalNorm, learningRate } from './optimizer.js';
+import { augmentFor, loadSplit, Sampler, type DataSpec, type SamplerState } from './data.js';
+import { planStep } from './nested.js';
+import type { LossOptions } from './step.js';
+import type { WorkerReply, WorkerRequest } from './worker.js';
+import type { ImageSet } from '../data/image-set.js';
+import { crossGroupRecallAt1 } from '../eval/retrieval.js';
+
+export interface TrainOptions {
+  readonly name: string;
+  readonly config: MatMambaVisionConfig;
+  readonly data: DataSpec;
+  readonly dataRoot?: string;
+  /** Where checkpoints go (resumable run directory). */
+  readonly runDir: string;
+  /** Where the final model is written. */
+  readonly outDir: string;
+  /** Granularities trained jointly (['1','1/2','1/4','1/8']), or one for a baseline. */
+  readonly levels: readonly string[];
+  readonly steps: number;
+  /** Sampler units per micro-batch (images, or identities for emoji). */
+  readonly units: number;
+  readonly lr: number;
+  readonly warmup: number;
+  readonly minLrRatio: number;
+  readonly weightDecay: number;
+  readonly clip: number;
+  readonly loss: LossOptions;
+  readonly workers: number;
+  readonly seed: number;
+  readonly checkpointMinutes: number;
+  readonly evalEvery: number;
+  readonly evalImages: number;
+  readonly resume: boolean;
+  readonly allowSlowCpu?: boolean;
+  /** Stop (with a checkpoint) after this many steps in this invocation; resume later. */
+  readonly stopAfterSteps?: number;
+  /** Stop (with a checkpoint) after this many minutes of wall time; resume later. */
+  readonly maxMinutes?: number;
+}
+
+export interface HistoryRow {
+  step: number;
+  lr: number;
+  loss: Record<string, number>;
+  gradNorm: number;
+  imagesPerS: number;
+  eval?: Record<string, number>;
+}
+
+interface RunState {
+  step: number;
+  sampler: SamplerState;
+  history: HistoryRow[];
+  options: TrainOptions;
+  cpuSeconds: number;
+}
+
+class WorkerPool {
+  private readonly workers: Worker[];
+  constructor(n: number) {
+    this.workers = Array.from(
+      { length: n },
+      () => new Worker(new URL('./worker.js', import.meta.url)),
+    );
+  }
+  get size() {
+    return this.workers.length;
+  }
+  request(i: number, msg: WorkerRequest): Promise<WorkerReply> {
+    const w = this.workers[i]!;
+    return new Promise((resolve, reject) => {
+      const onMsg = (r: WorkerReply) => {
+        w.off('error', onErr);
+        if (r.type === 'error') reject(new Error(`training worker ${i}: ${r.message}`));
+        else resolve(r);
+      };
+      const onErr = (e: Error) => {
+        w.off('message', onMsg);
+        reject(e);
+      };
+      w.once('message', onMsg);
+      w.once('error', onErr);
+      w.postMessage(msg);
+    });
+  }
+  all(msg: (i: number) => WorkerRequest): Promise<WorkerReply[]> {
+    return Promise.all(this.workers.map((_, i) => this.request(i, msg(i))));
+  }
+  async close() {
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+}
+
+const CKPT = 'ckpt';
+const OPT_FILE = 'optimizer.safetensors';
+const STATE_FILE = 'state.json';
+
+function decayedNames(config: MatMambaVisionConfig): Set<string> {
+  return new Set([...paramShapes(config)].filter(([, s]) => s.length >= 2).map(([k]) => k));
+}
+
+/** Writes weights, optimizer moments and run state atomically (new dir, then swap). */
+function saveCheckpoint(
+  o: TrainOptions,
+  params: Map<string, Float32Array>,
+  opt: AdamW,
+  state: RunState,
+) {
+  const dir = join(o.runDir, CKPT);
+  const tmp = `${dir}.tmp`;
+  const old = `${dir}.old`;
+  rmSync(tmp, { recursive: true, force: true });
+  saveWeights(tmp, o.config, params, { name: o.name, extra: { step: String(state.step) } });
+  const moments = new Map<string, { shape: number[]; data: Float32Array }>();
+  for (const [k, shape] of paramShapes(o.config)) {
+    moments.set(`m.${k}`, { shape, data: opt.m.get(k)! });
+    moments.set(`v.${k}`, { shape, data: opt.v.get(k)! });
+  }
+  writeSafetensors(join(tmp, OPT_FILE), moments, { step: String(opt.step) });
+  writeFileSync(join(tmp, STATE_FILE), JSON.stringify(state, null, 1));
+  rmSync(old, { recursive: true, force: true });
+  if (existsSync(dir)) renameSync(dir, old);
+  renameSync(tmp, dir);
+  rmSync(old, { recursive: true, force: true });
+}
+
+function loadCheckpoint(o: TrainOptions) {
+  let dir = join(o.runDir, CKPT);
+  if (!existsSync(join(dir, STATE_FILE)) && existsSync(join(`${dir}.old`, STATE_FILE)))
+    dir = `${dir}.old`;
+  if (!existsSync(join(dir, STATE_FILE))) return null;
+  const state = JSON.parse(readFileSync(join(dir, STATE_FILE), 'utf8')) as RunState;
+  const w = readSafetensors(join(dir, WEIGHTS_FILE)).tensors;
+  const m = readSafetensors(join(dir, OPT_FILE));
+  const params = new Map<string, Float32Array>();
+  for (const [k] of paramShapes(o.config)) {
+    const t = w.get(k);
+    if (!t)
+      throw new ValidationError(
+        `checkpoint in ${dir} lacks '${k}': was it made with another config?`,
+      );
+    params.set(k, t.data);
+  }
+  return { state, params, moments: m, dir };
+}
+
+/** Trains (or resumes) and writes the final model. Returns the run's history. */
+export async function train(
+  o: TrainOptions,
+  log: (s: string) => void = (s) => console.log(s),
+): Promise<HistoryRow[]> {
+  mkdirSync(o.runDir, { recursive: true });
+  const trainSet = loadSplit(o.data, 'train', o.dataRoot);
+  const testSet = loadSplit(o.data, 'test', o.dataRoot);
+  const byIdentity = o.data.kind === 'emoji';
+  let params = initParams(o.config, o.seed);
+  const opt = () =>
+    new AdamW(params, decayedNames(o.config), {
+      beta1: 0.9,
+      beta2: 0.999,
+      eps: 1e-8,
+      weightDecay: o.weightDecay,
+    });
+  let optimizer = opt();
+  let state: RunState = {
+    step: 0,
+    sampler: { epoch: 0, pos: 0 },
+    history: [],
+    options: { ...o },
+    cpuSeconds: 0,
+  };
+  const ck = o.resume ? loadCheckpoint(o) : null;
+  if (ck) {
+    params = ck.params;
+    optimizer = opt();
+    optimizer.step = Number(ck.moments.metadata['step'] ?? ck.state.step);
+    for (const k of params.keys()) {
+      optimizer.m.set(k, ck.moments.tensors.get(`m.${k}`)!.data);
+      optimizer.v.set(k, ck.moments.tensors.get(`v.${k}`)!.data);
+    }
+    const prev = ck.state.options;
+    for (const key of ['config', 'data', 'levels', 'seed', 'units'] as const) {
+      if (JSON.stringify(prev[key]) !== JSON.stringify(o[key])) {
+        throw new ValidationError(
+          `cannot resume ${o.runDir}: its ${key} was ${JSON.stringify(prev[key])}, now ${JSON.stringify(o[key])}; ` +
+            'use the same options or another --run directory',
+        );
+      }
+    }
+    state = { ...ck.state, options: { ...o } };
+    log(
+      `resumed ${o.name} from ${ck.dir} at step ${state.step}/${o.steps} (epoch ${state.sampler.epoch})`,
+    );
+  } else if (o.resume) {
+    log(`no checkpoint in ${o.runDir}: starting ${o.name} from scratch`);
+  }
+  const sampler = new Sampler(trainSet, byIdentity, o.seed, { ...state.sampler });
+  const nWorkers = Math.max(1, Math.min(o.workers, cpus().length));
+  const pool = new WorkerPool(nWorkers);
+  const augment = augmentFor(o.data, o.config.imageSize, o.config.inChans);
+  try {
+    const ready = await pool.all(() => ({
+      type: 'init',
+      config: o.config,
+      data: o.data,
+      ...(o.dataRoot ? { dataRoot: o.dataRoot } : {}),
+      augment,
+      loss: o.loss,
+      allowSlowCpu: o.allowSlowCpu ?? false,
+    }));
+    const backend = (ready[0] as { backend: string }).backend;
+    log(
+      `training ${o.name}: ${o.config.dModel}-wide x ${o.config.nLayer} layers, levels [${o.levels.join(', ')}], ` +
+        `${o.units * sampler.unitSize} images per micro-batch, ${nWorkers} worker(s) on tfjs-${backend}`,
+    );
+    const progress = new Progress(o.steps, 'steps');
+    let lastCkpt = performance.now();
+    let images = 0;
+    const t0 = performance.now();
+    const sendWeights = () =>
+      pool.all(() => ({ type: 'weights', arrays: Object.fromEntries(params) }));
+    await sendWeights();
+    const startStep = state.step;
+    let stopRequested = false;
+    const onSignal = () => {
+      stopRequested = true;
+      log(
+        '\nstopping after this step (checkpoint, then exit); run again with --resume to continue',
+      );
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    const shouldStop = () =>
+      stopRequested ||
+      (o.stopAfterSteps !== undefined && state.step - startStep >= o.stopAfterSteps) ||
+      (o.maxMinutes !== undefined && (performance.now() - t0) / 60000 >= o.maxMinutes);
+    while (state.step < o.steps) {
+      const plan = planStep(o.levels, sampler, o.units, nWorkers, o.seed, state.step);
+      const replies = (await pool.all((i) => ({ type: 'grads', micro: plan[i]! }))) as Extract<
+        WorkerReply,
+        { type: 'grads' }
+      >[];
+      const grads = new Map<string, Float32Array>();
+      for (const r of replies) {
+        for (const [k, g] of Object.entries(r.grads)) {
+          const acc = grads.get(k);
+          if (!acc) grads.set(k, g);
+          else for (let i = 0; i < g.length; i++) acc[i] = acc[i]! + g[i]!;
+        }
+      }
+      const gradNorm = clipGlobalNorm(grads, o.clip);
+      const lr = learningRate(state.step, {
+        peak: o.lr,
+        warmup: o.warmup,
+        total: o.steps,
+        minRatio: o.minLrRatio,
+      });
+      optimizer.update(grads, lr);
+      await sendWeights();
+      const loss: Record<string, number> = {};
+      for (const lvl of o.levels) {
+        // Mean over shards, weighted by shard share (scale · g).
+        let s = 0;
+        replies.forEach((r, w) =>
+          r.losses.forEach(
+            (l, j) => l.width === lvl && (s += l.loss * plan[w]![j]!.scale * o.levels.length),
+          ),
+        );
+        loss[lvl] = +s.toFixed(5);
+      }
+      images += plan.flat().reduce((n, m) => n + m.indices.length, 0);
+      state.step++;
+      state.sampler = { ...sampler.state };
+      const elapsed = (performance.now() - t0) / 1000;
+      const row: HistoryRow = {
+        step: state.step,
+        lr,
+        loss,
+        gradNorm: +gradNorm.toFixed(4),
+        imagesPerS: +(images / elapsed).toFixed(1),
+      };
+      if (state.step % o.evalEvery === 0 || state.step === o.steps) {
+        row.eval = await quickEval(pool, testSet, o.levels, o.evalImages);
+        log(
+          `\nstep ${state.step}: ${Object.entries(row.eval)
+            .map(([k, v]) => `${k} ${v.toFixed(4)}`)
+            .join(', ')}`,
+        );
+      }
+      state.history.push(row);
+      progress.update(
+        state.step,
+        images,
+        'img',
+        `loss ${Object.values(loss)
+          .map((v) => v.toFixed(3))
+          .join('/')} lr ${lr.toExponential(2)} epoch ${state.sampler.epoch}`,
+      );
+      const stop = shouldStop();
+      if (
+        stop ||
+        (performance.now() - lastCkpt) / 60000 >= o.checkpointMinutes ||
+        state.step === o.steps
+      ) {
+        state.cpuSeconds += ((performance.now() - lastCkpt) / 1000) * nWorkers;
+        saveCheckpoint(o, params, optimizer, state);
+        lastCkpt = performance.now();
+      }
+      if (stop && state.step < o.steps) {
+        progress.done();
+        log(`stopped at step ${state.step}/${o.steps}; checkpoint in ${join(o.runDir, CKPT)}`);
+        return state.history;
+      }
+    }
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    progress.done();
+    const id = saveWeights(o.outDir, o.config, params, {
+      name: o.name,
+      extra: {
+        steps: String(state.step),
+        data: o.data.kind,
+        levels: o.levels.join(','),
+        cpuHours: (state.cpuSeconds / 3600).toFixed(2),
+      },
+    });
+    log(`wrote ${o.outDir} (${id})`);
+    return state.history;
+  } finally {
+    await pool.close();
+  }
+}
+
+/**
+ * Quick held-out check on the first `n` test images, split across workers: top-1 per level when
+ * the labels are the head's classes; for instance data (emoji, groups = vendors) cross-vendor
+ * recall@1: the nearest image drawn by another vendor is the same emoji.
+ */
+async function quickEval(
+  pool: WorkerPool,
+  testSet: ImageSet,
+  levels: readonly string[],
+  n: number,
+) {
+  const count = Math.min(n, testSet.labels.length);
+  const idx = Array.from({ length: count }, (_, i) => i);
+  const per = Math.ceil(count / pool.size);
+  const replies = (await pool.all((i) => ({
+    type: 'eval',
+    indices: idx.slice(i * per, (i + 1) * per),
+    widths: [...levels],
+  }))) as Extract<WorkerReply, { type: 'eval' }>[];
+  const labels = Int32Array.from(idx, (i) => testSet.labels[i]!);
+  const out: Record<string, number> = {};
+  for (const lvl of levels) {
+    if (!testSet.groups) {
+      const pred = concat(replies.map((r) => r.predictions[lvl]!));
+      out[`top1@${lvl}`] = pred.reduce((c, p, k) => c + (p === labels[k] ? 1 : 0), 0) / count;
+    } else {
+      const feats = concat(replies.map((r) => r.features[lvl]!));
+      const groups = Int32Array.from(idx, (i) => testSet.groups![i]!);
+      out[`xvendor-recall@1@${lvl}`] = crossGroupRecallAt1(
+        feats,
+        feats.length / count,
+        labels,
+        groups,
+      );
+    }
+  }
+  return out;
+}
+
+function concat<T extends Float32Array | Int32Array>(parts: T[]): T {
+  const n = parts.reduce((s, p) => s + p.length, 0);
+  const out = new (parts[0]!.constructor as new (n: number) => T)(n);
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}

@@ -1,0 +1,120 @@
+/**
+ * A training worker thread: owns one tfjs (wasm) copy of the model, loads the data set itself,
+ * and turns a list of micro-batches into accumulated gradients (step.ts). The main thread owns
+ * the weights and the optimizer, so workers only ever compute.
+ */
+import { parentPort } from 'node:worker_threads';
+import * as tf from '@tensorflow/tfjs-core';
+import { initBackend } from '../model/backend.js';
+import type { MatMambaVisionConfig } from '../model/config.js';
+import { MatMambaVision } from '../model/vision.js';
+import type { ImageSet } from '../data/image-set.js';
+import type { AugmentOptions } from './augment.js';
+import { loadSplit, type DataSpec } from './data.js';
+import { accumulateGradients, batchPixels, type LossOptions, type MicroBatch } from './step.js';
+
+export type { LossOptions, MicroBatch };
+
+export type WorkerRequest =
+  | {
+      type: 'init';
+      config: MatMambaVisionConfig;
+      data: DataSpec;
+      dataRoot?: string;
+      augment: AugmentOptions;
+      loss: LossOptions;
+      allowSlowCpu?: boolean;
+    }
+  | { type: 'weights'; arrays: Record<string, Float32Array> }
+  | { type: 'grads'; micro: MicroBatch[] }
+  | { type: 'eval'; indices: number[]; widths: string[] };
+
+export type WorkerReply =
+  | { type: 'ready'; backend: string }
+  | { type: 'ok' }
+  | {
+      type: 'grads';
+      grads: Record<string, Float32Array>;
+      losses: { width: string; loss: number }[];
+    }
+  | {
+      type: 'eval';
+      predictions: Record<string, Int32Array>;
+      features: Record<string, Float32Array>;
+    }
+  | { type: 'error'; message: string };
+
+let model: MatMambaVision | null = null;
+let train: ImageSet | null = null;
+let test: ImageSet | null = null;
+let cfg: MatMambaVisionConfig;
+let augment: AugmentOptions;
+let lossOpts: LossOptions;
+
+function evaluate(indices: number[], widths: string[]): WorkerReply {
+  const x = batchPixels(model!, test!, indices, null, augment);
+  const predictions: Record<string, Int32Array> = {};
+  const features: Record<string, Float32Array> = {};
+  for (const w of widths) {
+    const { features: f, logits } = model!.forward(x, w);
+    if (logits) {
+      const p = tf.argMax(logits, 1);
+      predictions[w] = Int32Array.from(p.dataSync());
+      p.dispose();
+    }
+    features[w] = (f.dataSync() as Float32Array).slice();
+    tf.dispose([f, ...(logits ? [logits] : [])]);
+  }
+  x.dispose();
+  return { type: 'eval', predictions, features };
+}
+
+async function handle(msg: WorkerRequest): Promise<WorkerReply> {
+  switch (msg.type) {
+    case 'init': {
+      const backend = await initBackend({
+        purpose: 'training',
+        allowSlowCpu: msg.allowSlowCpu ?? false,
+      });
+      cfg = msg.config;
+      augment = msg.augment;
+      lossOpts = msg.loss;
+      train = loadSplit(msg.data, 'train', msg.dataRoot);
+      test = loadSplit(msg.data, 'test', msg.dataRoot);
+      return { type: 'ready', backend };
+    }
+    case 'weights': {
+      const arrays = new Map(Object.entries(msg.arrays));
+      if (!model) {
+        model = MatMambaVision.fromArrays(cfg, arrays);
+      } else {
+        for (const [k, v] of model.params) {
+          const t = tf.tensor(arrays.get(k)!, v.shape);
+          v.assign(t);
+          t.dispose();
+        }
+      }
+      return { type: 'ok' };
+    }
+    case 'grads': {
+      const r = accumulateGradients(model!, train!, msg.micro, augment, lossOpts);
+      return { type: 'grads', grads: Object.fromEntries(r.grads), losses: r.losses };
+    }
+    case 'eval':
+      return evaluate(msg.indices, msg.widths);
+  }
+}
+
+parentPort!.on('message', (msg: WorkerRequest) => {
+  handle(msg).then(
+    (reply) => {
+      const transfer =
+        reply.type === 'grads'
+          ? Object.values(reply.grads).map((a) => a.buffer as ArrayBuffer)
+          : [];
+      parentPort!.postMessage(reply, transfer);
+    },
+    (err: unknown) =>
+      parentPort!.postMessage({ type: 'error', message: (err as Error).stack ?? String(err) }),
+  );
+});

@@ -1,0 +1,98 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { readIdx } from '../../src/data/idx.js';
+import { loadFashionMnist } from '../../src/data/fmnist.js';
+import { splitEmoji } from '../../src/data/emoji.js';
+import { Sampler } from '../../src/train/data.js';
+import { augmentView, centerView } from '../../src/train/augment.js';
+import { Rng } from '../../src/util/rng.js';
+import { fakeEmoji, idxBytes, writeFakeFashionMnist } from './fixtures.js';
+
+test('IDX files are read (gzipped or not) and bad ones refused', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'idx-'));
+  const p = join(dir, 'a.idx');
+  writeFileSync(p, idxBytes([2, 3], Uint8Array.from([1, 2, 3, 4, 5, 6])));
+  const a = readIdx(p);
+  assert.deepEqual(a.shape, [2, 3]);
+  assert.deepEqual([...a.data], [1, 2, 3, 4, 5, 6]);
+  writeFileSync(p, idxBytes([2, 3], Uint8Array.from([1, 2, 3])));
+  assert.throws(() => readIdx(p), { message: /IDX body has 3 bytes, shape \[2,3\] needs 6/ });
+  writeFileSync(p, 'hello');
+  assert.throws(() => readIdx(p), { message: /not an IDX file/ });
+  writeFakeFashionMnist(dir, 20, 10);
+  const fm = loadFashionMnist('train', dir);
+  assert.equal(fm.labels.length, 20);
+  assert.equal(fm.pixels.length, 20 * 784);
+  assert.throws(() => loadFashionMnist('train', join(dir, 'nope')), {
+    code: 'E_NOT_FOUND',
+    message: /npm run data/,
+  });
+  rmSync(dir, { recursive: true });
+});
+
+test('the emoji split is by identity: no test emoji is seen in training, all vendors kept', () => {
+  const all = fakeEmoji(50);
+  const { train, test: held } = splitEmoji(all, 0.8, 3);
+  assert.equal(train.classes.length, 40);
+  assert.equal(held.classes.length, 10);
+  const trainIds = new Set(train.classes);
+  assert.ok(held.classes.every((c) => !trainIds.has(c)));
+  for (const s of [train, held]) {
+    assert.equal(s.labels.length, s.classes.length * 3);
+    for (let l = 0; l < s.classes.length; l++) {
+      const vendors = [...s.labels.keys()]
+        .filter((i) => s.labels[i] === l)
+        .map((i) => s.groups![i]);
+      assert.deepEqual(vendors.sort(), [0, 1, 2]);
+    }
+  }
+  // Same seed, same split; another seed, another one.
+  assert.deepEqual(splitEmoji(all, 0.8, 3).test.classes, held.classes);
+  assert.notDeepEqual(splitEmoji(all, 0.8, 4).test.classes, held.classes);
+});
+
+test('the sampler is a seeded permutation per epoch and resumes from its state', () => {
+  const set = fakeEmoji(10);
+  const s = new Sampler(set, true, 7);
+  const first = s.next(4);
+  assert.ok(
+    first.every((u) => u.length === 3 && u.every((i) => set.labels[i] === set.labels[u[0]!])),
+  );
+  const saved = { ...s.state };
+  const cont = s.next(9); // crosses into epoch 1
+  assert.equal(s.state.epoch, 1);
+  const resumed = new Sampler(set, true, 7, saved);
+  assert.deepEqual(resumed.next(9), cont);
+  const epoch0 = new Sampler(set, true, 7)
+    .next(10)
+    .flat()
+    .sort((a, b) => a - b);
+  assert.deepEqual(epoch0, [...Array(30).keys()]);
+});
+
+test('augmentation is seeded, stays normalised and converts channels', () => {
+  const img = Uint8Array.from({ length: 8 * 8 * 3 }, (_, i) => (i * 37) % 256);
+  const o = {
+    size: 6,
+    channels: 3,
+    scale: [0.4, 1],
+    ratio: [0.75, 1.33],
+    flip: true,
+    jitter: 0.4,
+  } as const;
+  const a = new Float32Array(6 * 6 * 3);
+  const b = new Float32Array(6 * 6 * 3);
+  augmentView(img, 8, 3, o, new Rng(5), a);
+  augmentView(img, 8, 3, o, new Rng(5), b);
+  assert.deepEqual(a, b);
+  augmentView(img, 8, 3, o, new Rng(6), b);
+  assert.notDeepEqual(a, b);
+  assert.ok(a.every((v) => v >= -2.2 && v <= 2.7)); // (0-mean)/std .. (1-mean)/std
+  const grey = new Float32Array(8 * 8);
+  centerView(img, 8, 3, 8, 1, grey);
+  const mean = (img[0]! + img[1]! + img[2]!) / 3 / 255;
+  assert.ok(Math.abs(grey[0]! - (mean - 0.449) / 0.226) < 1e-5);
+});
