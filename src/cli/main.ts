@@ -9,6 +9,7 @@ import { modelInfoCommand } from './model-info.js';
 import { demoCommand } from './demo.js';
 import { dataCommand } from './data.js';
 import { trainCommand } from './train.js';
+import { evalCommand } from './eval.js';
 
 export interface Command {
   readonly summary: string;
@@ -22,6 +23,7 @@ const COMMANDS: Record<string, Command> = {
   demo: demoCommand,
   data: dataCommand,
   train: trainCommand,
+  eval: evalCommand,
 };
 
 const USER_ERROR_CODES = new Set([

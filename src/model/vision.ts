@@ -126,14 +126,19 @@ export class MatMambaVision {
       let h = tf.add(tf.concat([tokens, cls], 1), this.p('pos_embed')) as tf.Tensor3D; // [B, T+1, D]
 
       for (let i = 0; i < cfg.nLayer; i++) {
-        const normed = layerNorm(
-          h,
-          this.p<tf.Tensor1D>(layerKey(i, 'norm.weight')),
-          this.p<tf.Tensor1D>(layerKey(i, 'norm.bias')),
-          cfg.normEps,
-        ) as tf.Tensor3D;
-        const w = sliceMixer(this.mixerWeights(i), cfg, layerDims[i]!);
-        h = tf.add(h, mamba2Forward(normed, w, mixerOpts)); // [B, T+1, D]
+        // A tidy per layer frees its intermediates at once in inference (a 300-image batch
+        // otherwise holds every layer's L x L decay masks); under a gradient tape tfjs keeps
+        // what backprop needs, so training is unaffected.
+        h = tf.tidy(() => {
+          const normed = layerNorm(
+            h,
+            this.p<tf.Tensor1D>(layerKey(i, 'norm.weight')),
+            this.p<tf.Tensor1D>(layerKey(i, 'norm.bias')),
+            cfg.normEps,
+          ) as tf.Tensor3D;
+          const w = sliceMixer(this.mixerWeights(i), cfg, layerDims[i]!);
+          return tf.add(h, mamba2Forward(normed, w, mixerOpts)); // [B, T+1, D]
+        });
       }
       const last = tf.reshape(tf.slice(h, [0, T, 0], [B, 1, D]), [B, D]); // CLS suffix
       const features = layerNorm(

@@ -30,8 +30,10 @@ export function batchPixels(
   set: ImageSet,
   indices: readonly number[],
   seed: number | null,
-  augment: AugmentOptions,
+  augment: AugmentOptions | null,
 ): tf.Tensor4D {
+  if (seed !== null && !augment)
+    throw new Error('batchPixels: an augmented batch needs augment options');
   const { imageSize: S, inChans: C } = model.config;
   const per = S * S * C;
   const buf = new Float32Array(indices.length * per);
@@ -43,7 +45,7 @@ export function batchPixels(
         imageAt(set, idx),
         set.size,
         set.channels,
-        augment,
+        augment!,
         new Rng((seed + 7919 * k) >>> 0),
         out,
       );

@@ -52,20 +52,26 @@ let augment: AugmentOptions;
 let lossOpts: LossOptions;
 
 function evaluate(indices: number[], widths: string[]): WorkerReply {
-  const x = batchPixels(model!, test!, indices, null, augment);
+  const D = cfg.dModel;
   const predictions: Record<string, Int32Array> = {};
   const features: Record<string, Float32Array> = {};
   for (const w of widths) {
-    const { features: f, logits } = model!.forward(x, w);
-    if (logits) {
-      const p = tf.argMax(logits, 1);
-      predictions[w] = Int32Array.from(p.dataSync());
-      p.dispose();
-    }
-    features[w] = (f.dataSync() as Float32Array).slice();
-    tf.dispose([f, ...(logits ? [logits] : [])]);
+    predictions[w] = new Int32Array(indices.length);
+    features[w] = new Float32Array(indices.length * D);
   }
-  x.dispose();
+  const batch = 64; // bounded memory: the SSD masks grow with batch x L²
+  for (let s = 0; s < indices.length; s += batch) {
+    const idx = indices.slice(s, s + batch);
+    const x = batchPixels(model!, test!, idx, null, null);
+    for (const w of widths) {
+      tf.tidy(() => {
+        const { features: f, logits } = model!.forward(x, w);
+        if (logits) predictions[w]!.set(tf.argMax(logits, 1).dataSync(), s);
+        features[w]!.set(f.dataSync(), s * D);
+      });
+    }
+    x.dispose();
+  }
   return { type: 'eval', predictions, features };
 }
 

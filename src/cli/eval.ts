@@ -1,0 +1,52 @@
+/** `matsearch eval`: the metrics of a trained model, written to docs/eval as JSON, Markdown and SVG. */
+import type { Command } from './main.js';
+import { ValidationError } from '../errors.js';
+import { evaluate } from '../eval/evaluate.js';
+import { parseDataSpec } from '../train/data.js';
+import { STANDARD_WIDTHS } from '../model/nesting.js';
+
+export const evalCommand: Command = {
+  summary: "evaluate a model: top-1 per width and Mix'n'Match point, retrieval per width pair",
+  usage:
+    '--model DIR --data fmnist|emoji [--out docs/eval] [--mix SPEC ...] [--queries N] [--json]',
+  options: {
+    model: { type: 'string', short: 'm' },
+    data: { type: 'string' },
+    out: { type: 'string', default: 'docs/eval' },
+    width: { type: 'string', multiple: true },
+    mix: { type: 'string', multiple: true },
+    queries: { type: 'string', default: '10000' },
+    json: { type: 'boolean', default: false },
+  },
+  async run(v) {
+    if (typeof v['model'] !== 'string')
+      throw new ValidationError(
+        'give --model DIR (a folder with config.json and model.safetensors)',
+      );
+    if (typeof v['data'] !== 'string')
+      throw new ValidationError('give --data fmnist or --data emoji');
+    const json = Boolean(v['json']);
+    const data = parseDataSpec(v['data']);
+    const report = await evaluate({
+      modelDir: v['model'],
+      data,
+      outDir: String(v['out']),
+      widths: (v['width'] as string[] | undefined) ?? [...STANDARD_WIDTHS],
+      mixPoints:
+        (v['mix'] as string[] | undefined) ??
+        (data.kind === 'fmnist'
+          ? [
+              '1/8x3,1/4x3',
+              '1/4x3,1/2x3',
+              '1/2x3,1x3',
+              '1/8x2,1/4x2,1/2x2',
+              '1/4x2,1/2x2,1x2',
+              '1/8x4,1x2',
+            ]
+          : []),
+      queries: Number(v['queries']),
+      log: json ? () => {} : (s) => console.log(s),
+    });
+    if (json) console.log(JSON.stringify(report, null, 2));
+  },
+};
