@@ -14,8 +14,8 @@ import { imageCount, type ImageSet } from '../data/image-set.js';
 import { batchPixels } from '../train/step.js';
 import { loadSplit, type DataSpec } from '../train/data.js';
 import { lineChart, type Series } from '../util/svg-plot.js';
-import { metricsFromRanks, rankTopK } from './rank.js';
-import { normalizeRows, type RetrievalMetrics } from './retrieval.js';
+import { rankTopK } from './rank.js';
+import { metricsFromRanks, normalizeRows, type RetrievalMetrics } from './retrieval.js';
 
 export interface EvalOptions {
   readonly modelDir: string;

@@ -65,18 +65,30 @@ export function retrievalMetrics(
 ): RetrievalMetrics {
   const Qn = normalizeRows(Q, d);
   const Dn = normalizeRows(D, d);
+  const ranks = Array.from(qLabels, (_, q) => topK(scoresOf(Qn, q, Dn, d), 10, (j) => skip(q, j)));
+  const relevant = (q: number) => {
+    let c = 0;
+    for (let j = 0; j < dLabels.length; j++) if (!skip(q, j) && dLabels[j] === qLabels[q]) c++;
+    return c;
+  };
+  return metricsFromRanks(ranks, (q, j) => dLabels[j] === qLabels[q], relevant);
+}
+
+/** recall@1, recall@10 and mAP@10 from ranked lists; `relevantCount(q)` = relevant items in the database. */
+export function metricsFromRanks(
+  ranks: number[][],
+  isRelevant: (q: number, j: number) => boolean,
+  relevantCount: (q: number) => number,
+): RetrievalMetrics {
   let n = 0;
   let r1 = 0;
   let r10 = 0;
   let ap = 0;
-  for (let q = 0; q < qLabels.length; q++) {
-    let relevant = 0;
-    for (let j = 0; j < dLabels.length; j++)
-      if (!skip(q, j) && dLabels[j] === qLabels[q]) relevant++;
-    if (relevant === 0) continue;
+  ranks.forEach((top, q) => {
+    const rel = relevantCount(q);
+    if (rel === 0) return;
     n++;
-    const top = topK(scoresOf(Qn, q, Dn, d), 10, (j) => skip(q, j));
-    const hits = top.map((j) => dLabels[j] === qLabels[q]);
+    const hits = top.slice(0, 10).map((j) => isRelevant(q, j));
     if (hits[0]) r1++;
     if (hits.some(Boolean)) r10++;
     let found = 0;
@@ -84,8 +96,8 @@ export function retrievalMetrics(
     hits.forEach((h, rank) => {
       if (h) sum += ++found / (rank + 1);
     });
-    ap += sum / Math.min(10, relevant);
-  }
+    ap += sum / Math.min(10, rel);
+  });
   return { queries: n, recallAt1: r1 / n, recallAt10: r10 / n, mapAt10: ap / n };
 }
 

@@ -1,7 +1,11 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { rankTopK, metricsFromRanks } from '../../src/eval/rank.js';
-import { retrievalMetrics, crossGroupRecallAt1 } from '../../src/eval/retrieval.js';
+import { rankTopK } from '../../src/eval/rank.js';
+import {
+  metricsFromRanks,
+  retrievalMetrics,
+  crossGroupRecallAt1,
+} from '../../src/eval/retrieval.js';
 import { Rng } from '../../src/util/rng.js';
 import { setup } from '../helpers.js';
 
