@@ -52,3 +52,10 @@ export class BackendError extends MatsearchError {
     super('E_BACKEND', message, options);
   }
 }
+
+/** Vectors or an index made by another model (or dimension) than the one in use. */
+export class ModelMismatchError extends MatsearchError {
+  constructor(message: string) {
+    super('E_MODEL_MISMATCH', message);
+  }
+}

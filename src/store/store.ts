@@ -1,0 +1,383 @@
+/**
+ * The library database: a synchronous better-sqlite3 wrapper in WAL mode. Statements are
+ * prepared once; every multi-row write runs in `transaction()`. Vectors are float32 BLOBs tagged
+ * with the model id, width label and dimension that made them.
+ */
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { ModelMismatchError, NotOpenError, ValidationError } from '../errors.js';
+import { MIGRATIONS } from './schema.js';
+
+export type ImageStatus = 'pending' | 'ready' | 'error';
+
+export interface ImageRow {
+  readonly id: number;
+  readonly hash: string;
+  readonly size: number;
+  readonly width: number | null;
+  readonly height: number | null;
+  readonly format: string | null;
+  readonly addedAt: number;
+  readonly status: ImageStatus;
+  readonly error: string | null;
+}
+
+export interface PathRow {
+  readonly path: string;
+  readonly imageId: number;
+  readonly root: string;
+  readonly size: number;
+  readonly mtimeMs: number;
+}
+
+export interface FailureRow {
+  readonly path: string;
+  readonly size: number;
+  readonly mtimeMs: number;
+  readonly error: string;
+}
+
+export interface JobRow {
+  readonly id: number;
+  readonly kind: string;
+  readonly state: 'running' | 'done' | 'failed' | 'interrupted';
+  readonly total: number;
+  readonly done: number;
+  readonly errors: number;
+  readonly message: string | null;
+  readonly startedAt: number;
+  readonly updatedAt: number;
+  readonly finishedAt: number | null;
+}
+
+const IMAGE_COLS = `id, hash, size, width, height, format, added_at AS addedAt, status, error`;
+const JOB_COLS = `id, kind, state, total, done, errors, message, started_at AS startedAt,
+  updated_at AS updatedAt, finished_at AS finishedAt`;
+
+function toBlob(v: Float32Array): Buffer {
+  return Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+}
+
+function fromBlob(b: Buffer): Float32Array {
+  // Copy: the Buffer may be unaligned for a Float32Array view.
+  const out = new Float32Array(b.byteLength / 4);
+  new Uint8Array(out.buffer).set(b);
+  return out;
+}
+
+export class Store {
+  private db: Database.Database | null;
+  private readonly s: ReturnType<typeof prepare>;
+
+  private constructor(db: Database.Database) {
+    this.db = db;
+    this.s = prepare(db);
+  }
+
+  /** Opens (creating if needed) the database file and brings its schema up to date. */
+  static open(file: string, opts: { readonly?: boolean } = {}): Store {
+    if (file !== ':memory:' && !opts.readonly) mkdirSync(dirname(file), { recursive: true });
+    const db = new Database(file, { readonly: opts.readonly ?? false, timeout: 10_000 });
+    if (!opts.readonly) {
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = NORMAL'); // WAL + NORMAL: durable at checkpoints, never corrupt
+    }
+    db.pragma('foreign_keys = ON');
+    const version = db.pragma('user_version', { simple: true }) as number;
+    if (version > MIGRATIONS.length) {
+      db.close();
+      throw new ValidationError(
+        `${file} was written by a newer matsearch (schema ${version} > ${MIGRATIONS.length}); upgrade matsearch`,
+      );
+    }
+    for (let v = version; v < MIGRATIONS.length; v++) {
+      if (opts.readonly) throw new ValidationError(`${file} needs a schema upgrade; open it writable once`);
+      db.transaction(() => {
+        db.exec(MIGRATIONS[v]!);
+        db.pragma(`user_version = ${v + 1}`);
+      })();
+    }
+    return new Store(db);
+  }
+
+  private check(): void {
+    if (!this.db) throw new NotOpenError('the library database is closed');
+  }
+
+  private get conn(): Database.Database {
+    if (!this.db) throw new NotOpenError('the library database is closed');
+    return this.db;
+  }
+
+  /** Runs fn in one transaction (nested calls become savepoints). Never pass an async fn. */
+  transaction<T>(fn: () => T): T {
+    return this.conn.transaction(fn)();
+  }
+
+  close(): void {
+    if (!this.db) return;
+    this.db.close();
+    this.db = null;
+  }
+
+  get isOpen(): boolean {
+    return this.db !== null;
+  }
+
+  // ---- meta ------------------------------------------------------------------------------
+
+  getMeta(key: string): string | undefined {
+    this.check();
+    return (this.s.getMeta.get(key) as { value: string } | undefined)?.value;
+  }
+
+  setMeta(key: string, value: string): void {
+    this.check();
+    this.s.setMeta.run(key, value);
+  }
+
+  // ---- images and paths ----------------------------------------------------------------
+
+  getImage(id: number): ImageRow | undefined {
+    this.check();
+    return this.s.getImage.get(id) as ImageRow | undefined;
+  }
+
+  findImageByHash(hash: string): ImageRow | undefined {
+    this.check();
+    return this.s.findImageByHash.get(hash) as ImageRow | undefined;
+  }
+
+  insertImage(r: { hash: string; size: number; width?: number; height?: number; format?: string; status: ImageStatus; error?: string }): number {
+    this.check();
+    const info = this.s.insertImage.run(r.hash, r.size, r.width ?? null, r.height ?? null, r.format ?? null, Date.now(), r.status, r.error ?? null);
+    return Number(info.lastInsertRowid);
+  }
+
+  setImageStatus(id: number, status: ImageStatus, error: string | null = null): void {
+    this.check();
+    this.s.setImageStatus.run(status, error, id);
+  }
+
+  findPath(path: string): PathRow | undefined {
+    this.check();
+    return this.s.findPath.get(path) as PathRow | undefined;
+  }
+
+  /** Records (or moves) a path to an image. */
+  putPath(p: PathRow): void {
+    this.check();
+    this.s.putPath.run(p.path, p.imageId, p.root, p.size, p.mtimeMs, Date.now());
+  }
+
+  pathsOf(imageId: number): string[] {
+    this.check();
+    return (this.s.pathsOf.all(imageId) as { path: string }[]).map((r) => r.path);
+  }
+
+  pathsUnder(root: string): PathRow[] {
+    this.check();
+    return this.s.pathsUnder.all(root) as PathRow[];
+  }
+
+  /** Removes a path; deletes its image (and vectors) when no path is left. Returns the orphan's id. */
+  removePath(path: string): number | null {
+    return this.transaction(() => {
+      const row = this.findPath(path);
+      if (!row) return null;
+      this.s.removePath.run(path);
+      if ((this.s.countPaths.get(row.imageId) as { n: number }).n === 0) {
+        this.s.deleteImage.run(row.imageId);
+        return row.imageId;
+      }
+      return null;
+    });
+  }
+
+  /** Deletes an image with all its paths and vectors. */
+  deleteImage(id: number): boolean {
+    this.check();
+    return this.s.deleteImage.run(id).changes > 0;
+  }
+
+  /** Images in id order after `afterId`, for paging. */
+  listImages(afterId: number, limit: number): ImageRow[] {
+    this.check();
+    return this.s.listImages.all(afterId, limit) as ImageRow[];
+  }
+
+  imageCount(status?: ImageStatus): number {
+    this.check();
+    return status ? (this.s.countImagesByStatus.get(status) as { n: number }).n : (this.s.countImages.get() as { n: number }).n;
+  }
+
+  // ---- failures --------------------------------------------------------------------------
+
+  findFailure(path: string): FailureRow | undefined {
+    this.check();
+    return this.s.findFailure.get(path) as FailureRow | undefined;
+  }
+
+  recordFailure(path: string, root: string, size: number, mtimeMs: number, error: string): void {
+    this.check();
+    this.s.putFailure.run(path, root, size, mtimeMs, error, Date.now());
+  }
+
+  clearFailure(path: string): void {
+    this.check();
+    this.s.clearFailure.run(path);
+  }
+
+  failuresUnder(root: string): FailureRow[] {
+    this.check();
+    return this.s.failuresUnder.all(root) as FailureRow[];
+  }
+
+  failureCount(): number {
+    this.check();
+    return (this.s.countFailures.get() as { n: number }).n;
+  }
+
+  // ---- embeddings --------------------------------------------------------------------------
+
+  putEmbedding(imageId: number, modelId: string, width: string, vector: Float32Array): void {
+    this.check();
+    this.s.putEmbedding.run(imageId, modelId, width, vector.length, toBlob(vector), Date.now());
+  }
+
+  getEmbedding(imageId: number, modelId: string, width: string): Float32Array | undefined {
+    this.check();
+    const r = this.s.getEmbedding.get(imageId, modelId, width) as { vector: Buffer; dim: number } | undefined;
+    return r ? fromBlob(r.vector) : undefined;
+  }
+
+  /** Every vector of (model, width), in image id order. Checks each has `dim` entries. */
+  *embeddings(modelId: string, width: string, dim: number): Generator<{ imageId: number; vector: Float32Array }> {
+    this.check();
+    for (const r of this.s.embeddings.iterate(modelId, width) as Iterable<{ imageId: number; dim: number; vector: Buffer }>) {
+      if (r.dim !== dim) {
+        throw new ModelMismatchError(`vector of image ${r.imageId} has ${r.dim} dims, model ${modelId} makes ${dim}`);
+      }
+      yield { imageId: r.imageId, vector: fromBlob(r.vector) };
+    }
+  }
+
+  embeddingCount(modelId: string, width?: string): number {
+    this.check();
+    return width === undefined
+      ? (this.s.countEmbeddingsModel.get(modelId) as { n: number }).n
+      : (this.s.countEmbeddings.get(modelId, width) as { n: number }).n;
+  }
+
+  /** (model, width, count) of every vector set in the library. */
+  embeddingSets(): { modelId: string; width: string; count: number }[] {
+    this.check();
+    return this.s.embeddingSets.all() as { modelId: string; width: string; count: number }[];
+  }
+
+  /** Ready images that have no vector of (model, width). */
+  imagesWithout(modelId: string, width: string, limit: number): number[] {
+    this.check();
+    return (this.s.imagesWithout.all(modelId, width, limit) as { id: number }[]).map((r) => r.id);
+  }
+
+  deleteEmbeddings(imageId: number, modelId: string, width: string): void {
+    this.check();
+    this.s.deleteEmbedding.run(imageId, modelId, width);
+  }
+
+  // ---- jobs --------------------------------------------------------------------------------
+
+  startJob(kind: string, total: number): number {
+    this.check();
+    const now = Date.now();
+    return Number(this.s.startJob.run(kind, total, now, now).lastInsertRowid);
+  }
+
+  updateJob(id: number, p: { total?: number; done?: number; errors?: number; message?: string }): void {
+    this.check();
+    this.s.updateJob.run(p.total ?? null, p.done ?? null, p.errors ?? null, p.message ?? null, Date.now(), id);
+  }
+
+  finishJob(id: number, state: 'done' | 'failed' | 'interrupted', message?: string): void {
+    this.check();
+    const now = Date.now();
+    this.s.finishJob.run(state, message ?? null, now, now, id);
+  }
+
+  getJob(id: number): JobRow | undefined {
+    this.check();
+    return this.s.getJob.get(id) as JobRow | undefined;
+  }
+
+  /** Marks jobs left 'running' by a process that died as interrupted. */
+  interruptStaleJobs(): number {
+    this.check();
+    return this.s.interruptJobs.run(Date.now()).changes;
+  }
+
+  /** `PRAGMA integrity_check` result ('ok' when sound). */
+  integrityCheck(): string {
+    return (this.conn.pragma('integrity_check', { simple: true }) as string) ?? 'unknown';
+  }
+}
+
+function prepare(db: Database.Database) {
+  return {
+    getMeta: db.prepare('SELECT value FROM meta WHERE key = ?'),
+    setMeta: db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value'),
+    getImage: db.prepare(`SELECT ${IMAGE_COLS} FROM images WHERE id = ?`),
+    findImageByHash: db.prepare(`SELECT ${IMAGE_COLS} FROM images WHERE hash = ?`),
+    insertImage: db.prepare(
+      'INSERT INTO images (hash, size, width, height, format, added_at, status, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+    ),
+    setImageStatus: db.prepare('UPDATE images SET status = ?, error = ? WHERE id = ?'),
+    deleteImage: db.prepare('DELETE FROM images WHERE id = ?'),
+    listImages: db.prepare(`SELECT ${IMAGE_COLS} FROM images WHERE id > ? ORDER BY id LIMIT ?`),
+    countImages: db.prepare('SELECT COUNT(*) AS n FROM images'),
+    countImagesByStatus: db.prepare('SELECT COUNT(*) AS n FROM images WHERE status = ?'),
+    findPath: db.prepare('SELECT path, image_id AS imageId, root, size, mtime_ms AS mtimeMs FROM paths WHERE path = ?'),
+    putPath: db.prepare(
+      `INSERT INTO paths (path, image_id, root, size, mtime_ms, seen_at) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT(path) DO UPDATE SET image_id = excluded.image_id, root = excluded.root,
+         size = excluded.size, mtime_ms = excluded.mtime_ms, seen_at = excluded.seen_at`,
+    ),
+    pathsOf: db.prepare('SELECT path FROM paths WHERE image_id = ? ORDER BY path'),
+    pathsUnder: db.prepare('SELECT path, image_id AS imageId, root, size, mtime_ms AS mtimeMs FROM paths WHERE root = ?'),
+    removePath: db.prepare('DELETE FROM paths WHERE path = ?'),
+    countPaths: db.prepare('SELECT COUNT(*) AS n FROM paths WHERE image_id = ?'),
+    findFailure: db.prepare('SELECT path, size, mtime_ms AS mtimeMs, error FROM failures WHERE path = ?'),
+    putFailure: db.prepare(
+      `INSERT INTO failures (path, root, size, mtime_ms, error, at) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT(path) DO UPDATE SET root = excluded.root, size = excluded.size,
+         mtime_ms = excluded.mtime_ms, error = excluded.error, at = excluded.at`,
+    ),
+    clearFailure: db.prepare('DELETE FROM failures WHERE path = ?'),
+    failuresUnder: db.prepare('SELECT path, size, mtime_ms AS mtimeMs, error FROM failures WHERE root = ?'),
+    countFailures: db.prepare('SELECT COUNT(*) AS n FROM failures'),
+    putEmbedding: db.prepare(
+      `INSERT INTO embeddings (image_id, model_id, width, dim, vector, created_at) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT(image_id, model_id, width) DO UPDATE SET dim = excluded.dim, vector = excluded.vector,
+         created_at = excluded.created_at`,
+    ),
+    getEmbedding: db.prepare('SELECT vector, dim FROM embeddings WHERE image_id = ? AND model_id = ? AND width = ?'),
+    embeddings: db.prepare('SELECT image_id AS imageId, dim, vector FROM embeddings WHERE model_id = ? AND width = ? ORDER BY image_id'),
+    countEmbeddings: db.prepare('SELECT COUNT(*) AS n FROM embeddings WHERE model_id = ? AND width = ?'),
+    countEmbeddingsModel: db.prepare('SELECT COUNT(*) AS n FROM embeddings WHERE model_id = ?'),
+    embeddingSets: db.prepare('SELECT model_id AS modelId, width, COUNT(*) AS count FROM embeddings GROUP BY model_id, width ORDER BY model_id, width'),
+    imagesWithout: db.prepare(
+      `SELECT i.id FROM images i WHERE i.status = 'ready' AND NOT EXISTS
+         (SELECT 1 FROM embeddings e WHERE e.image_id = i.id AND e.model_id = ? AND e.width = ?) ORDER BY i.id LIMIT ?`,
+    ),
+    deleteEmbedding: db.prepare('DELETE FROM embeddings WHERE image_id = ? AND model_id = ? AND width = ?'),
+    startJob: db.prepare("INSERT INTO jobs (kind, state, total, started_at, updated_at) VALUES (?, 'running', ?, ?, ?)"),
+    updateJob: db.prepare(
+      `UPDATE jobs SET total = COALESCE(?, total), done = COALESCE(?, done), errors = COALESCE(?, errors),
+         message = COALESCE(?, message), updated_at = ? WHERE id = ?`,
+    ),
+    finishJob: db.prepare('UPDATE jobs SET state = ?, message = COALESCE(?, message), updated_at = ?, finished_at = ? WHERE id = ?'),
+    getJob: db.prepare(`SELECT ${JOB_COLS} FROM jobs WHERE id = ?`),
+    interruptJobs: db.prepare("UPDATE jobs SET state = 'interrupted', finished_at = ? WHERE state = 'running'"),
+  };
+}
