@@ -230,7 +230,7 @@ export async function train(
       `training ${o.name}: ${o.config.dModel}-wide x ${o.config.nLayer} layers, levels [${o.levels.join(', ')}], ` +
         `${o.units * sampler.unitSize} images per micro-batch, ${nWorkers} worker(s) on tfjs-${backend}`,
     );
-    const progress = new Progress(o.steps, 'steps');
+    const progress = new Progress(o.steps, 'steps', process.stderr, 10_000, state.step);
     let lastCkpt = performance.now();
     let images = 0;
     const t0 = performance.now();

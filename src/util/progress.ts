@@ -12,6 +12,8 @@ export class Progress {
     private readonly unit: string,
     private readonly stream: NodeJS.WriteStream = process.stderr,
     private readonly logEveryMs = 10_000,
+    /** Units already done before this run started (a resumed job), excluded from the rate. */
+    private readonly startAt = 0,
   ) {
     this.tty = Boolean(stream.isTTY);
   }
@@ -21,7 +23,8 @@ export class Progress {
     const elapsed = (performance.now() - this.start) / 1000;
     const rate = rateItems / Math.max(elapsed, 1e-3);
     const frac = Math.min(1, done / this.total);
-    const eta = done > 0 ? (elapsed / done) * (this.total - done) : NaN;
+    const ran = done - this.startAt;
+    const eta = ran > 0 ? (elapsed / ran) * (this.total - done) : NaN;
     const text = `${done}/${this.total} ${this.unit} | ${rate.toFixed(1)} ${rateUnit}/s | ETA ${fmtTime(eta)} | ${extra}`;
     if (this.tty) {
       const width = 24;
