@@ -15,7 +15,10 @@ export class BruteForceIndex implements VectorIndex {
   private labelSlot = new Map<number, number>();
   private closed = false;
 
-  constructor(readonly dim: number, capacity = 1024) {
+  constructor(
+    readonly dim: number,
+    capacity = 1024,
+  ) {
     this.data = new Float32Array(Math.max(1, capacity) * dim);
   }
 
@@ -25,7 +28,8 @@ export class BruteForceIndex implements VectorIndex {
 
   private check(v?: Float32Array) {
     if (this.closed) throw new NotOpenError('the index is closed');
-    if (v && v.length !== this.dim) throw new ShapeError(`vector has ${v.length} dims, the index holds ${this.dim}`);
+    if (v && v.length !== this.dim)
+      throw new ShapeError(`vector has ${v.length} dims, the index holds ${this.dim}`);
   }
 
   add(label: number, vector: Float32Array): void {
@@ -123,8 +127,12 @@ export class BruteForceIndex implements VectorIndex {
       throw new WeightsFormatError(`${path}: exact-index file is truncated or not ours`);
     }
     const idx = new BruteForceIndex(h.dim, h.n);
-    const labels = new Float64Array(buf.buffer.slice(buf.byteOffset + start, buf.byteOffset + start + h.n * 8));
-    const vecs = new Float32Array(buf.buffer.slice(buf.byteOffset + start + h.n * 8, buf.byteOffset + buf.length));
+    const labels = new Float64Array(
+      buf.buffer.slice(buf.byteOffset + start, buf.byteOffset + start + h.n * 8),
+    );
+    const vecs = new Float32Array(
+      buf.buffer.slice(buf.byteOffset + start + h.n * 8, buf.byteOffset + buf.length),
+    );
     idx.data.set(vecs);
     idx.slotLabel = Array.from(labels);
     idx.slotLabel.forEach((l, s) => idx.labelSlot.set(l, s));

@@ -53,7 +53,12 @@ export class HnswIndex implements VectorIndex {
     index.setEf(params.ef);
   }
 
-  static create(dim: number, params: Partial<HnswParams> = {}, capacity = 1024, seed = 100): HnswIndex {
+  static create(
+    dim: number,
+    params: Partial<HnswParams> = {},
+    capacity = 1024,
+    seed = 100,
+  ): HnswIndex {
     const p = { ...HNSW_DEFAULTS, ...params };
     const index = new hnswlib.HierarchicalNSW('cosine', dim);
     index.initIndex({
@@ -101,7 +106,8 @@ export class HnswIndex implements VectorIndex {
     const h = new HnswIndex(meta.dim, meta.params, index, index.getMaxElements());
     const all = new Set(index.getIdsList());
     for (const l of live) {
-      if (!all.has(l)) throw new WeightsFormatError(`${path}: label ${l} of the sidecar is not in the graph`);
+      if (!all.has(l))
+        throw new WeightsFormatError(`${path}: label ${l} of the sidecar is not in the graph`);
       h.live.add(l);
     }
     for (const l of all) if (!h.live.has(l)) h.deleted.add(l);
@@ -174,10 +180,13 @@ export class HnswIndex implements VectorIndex {
 
   search(query: Float32Array, k: number, filter?: (label: number) => boolean): SearchHits {
     const idx = this.idx;
-    if (query.length !== this.dim) throw new ShapeError(`query has ${query.length} dims, the index holds ${this.dim}`);
+    if (query.length !== this.dim)
+      throw new ShapeError(`query has ${query.length} dims, the index holds ${this.dim}`);
     const kk = Math.min(k, this.live.size);
     if (kk === 0) return { labels: [], scores: [] };
-    const r = filter ? idx.searchKnn(Array.from(query), kk, filter) : idx.searchKnn(Array.from(query), kk);
+    const r = filter
+      ? idx.searchKnn(Array.from(query), kk, filter)
+      : idx.searchKnn(Array.from(query), kk);
     // hnswlib's cosine distance is 1 - cos
     return { labels: r.neighbors, scores: r.distances.map((d) => 1 - d) };
   }
@@ -185,7 +194,14 @@ export class HnswIndex implements VectorIndex {
   save(path: string): void {
     const idx = this.idx;
     idx.writeIndexSync(`${path}.tmp`);
-    const meta: Sidecar = { format: 'matsearch-hnsw', version: 1, dim: this.dim, params: this.params, capacity: this.capacity, size: this.live.size };
+    const meta: Sidecar = {
+      format: 'matsearch-hnsw',
+      version: 1,
+      dim: this.dim,
+      params: this.params,
+      capacity: this.capacity,
+      size: this.live.size,
+    };
     writeFileSync(`${path}.json.tmp`, JSON.stringify(meta));
     writeFileSync(`${path}.labels.tmp`, Buffer.from(Float64Array.from(this.live).buffer));
     renameSync(`${path}.tmp`, path);

@@ -47,6 +47,8 @@ export const MIGRATIONS: readonly string[] = [
     image_id   INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,
     model_id   TEXT NOT NULL,
     width      TEXT NOT NULL,
+    -- mean active fraction of d_model over the layers (1 = full width), to pick the widest vector
+    width_rank REAL NOT NULL,
     dim        INTEGER NOT NULL,
     vector     BLOB NOT NULL,
     created_at INTEGER NOT NULL,

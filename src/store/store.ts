@@ -92,7 +92,8 @@ export class Store {
       );
     }
     for (let v = version; v < MIGRATIONS.length; v++) {
-      if (opts.readonly) throw new ValidationError(`${file} needs a schema upgrade; open it writable once`);
+      if (opts.readonly)
+        throw new ValidationError(`${file} needs a schema upgrade; open it writable once`);
       db.transaction(() => {
         db.exec(MIGRATIONS[v]!);
         db.pragma(`user_version = ${v + 1}`);
@@ -149,9 +150,26 @@ export class Store {
     return this.s.findImageByHash.get(hash) as ImageRow | undefined;
   }
 
-  insertImage(r: { hash: string; size: number; width?: number; height?: number; format?: string; status: ImageStatus; error?: string }): number {
+  insertImage(r: {
+    hash: string;
+    size: number;
+    width?: number;
+    height?: number;
+    format?: string;
+    status: ImageStatus;
+    error?: string;
+  }): number {
     this.check();
-    const info = this.s.insertImage.run(r.hash, r.size, r.width ?? null, r.height ?? null, r.format ?? null, Date.now(), r.status, r.error ?? null);
+    const info = this.s.insertImage.run(
+      r.hash,
+      r.size,
+      r.width ?? null,
+      r.height ?? null,
+      r.format ?? null,
+      Date.now(),
+      r.status,
+      r.error ?? null,
+    );
     return Number(info.lastInsertRowid);
   }
 
@@ -209,7 +227,9 @@ export class Store {
 
   imageCount(status?: ImageStatus): number {
     this.check();
-    return status ? (this.s.countImagesByStatus.get(status) as { n: number }).n : (this.s.countImages.get() as { n: number }).n;
+    return status
+      ? (this.s.countImagesByStatus.get(status) as { n: number }).n
+      : (this.s.countImages.get() as { n: number }).n;
   }
 
   // ---- failures --------------------------------------------------------------------------
@@ -241,26 +261,98 @@ export class Store {
 
   // ---- embeddings --------------------------------------------------------------------------
 
-  putEmbedding(imageId: number, modelId: string, width: string, vector: Float32Array): void {
+  /** Stores a vector; `widthRank` is the mean active fraction of d_model (1 = full width). */
+  putEmbedding(
+    imageId: number,
+    modelId: string,
+    width: string,
+    widthRank: number,
+    vector: Float32Array,
+  ): void {
     this.check();
-    this.s.putEmbedding.run(imageId, modelId, width, vector.length, toBlob(vector), Date.now());
+    this.s.putEmbedding.run(
+      imageId,
+      modelId,
+      width,
+      widthRank,
+      vector.length,
+      toBlob(vector),
+      Date.now(),
+    );
   }
 
   getEmbedding(imageId: number, modelId: string, width: string): Float32Array | undefined {
     this.check();
-    const r = this.s.getEmbedding.get(imageId, modelId, width) as { vector: Buffer; dim: number } | undefined;
+    const r = this.s.getEmbedding.get(imageId, modelId, width) as
+      { vector: Buffer; dim: number } | undefined;
     return r ? fromBlob(r.vector) : undefined;
   }
 
   /** Every vector of (model, width), in image id order. Checks each has `dim` entries. */
-  *embeddings(modelId: string, width: string, dim: number): Generator<{ imageId: number; vector: Float32Array }> {
+  *embeddings(
+    modelId: string,
+    width: string,
+    dim: number,
+  ): Generator<{ imageId: number; vector: Float32Array }> {
     this.check();
-    for (const r of this.s.embeddings.iterate(modelId, width) as Iterable<{ imageId: number; dim: number; vector: Buffer }>) {
+    for (const r of this.s.embeddings.iterate(modelId, width) as Iterable<{
+      imageId: number;
+      dim: number;
+      vector: Buffer;
+    }>) {
       if (r.dim !== dim) {
-        throw new ModelMismatchError(`vector of image ${r.imageId} has ${r.dim} dims, model ${modelId} makes ${dim}`);
+        throw new ModelMismatchError(
+          `vector of image ${r.imageId} has ${r.dim} dims, model ${modelId} makes ${dim}`,
+        );
       }
       yield { imageId: r.imageId, vector: fromBlob(r.vector) };
     }
+  }
+
+  /**
+   * For every image with any vector of `modelId`, its widest one (full width when refined),
+   * in image id order, optionally only those created after `since` (ms).
+   */
+  *widestEmbeddings(
+    modelId: string,
+    dim: number,
+    since = -1,
+  ): Generator<{ imageId: number; width: string; createdAt: number; vector: Float32Array }> {
+    this.check();
+    let last = -1;
+    const rows = this.s.widest.iterate(modelId) as Iterable<{
+      imageId: number;
+      width: string;
+      dim: number;
+      createdAt: number;
+      vector: Buffer;
+    }>;
+    for (const r of rows) {
+      if (r.imageId === last) continue; // rows come widest first per image
+      last = r.imageId;
+      if (r.createdAt <= since) continue;
+      if (r.dim !== dim)
+        throw new ModelMismatchError(
+          `vector of image ${r.imageId} has ${r.dim} dims, model ${modelId} makes ${dim}`,
+        );
+      yield {
+        imageId: r.imageId,
+        width: r.width,
+        createdAt: r.createdAt,
+        vector: fromBlob(r.vector),
+      };
+    }
+  }
+
+  /** Count, id sum and latest write of a model's vectors: a cheap fingerprint for index checks. */
+  modelFingerprint(modelId: string): { images: number; idSum: number; maxCreatedAt: number } {
+    this.check();
+    const r = this.s.fingerprint.get(modelId) as {
+      images: number;
+      idSum: number | null;
+      maxCreatedAt: number | null;
+    };
+    return { images: r.images, idSum: r.idSum ?? 0, maxCreatedAt: r.maxCreatedAt ?? 0 };
   }
 
   embeddingCount(modelId: string, width?: string): number {
@@ -295,9 +387,19 @@ export class Store {
     return Number(this.s.startJob.run(kind, total, now, now).lastInsertRowid);
   }
 
-  updateJob(id: number, p: { total?: number; done?: number; errors?: number; message?: string }): void {
+  updateJob(
+    id: number,
+    p: { total?: number; done?: number; errors?: number; message?: string },
+  ): void {
     this.check();
-    this.s.updateJob.run(p.total ?? null, p.done ?? null, p.errors ?? null, p.message ?? null, Date.now(), id);
+    this.s.updateJob.run(
+      p.total ?? null,
+      p.done ?? null,
+      p.errors ?? null,
+      p.message ?? null,
+      Date.now(),
+      id,
+    );
   }
 
   finishJob(id: number, state: 'done' | 'failed' | 'interrupted', message?: string): void {
@@ -326,7 +428,9 @@ export class Store {
 function prepare(db: Database.Database) {
   return {
     getMeta: db.prepare('SELECT value FROM meta WHERE key = ?'),
-    setMeta: db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value'),
+    setMeta: db.prepare(
+      'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value',
+    ),
     getImage: db.prepare(`SELECT ${IMAGE_COLS} FROM images WHERE id = ?`),
     findImageByHash: db.prepare(`SELECT ${IMAGE_COLS} FROM images WHERE hash = ?`),
     insertImage: db.prepare(
@@ -337,47 +441,80 @@ function prepare(db: Database.Database) {
     listImages: db.prepare(`SELECT ${IMAGE_COLS} FROM images WHERE id > ? ORDER BY id LIMIT ?`),
     countImages: db.prepare('SELECT COUNT(*) AS n FROM images'),
     countImagesByStatus: db.prepare('SELECT COUNT(*) AS n FROM images WHERE status = ?'),
-    findPath: db.prepare('SELECT path, image_id AS imageId, root, size, mtime_ms AS mtimeMs FROM paths WHERE path = ?'),
+    findPath: db.prepare(
+      'SELECT path, image_id AS imageId, root, size, mtime_ms AS mtimeMs FROM paths WHERE path = ?',
+    ),
     putPath: db.prepare(
       `INSERT INTO paths (path, image_id, root, size, mtime_ms, seen_at) VALUES (?, ?, ?, ?, ?, ?)
        ON CONFLICT(path) DO UPDATE SET image_id = excluded.image_id, root = excluded.root,
          size = excluded.size, mtime_ms = excluded.mtime_ms, seen_at = excluded.seen_at`,
     ),
     pathsOf: db.prepare('SELECT path FROM paths WHERE image_id = ? ORDER BY path'),
-    pathsUnder: db.prepare('SELECT path, image_id AS imageId, root, size, mtime_ms AS mtimeMs FROM paths WHERE root = ?'),
+    pathsUnder: db.prepare(
+      'SELECT path, image_id AS imageId, root, size, mtime_ms AS mtimeMs FROM paths WHERE root = ?',
+    ),
     removePath: db.prepare('DELETE FROM paths WHERE path = ?'),
     countPaths: db.prepare('SELECT COUNT(*) AS n FROM paths WHERE image_id = ?'),
-    findFailure: db.prepare('SELECT path, size, mtime_ms AS mtimeMs, error FROM failures WHERE path = ?'),
+    findFailure: db.prepare(
+      'SELECT path, size, mtime_ms AS mtimeMs, error FROM failures WHERE path = ?',
+    ),
     putFailure: db.prepare(
       `INSERT INTO failures (path, root, size, mtime_ms, error, at) VALUES (?, ?, ?, ?, ?, ?)
        ON CONFLICT(path) DO UPDATE SET root = excluded.root, size = excluded.size,
          mtime_ms = excluded.mtime_ms, error = excluded.error, at = excluded.at`,
     ),
     clearFailure: db.prepare('DELETE FROM failures WHERE path = ?'),
-    failuresUnder: db.prepare('SELECT path, size, mtime_ms AS mtimeMs, error FROM failures WHERE root = ?'),
+    failuresUnder: db.prepare(
+      'SELECT path, size, mtime_ms AS mtimeMs, error FROM failures WHERE root = ?',
+    ),
     countFailures: db.prepare('SELECT COUNT(*) AS n FROM failures'),
     putEmbedding: db.prepare(
-      `INSERT INTO embeddings (image_id, model_id, width, dim, vector, created_at) VALUES (?, ?, ?, ?, ?, ?)
-       ON CONFLICT(image_id, model_id, width) DO UPDATE SET dim = excluded.dim, vector = excluded.vector,
-         created_at = excluded.created_at`,
+      `INSERT INTO embeddings (image_id, model_id, width, width_rank, dim, vector, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT(image_id, model_id, width) DO UPDATE SET width_rank = excluded.width_rank,
+         dim = excluded.dim, vector = excluded.vector, created_at = excluded.created_at`,
     ),
-    getEmbedding: db.prepare('SELECT vector, dim FROM embeddings WHERE image_id = ? AND model_id = ? AND width = ?'),
-    embeddings: db.prepare('SELECT image_id AS imageId, dim, vector FROM embeddings WHERE model_id = ? AND width = ? ORDER BY image_id'),
-    countEmbeddings: db.prepare('SELECT COUNT(*) AS n FROM embeddings WHERE model_id = ? AND width = ?'),
+    getEmbedding: db.prepare(
+      'SELECT vector, dim FROM embeddings WHERE image_id = ? AND model_id = ? AND width = ?',
+    ),
+    embeddings: db.prepare(
+      'SELECT image_id AS imageId, dim, vector FROM embeddings WHERE model_id = ? AND width = ? ORDER BY image_id',
+    ),
+    widest: db.prepare(
+      `SELECT image_id AS imageId, width, dim, created_at AS createdAt, vector FROM embeddings
+       WHERE model_id = ? ORDER BY image_id, width_rank DESC`,
+    ),
+    fingerprint: db.prepare(
+      `SELECT COUNT(*) AS images, SUM(image_id) AS idSum, MAX(mc) AS maxCreatedAt FROM
+         (SELECT image_id, MAX(created_at) AS mc FROM embeddings WHERE model_id = ? GROUP BY image_id)`,
+    ),
+    countEmbeddings: db.prepare(
+      'SELECT COUNT(*) AS n FROM embeddings WHERE model_id = ? AND width = ?',
+    ),
     countEmbeddingsModel: db.prepare('SELECT COUNT(*) AS n FROM embeddings WHERE model_id = ?'),
-    embeddingSets: db.prepare('SELECT model_id AS modelId, width, COUNT(*) AS count FROM embeddings GROUP BY model_id, width ORDER BY model_id, width'),
+    embeddingSets: db.prepare(
+      'SELECT model_id AS modelId, width, COUNT(*) AS count FROM embeddings GROUP BY model_id, width ORDER BY model_id, width',
+    ),
     imagesWithout: db.prepare(
       `SELECT i.id FROM images i WHERE i.status = 'ready' AND NOT EXISTS
          (SELECT 1 FROM embeddings e WHERE e.image_id = i.id AND e.model_id = ? AND e.width = ?) ORDER BY i.id LIMIT ?`,
     ),
-    deleteEmbedding: db.prepare('DELETE FROM embeddings WHERE image_id = ? AND model_id = ? AND width = ?'),
-    startJob: db.prepare("INSERT INTO jobs (kind, state, total, started_at, updated_at) VALUES (?, 'running', ?, ?, ?)"),
+    deleteEmbedding: db.prepare(
+      'DELETE FROM embeddings WHERE image_id = ? AND model_id = ? AND width = ?',
+    ),
+    startJob: db.prepare(
+      "INSERT INTO jobs (kind, state, total, started_at, updated_at) VALUES (?, 'running', ?, ?, ?)",
+    ),
     updateJob: db.prepare(
       `UPDATE jobs SET total = COALESCE(?, total), done = COALESCE(?, done), errors = COALESCE(?, errors),
          message = COALESCE(?, message), updated_at = ? WHERE id = ?`,
     ),
-    finishJob: db.prepare('UPDATE jobs SET state = ?, message = COALESCE(?, message), updated_at = ?, finished_at = ? WHERE id = ?'),
+    finishJob: db.prepare(
+      'UPDATE jobs SET state = ?, message = COALESCE(?, message), updated_at = ?, finished_at = ? WHERE id = ?',
+    ),
     getJob: db.prepare(`SELECT ${JOB_COLS} FROM jobs WHERE id = ?`),
-    interruptJobs: db.prepare("UPDATE jobs SET state = 'interrupted', finished_at = ? WHERE state = 'running'"),
+    interruptJobs: db.prepare(
+      "UPDATE jobs SET state = 'interrupted', finished_at = ? WHERE state = 'running'",
+    ),
   };
 }

@@ -38,7 +38,10 @@ test('HNSW recall@10 against exact search on 20k random unit vectors is at least
   exact.close();
 });
 
-for (const make of [(d: number) => HnswIndex.create(d, {}, 4), (d: number) => new BruteForceIndex(d, 2)]) {
+for (const make of [
+  (d: number) => HnswIndex.create(d, {}, 4),
+  (d: number) => new BruteForceIndex(d, 2),
+]) {
   const kind = make(2).kind;
   test(`${kind}: add, update, delete, reuse, save and load`, () => {
     const dir = mkdtempSync(join(tmpdir(), 'idx-'));
@@ -68,7 +71,8 @@ for (const make of [(d: number) => HnswIndex.create(d, {}, 4), (d: number) => ne
     idx.save(file);
     const loaded = kind === 'hnsw' ? HnswIndex.load(file) : BruteForceIndex.load(file);
     assert.deepEqual(loaded.labels().sort(), idx.labels().sort());
-    for (const q of vecs.slice(0, 10)) assert.deepEqual(loaded.search(q, 5).labels, idx.search(q, 5).labels);
+    for (const q of vecs.slice(0, 10))
+      assert.deepEqual(loaded.search(q, 5).labels, idx.search(q, 5).labels);
     idx.close();
     idx.close();
     assert.throws(() => idx.search(vecs[0]!, 1), { code: 'E_NOT_OPEN' });
