@@ -1,0 +1,157 @@
+/**
+ * Finds the image files under the given roots: recursive, sorted (so runs are reproducible),
+ * skipping hidden entries and OS debris by default, honouring include/exclude globs, following
+ * symlinks to files and folders but never around a loop (real paths already seen are skipped).
+ */
+import { lstatSync, readdirSync, realpathSync, statSync, type Stats } from 'node:fs';
+import { basename, extname, join, relative, resolve } from 'node:path';
+
+export const IMAGE_EXTENSIONS = new Set([
+  '.jpg',
+  '.jpeg',
+  '.jpe',
+  '.png',
+  '.webp',
+  '.avif',
+  '.gif',
+  '.tif',
+  '.tiff',
+  '.svg',
+  '.heic',
+  '.heif',
+  '.bmp',
+]);
+
+const DEBRIS = new Set([
+  '.DS_Store',
+  'Thumbs.db',
+  'desktop.ini',
+  '$RECYCLE.BIN',
+  'System Volume Information',
+  '@eaDir',
+]);
+
+export interface WalkOptions {
+  /** Globs a file's path relative to its root must match (any); default: every image extension. */
+  readonly include?: readonly string[];
+  /** Globs that exclude a file or folder (relative to its root). */
+  readonly exclude?: readonly string[];
+  /** Visit hidden files and folders (names starting with '.'). Default false. */
+  readonly hidden?: boolean;
+}
+
+export interface FoundFile {
+  /** Absolute path as found (not resolved through links), the key in the library. */
+  readonly path: string;
+  readonly root: string;
+  readonly size: number;
+  readonly mtimeMs: number;
+}
+
+/** Converts a glob (`*`, `**`, `?`, `{a,b}`) to an anchored RegExp over '/'-separated paths. */
+export function globToRegExp(glob: string): RegExp {
+  let re = '';
+  for (let i = 0; i < glob.length; i++) {
+    const c = glob[i]!;
+    if (c === '*') {
+      if (glob[i + 1] === '*') {
+        re += glob[i + 2] === '/' ? '(?:.*/)?' : '.*';
+        i += glob[i + 2] === '/' ? 2 : 1;
+      } else re += '[^/]*';
+    } else if (c === '?') re += '[^/]';
+    else if (c === '{') {
+      const end = glob.indexOf('}', i);
+      re += `(?:${glob
+        .slice(i + 1, end)
+        .split(',')
+        .map(escape)
+        .join('|')})`;
+      i = end;
+    } else re += escape(c);
+  }
+  return new RegExp(`^${re}$`, 'i');
+}
+
+function escape(s: string): string {
+  return s.replace(/[.+^${}()|[\]\\]/g, '\\$&');
+}
+
+function isDebris(name: string): boolean {
+  return DEBRIS.has(name) || name.startsWith('._');
+}
+
+/** Yields files under `roots` in sorted order. Unreadable folders are reported, not fatal. */
+export function* walk(
+  roots: readonly string[],
+  o: WalkOptions = {},
+  onError?: (path: string, err: Error) => void,
+): Generator<FoundFile> {
+  const include = (o.include ?? []).map(globToRegExp);
+  const exclude = (o.exclude ?? []).map(globToRegExp);
+  for (const r of roots) {
+    const root = resolve(r);
+    const seen = new Set<string>();
+    let st: Stats;
+    try {
+      st = statSync(root);
+    } catch (err) {
+      onError?.(root, err as Error);
+      continue;
+    }
+    if (st.isFile()) {
+      yield { path: root, root, size: st.size, mtimeMs: Math.floor(st.mtimeMs) };
+      continue;
+    }
+    yield* visit(root, root, seen, include, exclude, o.hidden ?? false, onError);
+  }
+}
+
+function* visit(
+  dir: string,
+  root: string,
+  seen: Set<string>,
+  include: RegExp[],
+  exclude: RegExp[],
+  hidden: boolean,
+  onError?: (path: string, err: Error) => void,
+): Generator<FoundFile> {
+  let real: string;
+  try {
+    real = realpathSync(dir);
+  } catch (err) {
+    onError?.(dir, err as Error);
+    return;
+  }
+  if (seen.has(real)) return; // a symlink loop or a second link to a visited folder
+  seen.add(real);
+  let names: string[];
+  try {
+    names = readdirSync(dir).sort();
+  } catch (err) {
+    onError?.(dir, err as Error);
+    return;
+  }
+  for (const name of names) {
+    if (!hidden && name.startsWith('.')) continue;
+    if (isDebris(name)) continue;
+    const path = join(dir, name);
+    const rel = relative(root, path).split('\\').join('/');
+    if (exclude.some((e) => e.test(rel) || e.test(basename(rel)))) continue;
+    let st: Stats;
+    try {
+      st = lstatSync(path).isSymbolicLink() ? statSync(path) : lstatSync(path);
+    } catch (err) {
+      onError?.(path, err as Error); // a dangling link
+      continue;
+    }
+    if (st.isDirectory()) {
+      yield* visit(path, root, seen, include, exclude, hidden, onError);
+    } else if (st.isFile()) {
+      const wanted =
+        include.length > 0
+          ? include.some((g) => g.test(rel))
+          : IMAGE_EXTENSIONS.has(extname(name).toLowerCase());
+      if (wanted) yield { path, root, size: st.size, mtimeMs: Math.floor(st.mtimeMs) };
+    }
+  }
+}
