@@ -344,6 +344,20 @@ export class Store {
     }
   }
 
+  /** One image's vectors of a model, widest first. */
+  *widestEmbeddingsOf(
+    imageId: number,
+    modelId: string,
+  ): Generator<{ width: string; vector: Float32Array }> {
+    this.check();
+    for (const r of this.s.vectorsOf.iterate(imageId, modelId) as Iterable<{
+      width: string;
+      vector: Buffer;
+    }>) {
+      yield { width: r.width, vector: fromBlob(r.vector) };
+    }
+  }
+
   /** Count, id sum and latest write of a model's vectors: a cheap fingerprint for index checks. */
   modelFingerprint(modelId: string): { images: number; idSum: number; maxCreatedAt: number } {
     this.check();
@@ -483,6 +497,9 @@ function prepare(db: Database.Database) {
     widest: db.prepare(
       `SELECT image_id AS imageId, width, dim, created_at AS createdAt, vector FROM embeddings
        WHERE model_id = ? ORDER BY image_id, width_rank DESC`,
+    ),
+    vectorsOf: db.prepare(
+      'SELECT width, vector FROM embeddings WHERE image_id = ? AND model_id = ? ORDER BY width_rank DESC',
     ),
     fingerprint: db.prepare(
       `SELECT COUNT(*) AS images, SUM(image_id) AS idSum, MAX(mc) AS maxCreatedAt FROM

@@ -1,0 +1,130 @@
+/**
+ * Decoding one image file for the library: content hash, metadata, a 256 px WebP thumbnail and
+ * the model's input pixels. Anything sharp (libvips) reads is accepted: JPEG, PNG, WebP, AVIF,
+ * GIF (first frame), TIFF, SVG. EXIF orientation is applied; CMYK, 16-bit, grey and alpha are
+ * brought to 8-bit sRGB on white; a decompression bomb is refused by a pixel cap before decoding.
+ */
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import sharp, { type Metadata } from 'sharp';
+import { MatsearchError } from '../src/errors.js';
+import { normalizePixels } from '../src/runtime/preprocess.js';
+
+export interface DecodeOptions {
+  /** Refuse images with more pixels than this (default 100 MP). */
+  readonly maxPixels: number;
+  /** Refuse files larger than this many bytes (default 256 MiB). */
+  readonly maxBytes: number;
+  /** Thumbnail bounding box side (default 256). */
+  readonly thumbnailSize: number;
+  /** Model input side and channels. */
+  readonly inputSize: number;
+  readonly inputChannels: number;
+}
+
+export const DECODE_DEFAULTS: Omit<DecodeOptions, 'inputSize' | 'inputChannels'> = {
+  maxPixels: 100_000_000,
+  maxBytes: 256 * 1024 * 1024,
+  thumbnailSize: 256,
+};
+
+export interface DecodedImage {
+  readonly hash: string;
+  readonly size: number;
+  readonly width: number;
+  readonly height: number;
+  readonly format: string;
+  readonly thumbnail: Buffer;
+  /** Normalised model input [S, S, C]. */
+  readonly input: Float32Array;
+}
+
+/** A file that is not a usable image; the message is stored with the file and shown to users. */
+export class DecodeError extends MatsearchError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('E_DECODE', message, options);
+  }
+}
+
+/** sha256 of bytes, hex. */
+export function contentHash(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+export async function readBytes(path: string, maxBytes: number): Promise<Buffer> {
+  const bytes = await readFile(path);
+  if (bytes.length === 0) throw new DecodeError('empty file (0 bytes)');
+  if (bytes.length > maxBytes)
+    throw new DecodeError(`file is ${bytes.length} bytes, over the ${maxBytes}-byte limit`);
+  return bytes;
+}
+
+/** Decodes image bytes (already hashed by the caller when it wants to skip duplicates early). */
+export async function decodeBytes(
+  bytes: Buffer,
+  o: DecodeOptions,
+  hash = contentHash(bytes),
+): Promise<DecodedImage> {
+  const base = () =>
+    sharp(bytes, { limitInputPixels: o.maxPixels, failOn: 'error', animated: false, density: 72 });
+  let meta: Metadata;
+  try {
+    // Header only (no pixels are decoded), so no cap is needed to read it; the cap is then
+    // checked here with a message that says by how much.
+    meta = await sharp(bytes, { limitInputPixels: false, animated: false }).metadata();
+  } catch (err) {
+    throw new DecodeError(`not a readable image: ${firstLine(err)}`, { cause: err });
+  }
+  const w0 = meta.width ?? 0;
+  const h0 = meta.height ?? 0;
+  if (!w0 || !h0) throw new DecodeError('image has no dimensions');
+  if (w0 * h0 > o.maxPixels) {
+    throw new DecodeError(
+      `image is ${w0}x${h0} = ${((w0 * h0) / 1e6).toFixed(1)} MP, over the ${(o.maxPixels / 1e6).toFixed(0)} MP limit`,
+    );
+  }
+  const swap = (meta.orientation ?? 1) >= 5; // EXIF orientations 5-8 swap width and height
+  const [width, height] = swap ? [h0, w0] : [w0, h0];
+  try {
+    // One decode to 8-bit sRGB on white, oriented; both outputs derive from it.
+    const oriented = base().rotate().toColourspace('srgb').flatten({ background: '#ffffff' });
+    const [thumbnail, raw] = await Promise.all([
+      oriented
+        .clone()
+        .resize(o.thumbnailSize, o.thumbnailSize, { fit: 'inside', withoutEnlargement: true })
+        .webp({ quality: 80 })
+        .toBuffer(),
+      oriented
+        .clone()
+        .resize(o.inputSize, o.inputSize, { fit: 'cover', position: 'centre' })
+        .removeAlpha()
+        .toColourspace(o.inputChannels === 1 ? 'b-w' : 'srgb')
+        .raw({ depth: 'uchar' })
+        .toBuffer({ resolveWithObject: true }),
+    ]);
+    if (raw.info.channels !== o.inputChannels) {
+      throw new DecodeError(
+        `decoded ${raw.info.channels} channels, the model takes ${o.inputChannels}`,
+      );
+    }
+    return {
+      hash,
+      size: bytes.length,
+      width,
+      height,
+      format: meta.format ?? 'unknown',
+      thumbnail,
+      input: normalizePixels(
+        new Uint8Array(raw.data.buffer, raw.data.byteOffset, raw.data.length),
+        o.inputChannels,
+      ),
+    };
+  } catch (err) {
+    if (err instanceof DecodeError) throw err;
+    throw new DecodeError(`could not decode: ${firstLine(err)}`, { cause: err });
+  }
+}
+
+function firstLine(err: unknown): string {
+  return String((err as Error)?.message ?? err).split('\n')[0]!;
+}

@@ -1,0 +1,22 @@
+/**
+ * What the engine needs from an encoder: preprocessed images in, L2-normalised d_model-wide
+ * vectors out, at a width. The fast onnxruntime encoder and the tfjs reference both provide it.
+ */
+import type { WidthSpec } from '../model/nesting.js';
+
+export interface Embedder {
+  /** Identifies the weights; stored with every vector. */
+  readonly modelId: string;
+  /** Vector size (d_model at every width). */
+  readonly dim: number;
+  /** Model input side and channels, for the decoder. */
+  readonly inputSize: number;
+  readonly inputChannels: number;
+  /** Canonical label of a width for this model ("1", "1/4", "1/8x10,1/4x10"). */
+  widthLabel(width: WidthSpec): string;
+  /** Mean active fraction of d_model over the layers (1 = full width). */
+  widthRank(width: WidthSpec): number;
+  /** Embeds normalised [S, S, C] images; returns one unit vector per image. */
+  embed(inputs: readonly Float32Array[], width: WidthSpec): Promise<Float32Array[]>;
+  close(): Promise<void>;
+}

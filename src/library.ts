@@ -1,0 +1,158 @@
+/**
+ * A library: one folder holding the database, the index files and the thumbnails. This is the
+ * typed API the CLI and the server are thin layers over.
+ *
+ *   const lib = await openLibrary('./matsearch-data', { embedder });
+ *   await lib.ingest(['~/Pictures']);
+ *   const { results } = await lib.searchFile('query.jpg', { width: '1/4', k: 10 });
+ *   lib.close();
+ */
+import { join, resolve } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import type { Embedder } from './embed/embedder.js';
+import { Store } from './store/store.js';
+import { LibraryIndex, type LibraryIndexOptions } from '../index/library-index.js';
+import { Searcher, type SearchOptions, type SearchResponse } from './search/searcher.js';
+import {
+  ingest,
+  thumbnailPath,
+  type IngestOptions,
+  type IngestSummary,
+} from '../ingest/pipeline.js';
+import { acquireLock } from '../ingest/lock.js';
+import { decodeBytes, DECODE_DEFAULTS } from '../ingest/decode.js';
+import { NotOpenError } from './errors.js';
+
+export interface LibraryOptions {
+  readonly embedder: Embedder;
+  readonly index?: LibraryIndexOptions;
+  readonly log?: (msg: string) => void;
+}
+
+export interface LibraryStats {
+  readonly images: number;
+  readonly failures: number;
+  readonly vectors: { modelId: string; width: string; count: number }[];
+  readonly index: { kind: string; size: number };
+  readonly modelId: string;
+  /** Images whose vectors belong to another model only (need re-embedding). */
+  readonly otherModelOnly: number;
+}
+
+export class Library {
+  private open_ = true;
+  readonly searcher: Searcher;
+
+  private constructor(
+    readonly dir: string,
+    readonly store: Store,
+    readonly index: LibraryIndex,
+    readonly embedder: Embedder,
+    private readonly log: (msg: string) => void,
+  ) {
+    this.searcher = new Searcher(store, index, embedder);
+  }
+
+  static open(dir: string, o: LibraryOptions): Library {
+    const root = resolve(dir);
+    const log = o.log ?? ((m: string) => process.stderr.write(m + '\n'));
+    const store = Store.open(join(root, 'matsearch.db'));
+    store.interruptStaleJobs();
+    const index = LibraryIndex.open(
+      store,
+      join(root, 'index'),
+      o.embedder.modelId,
+      o.embedder.dim,
+      { ...o.index, log },
+    );
+    const lib = new Library(root, store, index, o.embedder, log);
+    const other = lib.stats().otherModelOnly;
+    if (other > 0) {
+      log(
+        `${other} image(s) have vectors of another model only and are not searchable with ${o.embedder.modelId}; run 'matsearch ingest' again to re-embed them`,
+      );
+    }
+    return lib;
+  }
+
+  get thumbsDir(): string {
+    return join(this.dir, 'thumbs');
+  }
+
+  private check() {
+    if (!this.open_) throw new NotOpenError('the library is closed');
+  }
+
+  /** Adds, updates (and with `prune`, removes) the images under `roots`. One writer at a time. */
+  async ingest(roots: readonly string[], o: IngestOptions = {}): Promise<IngestSummary> {
+    this.check();
+    const release = acquireLock(join(this.dir, 'write.lock'), 'ingesting');
+    try {
+      return await ingest(
+        {
+          store: this.store,
+          index: this.index,
+          embedder: this.embedder,
+          thumbsDir: this.thumbsDir,
+          log: this.log,
+        },
+        roots,
+        o,
+      );
+    } finally {
+      release();
+    }
+  }
+
+  /** Searches with an image file (decoded like an ingested one). */
+  async searchFile(path: string, o: SearchOptions = {}): Promise<SearchResponse> {
+    return this.searchBytes(await readFile(path), o);
+  }
+
+  async searchBytes(bytes: Buffer, o: SearchOptions = {}): Promise<SearchResponse> {
+    this.check();
+    const d = await decodeBytes(bytes, {
+      ...DECODE_DEFAULTS,
+      inputSize: this.embedder.inputSize,
+      inputChannels: this.embedder.inputChannels,
+    });
+    return this.searcher.search(d.input, o);
+  }
+
+  /** More like an image already in the library (no encoding). */
+  similar(imageId: number, o: SearchOptions = {}): SearchResponse {
+    this.check();
+    return this.searcher.similar(imageId, o);
+  }
+
+  thumbnailOf(imageId: number): string | undefined {
+    const img = this.store.getImage(imageId);
+    return img ? thumbnailPath(this.thumbsDir, img.hash) : undefined;
+  }
+
+  stats(): LibraryStats {
+    this.check();
+    const vectors = this.store.embeddingSets();
+    const mine = this.store.modelFingerprint(this.embedder.modelId).images;
+    return {
+      images: this.store.imageCount(),
+      failures: this.store.failureCount(),
+      vectors,
+      index: { kind: this.index.kind, size: this.index.size },
+      modelId: this.embedder.modelId,
+      otherModelOnly: this.store.imageCount('ready') - mine,
+    };
+  }
+
+  close(): void {
+    if (!this.open_) return;
+    this.open_ = false;
+    this.index.save();
+    this.index.close();
+    this.store.close();
+  }
+}
+
+export function openLibrary(dir: string, o: LibraryOptions): Library {
+  return Library.open(dir, o);
+}

@@ -1,0 +1,213 @@
+/**
+ * The adaptive two-stage search of a library (after Matryoshka adaptive retrieval):
+ *   1. encode the query at the requested width (or the widest that fits a latency budget);
+ *   2. coarse: the index's top-K' shortlist for that vector;
+ *   3. rerank: exact cosine between the full-width query vector and the stored full-width
+ *      vectors of the shortlist (the full-width query pass runs alongside stage 2);
+ *   4. filter (min score, excluded ids), drop near-duplicates, keep k.
+ * Every width shares one embedding space, which is what makes 1 + 3 valid.
+ */
+import type { Embedder } from '../embed/embedder.js';
+import { STANDARD_WIDTHS, type WidthSpec } from '../model/nesting.js';
+import type { Store } from '../store/store.js';
+import type { LibraryIndex } from '../../index/library-index.js';
+import { NotFoundError, ValidationError } from '../errors.js';
+
+export interface SearchOptions {
+  /** Results wanted (default 10). */
+  readonly k?: number;
+  /** Query width: a fraction, per-layer spec, or 'auto' (widest within `budgetMs`). Default 1. */
+  readonly width?: WidthSpec | 'auto';
+  /** Encoding budget in ms for width 'auto'. */
+  readonly budgetMs?: number;
+  /** Shortlist size K' (default max(100, 10k)). */
+  readonly shortlist?: number;
+  /** 'full' reranks the shortlist with full-width vectors (default); 'none' keeps coarse scores. */
+  readonly rerank?: 'full' | 'none';
+  /** Drop results scoring below this cosine. */
+  readonly minScore?: number;
+  /** Image ids never returned (e.g. the query image itself). */
+  readonly exclude?: readonly number[];
+  /** Drop a result whose cosine to a better one is at least this (default 0.99; false = keep all). */
+  readonly dedupe?: number | false;
+}
+
+export interface SearchHit {
+  readonly id: number;
+  readonly score: number;
+  /** Score from the coarse stage (the query-width vector against the index). */
+  readonly coarseScore: number;
+  /** Width label of the stored vector the final score used. */
+  readonly vectorWidth: string;
+  readonly path: string;
+  readonly paths: string[];
+}
+
+export interface SearchResponse {
+  readonly results: SearchHit[];
+  readonly timings: { encode: number; coarse: number; rerank: number; total: number };
+  readonly widths: { query: string; rerank: string | null };
+  readonly shortlist: number;
+  readonly modelId: string;
+}
+
+const dot = (a: Float32Array, b: Float32Array) => {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!;
+  return s;
+};
+
+export class Searcher {
+  /** Measured encode latency per width label (ms, moving average), for 'auto'. */
+  private readonly latency = new Map<string, number>();
+
+  constructor(
+    private readonly store: Store,
+    private readonly index: LibraryIndex,
+    private readonly embedder: Embedder,
+  ) {}
+
+  private async encode(
+    input: Float32Array,
+    width: WidthSpec,
+  ): Promise<{ vector: Float32Array; ms: number; label: string }> {
+    const t0 = performance.now();
+    const [vector] = await this.embedder.embed([input], width);
+    const ms = performance.now() - t0;
+    const label = this.embedder.widthLabel(width);
+    const prev = this.latency.get(label);
+    this.latency.set(label, prev === undefined ? ms : 0.8 * prev + 0.2 * ms);
+    return { vector: vector!, ms, label };
+  }
+
+  /** The widest standard width whose measured latency fits the budget (probing once if needed). */
+  async widthForBudget(budgetMs: number, probe: Float32Array): Promise<string> {
+    for (const w of STANDARD_WIDTHS) if (!this.latency.has(w)) await this.encode(probe, w);
+    for (const w of STANDARD_WIDTHS) if (this.latency.get(w)! <= budgetMs) return w;
+    return STANDARD_WIDTHS[STANDARD_WIDTHS.length - 1]!;
+  }
+
+  /** Searches with a preprocessed query image ([S, S, C] normalised). */
+  async search(input: Float32Array, o: SearchOptions = {}): Promise<SearchResponse> {
+    const t0 = performance.now();
+    const k = o.k ?? 10;
+    if (!Number.isInteger(k) || k < 1 || k > 1000)
+      throw new ValidationError(`k must be an integer from 1 to 1000, got ${k}`);
+    let width: WidthSpec = o.width ?? 1;
+    if (width === 'auto') {
+      if (!(typeof o.budgetMs === 'number' && o.budgetMs > 0))
+        throw new ValidationError("width 'auto' needs a positive budgetMs");
+      width = await this.widthForBudget(o.budgetMs, input);
+    }
+    const rerank = o.rerank ?? 'full';
+    const queryLabel = this.embedder.widthLabel(width);
+    const needFull = rerank === 'full' && queryLabel !== '1';
+    const q = await this.encode(input, width);
+    // The full-width pass runs while the coarse stage searches (on the worker pool when the
+    // embedder has one; in-process embedders simply run it first).
+    const fullPromise = needFull ? this.encode(input, 1) : Promise.resolve(q);
+    const tc = performance.now();
+    const shortlist = this.coarse(q.vector, k, o);
+    const coarseMs = performance.now() - tc;
+    const full = await fullPromise;
+    const tr = performance.now();
+    const results = this.finish(shortlist, rerank === 'full' ? full.vector : null, k, o);
+    const rerankMs = performance.now() - tr;
+    return {
+      results,
+      timings: {
+        encode: q.ms + (needFull ? full.ms : 0),
+        coarse: coarseMs,
+        rerank: rerankMs,
+        total: performance.now() - t0,
+      },
+      widths: { query: queryLabel, rerank: rerank === 'full' ? '1' : null },
+      shortlist: shortlist.length,
+      modelId: this.embedder.modelId,
+    };
+  }
+
+  /** More like this: the stored vector of an image is the query; nothing is encoded. */
+  similar(imageId: number, o: SearchOptions = {}): SearchResponse {
+    const t0 = performance.now();
+    const k = o.k ?? 10;
+    const v =
+      this.store.getEmbedding(imageId, this.embedder.modelId, '1') ??
+      [...this.store.widestEmbeddingsOf(imageId, this.embedder.modelId)][0]?.vector;
+    if (!v)
+      throw new NotFoundError(`image ${imageId} has no vector of model ${this.embedder.modelId}`);
+    const opts = { ...o, exclude: [...(o.exclude ?? []), imageId] };
+    const tc = performance.now();
+    const shortlist = this.coarse(v, k, opts);
+    const coarseMs = performance.now() - tc;
+    const tr = performance.now();
+    const results = this.finish(shortlist, (o.rerank ?? 'full') === 'full' ? v : null, k, opts);
+    return {
+      results,
+      timings: {
+        encode: 0,
+        coarse: coarseMs,
+        rerank: performance.now() - tr,
+        total: performance.now() - t0,
+      },
+      widths: { query: 'stored', rerank: (o.rerank ?? 'full') === 'full' ? '1' : null },
+      shortlist: shortlist.length,
+      modelId: this.embedder.modelId,
+    };
+  }
+
+  private coarse(vector: Float32Array, k: number, o: SearchOptions) {
+    const K = Math.max(k, o.shortlist ?? Math.max(100, 10 * k));
+    const exclude = new Set(o.exclude ?? []);
+    const hits = this.index.search(vector, K + exclude.size);
+    return hits.labels
+      .map((id, i) => ({ id, coarse: hits.scores[i]! }))
+      .filter((h) => !exclude.has(h.id));
+  }
+
+  private finish(
+    shortlist: { id: number; coarse: number }[],
+    fullQuery: Float32Array | null,
+    k: number,
+    o: SearchOptions,
+  ): SearchHit[] {
+    const model = this.embedder.modelId;
+    const scored = shortlist.map((h) => {
+      const full = this.store.getEmbedding(h.id, model, '1');
+      const stored = full ?? [...this.store.widestEmbeddingsOf(h.id, model)][0]?.vector;
+      return {
+        id: h.id,
+        coarse: h.coarse,
+        vector: stored,
+        vectorWidth: full ? '1' : 'narrower',
+        score: fullQuery && stored ? dot(fullQuery, stored) : h.coarse,
+      };
+    });
+    scored.sort((a, b) => b.score - a.score);
+    const minScore = o.minScore ?? -Infinity;
+    const dedupe = o.dedupe === undefined ? 0.99 : o.dedupe;
+    const kept: typeof scored = [];
+    for (const s of scored) {
+      if (kept.length >= k) break;
+      if (s.score < minScore) continue;
+      if (
+        dedupe !== false &&
+        s.vector &&
+        kept.some((x) => x.vector && dot(x.vector, s.vector!) >= dedupe)
+      )
+        continue;
+      kept.push(s);
+    }
+    return kept.map((s) => {
+      const paths = this.store.pathsOf(s.id);
+      return {
+        id: s.id,
+        score: s.score,
+        coarseScore: s.coarse,
+        vectorWidth: s.vectorWidth,
+        path: paths[0] ?? '',
+        paths,
+      };
+    });
+  }
+}
