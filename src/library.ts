@@ -8,6 +8,7 @@
  *   lib.close();
  */
 import { join, resolve } from 'node:path';
+import { rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { Embedder } from './embed/embedder.js';
 import { Store } from './store/store.js';
@@ -123,6 +124,116 @@ export class Library {
   similar(imageId: number, o: SearchOptions = {}): SearchResponse {
     this.check();
     return this.searcher.similar(imageId, o);
+  }
+
+  /**
+   * Upgrades narrower vectors to full width (re-decoding each image from one of its paths), so
+   * a library ingested quickly at 1/8 width reaches full-width quality while it stays searchable.
+   */
+  async refine(
+    o: {
+      batch?: number;
+      onProgress?: (done: number, total: number) => void;
+      signal?: AbortSignal;
+    } = {},
+  ) {
+    this.check();
+    const release = acquireLock(join(this.dir, 'write.lock'), 'refining');
+    const model = this.embedder.modelId;
+    const decodeOpts = {
+      ...DECODE_DEFAULTS,
+      inputSize: this.embedder.inputSize,
+      inputChannels: this.embedder.inputChannels,
+    };
+    const rank = this.embedder.widthRank(1);
+    let done = 0;
+    let failed = 0;
+    try {
+      const todo = [...this.store.widestEmbeddings(model, this.embedder.dim)]
+        .filter((r) => r.width !== '1')
+        .map((r) => r.imageId);
+      const batch = o.batch ?? 32;
+      for (let s = 0; s < todo.length && !o.signal?.aborted; s += batch) {
+        const inputs: { id: number; input: Float32Array }[] = [];
+        for (const id of todo.slice(s, s + batch)) {
+          const path = this.store.pathsOf(id)[0];
+          try {
+            if (!path) throw new Error('no path');
+            const d = await decodeBytes(await readFile(path), decodeOpts);
+            inputs.push({ id, input: d.input });
+          } catch {
+            failed++; // the file changed or vanished: the next ingest deals with it
+          }
+        }
+        const vectors = await this.embedder.embed(
+          inputs.map((x) => x.input),
+          1,
+        );
+        this.store.transaction(() =>
+          inputs.forEach((x, i) => this.store.putEmbedding(x.id, model, '1', rank, vectors[i]!)),
+        );
+        inputs.forEach((x, i) => this.index.add(x.id, vectors[i]!));
+        done += inputs.length;
+        o.onProgress?.(done, todo.length);
+      }
+      this.index.save();
+      return { refined: done, failed, total: todo.length };
+    } finally {
+      release();
+    }
+  }
+
+  /** Groups of images whose vectors are at least `threshold` cosine-similar (near duplicates). */
+  dupes(threshold = 0.99, neighbours = 10): { ids: number[]; paths: string[] }[] {
+    this.check();
+    const parent = new Map<number, number>();
+    const find = (x: number): number => {
+      let r = x;
+      while (parent.get(r) !== undefined && parent.get(r) !== r) r = parent.get(r)!;
+      parent.set(x, r);
+      return r;
+    };
+    for (const r of this.store.widestEmbeddings(this.embedder.modelId, this.embedder.dim)) {
+      const hits = this.index.search(r.vector, neighbours + 1);
+      hits.labels.forEach((l, i) => {
+        if (l === r.imageId || hits.scores[i]! < threshold) return;
+        parent.set(find(l), find(r.imageId));
+      });
+    }
+    const groups = new Map<number, number[]>();
+    for (const id of parent.keys()) {
+      const root = find(id);
+      groups.set(root, [...(groups.get(root) ?? []), id]);
+    }
+    return [...groups.values()]
+      .filter((g) => g.length > 1)
+      .map((g) => g.sort((a, b) => a - b))
+      .sort((a, b) => b.length - a.length || a[0]! - b[0]!)
+      .map((ids) => ({ ids, paths: ids.map((id) => this.store.pathsOf(id)[0] ?? '') }));
+  }
+
+  /** Removes an image (all its paths, vectors, index entry and thumbnail). */
+  remove(imageId: number): boolean {
+    this.check();
+    const img = this.store.getImage(imageId);
+    if (!img) return false;
+    const release = acquireLock(join(this.dir, 'write.lock'), 'removing');
+    try {
+      this.store.deleteImage(imageId);
+      this.index.remove(imageId);
+      this.index.save();
+      rmSync(thumbnailPath(this.thumbsDir, img.hash), { force: true });
+      return true;
+    } finally {
+      release();
+    }
+  }
+
+  /** Rebuilds the search index from the database. */
+  reindex(): { kind: string; size: number } {
+    this.check();
+    this.index.rebuild();
+    return { kind: this.index.kind, size: this.index.size };
   }
 
   thumbnailOf(imageId: number): string | undefined {

@@ -10,6 +10,16 @@ import { demoCommand } from './demo.js';
 import { dataCommand } from './data.js';
 import { trainCommand } from './train.js';
 import { evalCommand } from './eval.js';
+import {
+  dupesCommand,
+  ingestCommand,
+  refineCommand,
+  reindexCommand,
+  removeCommand,
+  searchCommand,
+  similarCommand,
+  statsCommand,
+} from './engine.js';
 
 export interface Command {
   readonly summary: string;
@@ -24,6 +34,14 @@ const COMMANDS: Record<string, Command> = {
   data: dataCommand,
   train: trainCommand,
   eval: evalCommand,
+  ingest: ingestCommand,
+  refine: refineCommand,
+  search: searchCommand,
+  similar: similarCommand,
+  dupes: dupesCommand,
+  stats: statsCommand,
+  reindex: reindexCommand,
+  remove: removeCommand,
 };
 
 const USER_ERROR_CODES = new Set([

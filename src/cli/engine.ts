@@ -1,0 +1,279 @@
+/**
+ * The library commands: ingest, refine, search, similar, dupes, stats, reindex, remove.
+ * Each is a thin layer over the Library API: parse options, call, print a table or JSON.
+ */
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Command } from './main.js';
+import { Library } from '../library.js';
+import { openEmbedder, resolveModelDir } from '../embed/open.js';
+import { ValidationError } from '../errors.js';
+import { Progress } from '../util/progress.js';
+import type { SearchOptions, SearchResponse } from '../search/searcher.js';
+
+const common = {
+  library: { type: 'string', short: 'l' },
+  model: { type: 'string', short: 'm' },
+  json: { type: 'boolean', default: false },
+} as const;
+
+function libraryDir(v: Record<string, unknown>): string {
+  return resolve(
+    (v['library'] as string | undefined) ?? process.env['MATSEARCH_LIBRARY'] ?? './matsearch-data',
+  );
+}
+
+async function withLibrary<T>(
+  v: Record<string, unknown>,
+  fn: (lib: Library) => Promise<T> | T,
+): Promise<T> {
+  const embedder = await openEmbedder(resolveModelDir(v['model'] as string | undefined));
+  const quiet = Boolean(v['json']);
+  const lib = Library.open(libraryDir(v), {
+    embedder,
+    log: quiet ? () => {} : (m) => console.error(m),
+  });
+  try {
+    return await fn(lib);
+  } finally {
+    lib.close();
+    await embedder.close();
+  }
+}
+
+function num(v: unknown, name: string): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n))
+    throw new ValidationError(`--${name} must be a number, got '${String(v)}'`);
+  return n;
+}
+
+function table(head: string[], rows: (string | number)[][]): string {
+  const cells = [head, ...rows.map((r) => r.map(String))];
+  const w = head.map((_, i) => Math.max(...cells.map((r) => r[i]!.length)));
+  return cells
+    .map((r) =>
+      r
+        .map((c, i) => c.padEnd(w[i]!))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
+}
+
+function searchOptions(v: Record<string, unknown>): SearchOptions {
+  const width = v['width'] as string | undefined;
+  const rerank = (v['rerank'] as string | undefined) ?? 'full';
+  if (rerank !== 'full' && rerank !== 'none')
+    throw new ValidationError(`--rerank must be full or none, got '${rerank}'`);
+  const k = num(v['k'], 'k');
+  const budgetMs = num(v['budget-ms'], 'budget-ms');
+  const shortlist = num(v['shortlist'], 'shortlist');
+  const minScore = num(v['min-score'], 'min-score');
+  return {
+    ...(width ? { width: width === 'auto' ? 'auto' : width } : {}),
+    ...(k !== undefined ? { k } : {}),
+    ...(budgetMs !== undefined ? { budgetMs } : {}),
+    ...(shortlist !== undefined ? { shortlist } : {}),
+    ...(minScore !== undefined ? { minScore } : {}),
+    rerank,
+    ...(v['no-dedupe'] ? { dedupe: false as const } : {}),
+  };
+}
+
+const searchFlags = {
+  width: { type: 'string', short: 'w' },
+  'budget-ms': { type: 'string' },
+  k: { type: 'string', short: 'k' },
+  shortlist: { type: 'string' },
+  rerank: { type: 'string' },
+  'min-score': { type: 'string' },
+  'no-dedupe': { type: 'boolean', default: false },
+} as const;
+
+function printSearch(r: SearchResponse, json: boolean) {
+  if (json) {
+    console.log(JSON.stringify(r, null, 2));
+    return;
+  }
+  console.log(
+    table(
+      ['#', 'score', 'id', 'path'],
+      r.results.map((h, i) => [i + 1, h.score.toFixed(4), h.id, h.path]),
+    ),
+  );
+  const t = r.timings;
+  console.log(
+    `\nquery width ${r.widths.query}, rerank ${r.widths.rerank ?? 'off'}, shortlist ${r.shortlist}; ` +
+      `encode ${t.encode.toFixed(1)} ms, coarse ${t.coarse.toFixed(2)} ms, rerank ${t.rerank.toFixed(2)} ms, total ${t.total.toFixed(1)} ms`,
+  );
+}
+
+export const ingestCommand: Command = {
+  summary: 'add folders or files of images to the library (incremental; resumable)',
+  usage:
+    '<paths...> [--library DIR] [--model DIR] [--width W] [--include GLOB] [--exclude GLOB] [--prune] [--hidden] [--max-pixels N] [--json]',
+  options: {
+    ...common,
+    width: { type: 'string', short: 'w' },
+    include: { type: 'string', multiple: true },
+    exclude: { type: 'string', multiple: true },
+    prune: { type: 'boolean', default: false },
+    hidden: { type: 'boolean', default: false },
+    'max-pixels': { type: 'string' },
+    batch: { type: 'string' },
+  },
+  async run(v, paths) {
+    if (paths.length === 0)
+      throw new ValidationError('give one or more folders or files to ingest');
+    for (const p of paths)
+      if (!existsSync(p)) throw new ValidationError(`no such file or folder: ${p}`);
+    const json = Boolean(v['json']);
+    const summary = await withLibrary(v, async (lib) => {
+      let bar: Progress | null = null;
+      const maxPixels = num(v['max-pixels'], 'max-pixels');
+      const batch = num(v['batch'], 'batch');
+      const s = await lib.ingest(paths, {
+        width: (v['width'] as string | undefined) ?? 1,
+        walk: {
+          include: (v['include'] as string[]) ?? [],
+          exclude: (v['exclude'] as string[]) ?? [],
+          hidden: Boolean(v['hidden']),
+        },
+        prune: Boolean(v['prune']),
+        ...(batch !== undefined ? { batch } : {}),
+        ...(maxPixels !== undefined ? { decode: { maxPixels } } : {}),
+        onProgress: json
+          ? undefined
+          : (p) => {
+              bar ??= new Progress(p.total, 'files');
+              bar.update(p.done, p.embedded, 'img', `${p.errors} errors`);
+            },
+      });
+      (bar as Progress | null)?.done();
+      return s;
+    });
+    if (json) {
+      console.log(JSON.stringify(summary, null, 2));
+      return;
+    }
+    console.log(
+      `${summary.files} files: ${summary.added} added, ${summary.duplicates} duplicates or moves, ` +
+        `${summary.unchanged} unchanged, ${summary.failed} failed, ${summary.pruned} pruned; ` +
+        `${summary.embedded} embedded in ${summary.seconds.toFixed(1)} s (${summary.imagesPerSecond.toFixed(1)} images/s)`,
+    );
+    for (const e of summary.errors) console.log(`  ${e.path}: ${e.error}`);
+  },
+};
+
+export const refineCommand: Command = {
+  summary: 'upgrade vectors made at a narrower width to full width',
+  usage: '[--library DIR] [--model DIR] [--json]',
+  options: { ...common },
+  async run(v) {
+    const r = await withLibrary(v, (lib) => lib.refine());
+    console.log(
+      v['json']
+        ? JSON.stringify(r)
+        : `refined ${r.refined} of ${r.total} images to full width (${r.failed} unreadable)`,
+    );
+  },
+};
+
+export const searchCommand: Command = {
+  summary: 'search the library with an image file',
+  usage:
+    '<image> [--width 1|1/2|1/4|1/8|SPEC|auto] [--budget-ms N] [--k N] [--shortlist N] [--rerank full|none] [--min-score X] [--json]',
+  options: { ...common, ...searchFlags },
+  async run(v, args) {
+    const file = args[0];
+    if (!file) throw new ValidationError('give the query image file');
+    if (!existsSync(file)) throw new ValidationError(`no such file: ${file}`);
+    const r = await withLibrary(v, (lib) => lib.searchFile(file, searchOptions(v)));
+    printSearch(r, Boolean(v['json']));
+  },
+};
+
+export const similarCommand: Command = {
+  summary: 'images most like one already in the library (by id or path), no encoding',
+  usage: '<id|path> [--k N] [--shortlist N] [--rerank full|none] [--min-score X] [--json]',
+  options: { ...common, ...searchFlags },
+  async run(v, args) {
+    const key = args[0];
+    if (!key) throw new ValidationError('give an image id or a path in the library');
+    const r = await withLibrary(v, (lib) => {
+      const id = /^\d+$/.test(key) ? Number(key) : lib.store.findPath(resolve(key))?.imageId;
+      if (id === undefined) throw new ValidationError(`${key} is not in the library`);
+      return lib.similar(id, searchOptions(v));
+    });
+    printSearch(r, Boolean(v['json']));
+  },
+};
+
+export const dupesCommand: Command = {
+  summary: 'list groups of near-duplicate images',
+  usage: '[--threshold 0.99] [--json]',
+  options: { ...common, threshold: { type: 'string' } },
+  async run(v) {
+    const groups = await withLibrary(v, (lib) =>
+      lib.dupes(num(v['threshold'], 'threshold') ?? 0.99),
+    );
+    if (v['json']) return console.log(JSON.stringify(groups, null, 2));
+    groups.forEach((g, i) =>
+      console.log(`group ${i + 1} (${g.ids.length}):\n${g.paths.map((p) => `  ${p}`).join('\n')}`),
+    );
+    console.log(`${groups.length} group(s)`);
+  },
+};
+
+export const statsCommand: Command = {
+  summary: 'what the library holds',
+  usage: '[--library DIR] [--json]',
+  options: { ...common },
+  async run(v) {
+    const s = await withLibrary(v, (lib) => lib.stats());
+    if (v['json']) return console.log(JSON.stringify(s, null, 2));
+    console.log(
+      `images ${s.images}, failed files ${s.failures}, index ${s.index.kind} of ${s.index.size}, model ${s.modelId}`,
+    );
+    console.log(
+      table(
+        ['model', 'width', 'vectors'],
+        s.vectors.map((x) => [x.modelId, x.width, x.count]),
+      ),
+    );
+    if (s.otherModelOnly > 0)
+      console.log(
+        `${s.otherModelOnly} image(s) need re-embedding with this model (run ingest again)`,
+      );
+  },
+};
+
+export const reindexCommand: Command = {
+  summary: 'rebuild the search index from the database',
+  usage: '[--library DIR]',
+  options: { ...common },
+  async run(v) {
+    const r = await withLibrary(v, (lib) => lib.reindex());
+    console.log(v['json'] ? JSON.stringify(r) : `rebuilt the ${r.kind} index: ${r.size} vectors`);
+  },
+};
+
+export const removeCommand: Command = {
+  summary: 'remove images from the library (by id or path); files on disk are untouched',
+  usage: '<id|path...>',
+  options: { ...common },
+  async run(v, args) {
+    if (args.length === 0) throw new ValidationError('give image ids or paths to remove');
+    const removed = await withLibrary(v, (lib) =>
+      args.map((key) => {
+        const id = /^\d+$/.test(key) ? Number(key) : lib.store.findPath(resolve(key))?.imageId;
+        return { key, removed: id !== undefined && lib.remove(id) };
+      }),
+    );
+    if (v['json']) return console.log(JSON.stringify(removed));
+    for (const r of removed)
+      console.log(`${r.key}: ${r.removed ? 'removed' : 'not in the library'}`);
+  },
+};

@@ -1,0 +1,32 @@
+/** Picks the encoder for a model directory: the fast runtime when available, tfjs otherwise. */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { NotFoundError } from '../errors.js';
+import { loadModel, CONFIG_FILE } from '../model/weights.js';
+import type { Embedder } from './embedder.js';
+import { initBackend } from '../model/backend.js';
+import { TfjsEmbedder } from './tfjs-embedder.js';
+
+/** The model shipped in the package (trained on emoji), used when no --model is given. */
+export const DEFAULT_MODEL_DIR = fileURLToPath(
+  new URL('../../../models/emoji-tiny', import.meta.url),
+);
+
+export function resolveModelDir(given?: string): string {
+  const dir = given ?? process.env['MATSEARCH_MODEL'] ?? DEFAULT_MODEL_DIR;
+  if (!existsSync(join(dir, CONFIG_FILE))) {
+    throw new NotFoundError(
+      given
+        ? `no model in ${dir} (expected ${CONFIG_FILE} and model.safetensors)`
+        : `the default model is missing from ${dir}; pass --model DIR (see 'matsearch train')`,
+    );
+  }
+  return dir;
+}
+
+export async function openEmbedder(modelDir: string): Promise<Embedder> {
+  await initBackend({ purpose: 'inference' }); // before the first tensor
+  const { model, modelId } = loadModel(modelDir);
+  return TfjsEmbedder.create(model, modelId);
+}
