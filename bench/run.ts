@@ -3,9 +3,11 @@
  * Benchmarks measure; they never assert. Ratios are taken side by side within one run.
  */
 import { benchModelForward } from './model-forward.js';
+import { benchSearch } from './search.js';
 
 const BENCHES: Record<string, (args: string[]) => Promise<void>> = {
   model: benchModelForward,
+  search: benchSearch,
 };
 
 const [name, ...args] = process.argv.slice(2);
