@@ -50,6 +50,9 @@ const USER_ERROR_CODES = new Set([
   'E_WEIGHTS_FORMAT',
   'E_NOT_FOUND',
   'E_USAGE',
+  'E_LOCKED',
+  'E_MODEL_MISMATCH',
+  'E_DECODE',
 ]);
 
 function help(): string {
