@@ -2,11 +2,13 @@
  * `npm run bench -- <name> [options]`: runs one benchmark and writes JSON + Markdown to docs/bench/.
  * Benchmarks measure; they never assert. Ratios are taken side by side within one run.
  */
+import { benchEncoder } from './encoder.js';
 import { benchModelForward } from './model-forward.js';
 import { benchSearch } from './search.js';
 
 const BENCHES: Record<string, (args: string[]) => Promise<void>> = {
   model: benchModelForward,
+  encoder: benchEncoder,
   search: benchSearch,
 };
 

@@ -27,3 +27,33 @@ export {
 export { MatMambaVision, type ForwardResult } from './model/vision.js';
 export { saveModel, loadModel, type LoadedModel, type ModelMeta } from './model/weights.js';
 export { readSafetensors, writeSafetensors } from './model/safetensors.js';
+export { Encoder, type EncoderOptions, type EncodeResult } from './runtime/encoder.js';
+export { OrtEmbedder } from './runtime/ort-embedder.js';
+export {
+  exportMatMamba,
+  exportMatMambaAsync,
+  type MatMambaExportOptions,
+  type OnnxExport,
+} from './runtime/export-matmamba.js';
+export { exportVit } from './runtime/export-vit.js';
+export { VIT_S16, vitCost, randomVitWeights, type VitConfig } from './runtime/vit.js';
+export {
+  widthsForBudget,
+  type Budget,
+  type LatencyTable,
+  type MixChoice,
+  type StandardWidth,
+} from './runtime/mix-n-match.js';
+export { measureLatencyTable, type LatencyOptions } from './runtime/latency.js';
+export { type Provider, type ProviderRequest } from './runtime/onnx.js';
+export {
+  IMAGENET_MEAN,
+  IMAGENET_STD,
+  normalizePixels,
+  loadPixels,
+  preprocessImage,
+  preprocessBatch,
+  type ImageInput,
+  type RawImage,
+  type ModelInputOptions,
+} from './runtime/preprocess.js';

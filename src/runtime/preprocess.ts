@@ -1,7 +1,9 @@
 /**
  * Image preprocessing shared by training and inference, written once: pixel layout is NHWC
  * float32, RGB, normalised per channel with the ImageNet statistics the official recipe uses.
+ * Decoding, resizing and the centre crop go through sharp (loaded only when used).
  */
+import { ValidationError } from '../errors.js';
 
 /** Per-channel mean and std of ImageNet RGB in [0, 1] (the timm / official MatMamba defaults). */
 export const IMAGENET_MEAN = [0.485, 0.456, 0.406] as const;
@@ -22,5 +24,99 @@ export function normalizePixels(
     const c = i % channels;
     out[i] = (pixels[i]! / 255 - mean[c]!) / std[c]!;
   }
+  return out;
+}
+
+// ---- Decode, resize, crop (sharp) ----------------------------------------------------------
+
+/** Raw 8-bit interleaved pixels, e.g. a data set's image. */
+export interface RawImage {
+  readonly data: Uint8Array;
+  readonly width: number;
+  readonly height: number;
+  readonly channels: 1 | 2 | 3 | 4;
+}
+
+/** A file path, an encoded image (PNG, JPEG, WebP, SVG ...), or raw pixels. */
+export type ImageInput = string | Uint8Array | RawImage;
+
+export interface ModelInputOptions {
+  /** Output side S (the model's imageSize). */
+  readonly size: number;
+  /** Output channels: 3 (RGB) or 1 (grey), the model's inChans. */
+  readonly channels: 1 | 3;
+  /**
+   * Centre crop as a fraction of the resized short side (timm's crop_pct): the short side is
+   * resized to round(S / cropPct), then the centre S x S is kept. Default 1: the short side goes
+   * to S and the centre square is kept, which for square images is the whole image (the
+   * evaluation view training uses).
+   */
+  readonly cropPct?: number;
+}
+
+/**
+ * Decode -> EXIF orientation -> alpha flattened onto white -> short side resized (bicubic
+ * family, sharp's default) -> centre crop -> RGB or grey bytes [S, S, C].
+ */
+export async function loadPixels(input: ImageInput, opts: ModelInputOptions): Promise<Uint8Array> {
+  const S = opts.size;
+  const cropPct = opts.cropPct ?? 1;
+  if (!Number.isInteger(S) || S <= 0) throw new ValidationError(`size must be > 0, got ${S}`);
+  if (!(cropPct > 0 && cropPct <= 1)) {
+    throw new ValidationError(`cropPct must be in (0, 1], got ${cropPct}`);
+  }
+  const { default: sharp } = await import('sharp');
+  const src =
+    typeof input === 'string' || input instanceof Uint8Array
+      ? sharp(input)
+      : sharp(input.data, {
+          raw: { width: input.width, height: input.height, channels: input.channels },
+        });
+  const R = Math.max(S, Math.round(S / cropPct));
+  let img;
+  try {
+    img = await src
+      .rotate()
+      .flatten({ background: '#ffffff' })
+      .resize({ width: R, height: R, fit: 'outside' })
+      .toColourspace(opts.channels === 1 ? 'b-w' : 'srgb')
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+  } catch (err) {
+    const what = typeof input === 'string' ? input : 'image data';
+    throw new ValidationError(`cannot decode ${what}: ${(err as Error).message}`, { cause: err });
+  }
+  const { width, height, channels } = img.info;
+  if (channels !== opts.channels) {
+    throw new ValidationError(`decoder gave ${channels} channels, expected ${opts.channels}`);
+  }
+  // Centre crop S x S of the resized image (short side R >= S).
+  const x0 = Math.floor((width - S) / 2);
+  const y0 = Math.floor((height - S) / 2);
+  const out = new Uint8Array(S * S * channels);
+  for (let y = 0; y < S; y++) {
+    const from = ((y0 + y) * width + x0) * channels;
+    out.set(img.data.subarray(from, from + S * channels), y * S * channels);
+  }
+  return out;
+}
+
+/** One image -> normalised float32 [S, S, C], ready for the encoder. */
+export async function preprocessImage(
+  input: ImageInput,
+  opts: ModelInputOptions,
+): Promise<Float32Array> {
+  return normalizePixels(await loadPixels(input, opts), opts.channels);
+}
+
+/** Several images -> one normalised batch [B, S, S, C]. */
+export async function preprocessBatch(
+  inputs: readonly ImageInput[],
+  opts: ModelInputOptions,
+): Promise<Float32Array> {
+  const per = opts.size * opts.size * opts.channels;
+  const out = new Float32Array(inputs.length * per);
+  const images = await Promise.all(inputs.map((x) => preprocessImage(x, opts)));
+  images.forEach((img, i) => out.set(img, i * per));
   return out;
 }

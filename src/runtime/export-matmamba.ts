@@ -1,0 +1,216 @@
+/**
+ * MatMamba-Vision -> ONNX, built node by node from the config and the weights of a loaded model,
+ * at one width or a Mix'n'Match list of per-layer widths; the ONNX twin of src/model/vision.ts.
+ *
+ *   images [B, S, S, C] ─ patchify ─ ·W_patchᵀ ─ zero rows appended: the CLS slot (a suffix)
+ *     and tail padding to whole SSD chunks ─ + (pos_embed + patch bias | cls + pos_embed[T] | 0)
+ *     ─ [B, Lp, D] ─ n_layer × ( x + Mamba2_w(LayerNorm(x)) ) ─ token T (CLS) ─ LayerNorm
+ *     ─ features [B, D] ─ / ‖·‖₂ ─ embedding [B, D]
+ *
+ * The weights of a width are cut by nesting.ts's `sliceMixer` (the only place that knows the
+ * nesting rule) and copied into the graph, so the file holds only the submodel. The batch is
+ * the one dynamic axis. A different `imageSize` interpolates the patch positions (pos-embed.ts).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { ValidationError } from '../errors.js';
+import type { MatMambaVisionConfig } from '../model/config.js';
+import { resolveWidths, sliceMixer, widthLabel, type WidthSpec } from '../model/nesting.js';
+import { layerKey } from '../model/params.js';
+import type { MatMambaVision } from '../model/vision.js';
+import { GraphBuilder } from './onnx-graph.js';
+import { mamba2Graph, type MixerArrays } from './onnx-mamba2.js';
+import { patchTokens } from './onnx-patch.js';
+import { pickChunk } from './pick-chunk.js';
+import { interpolatePosEmbed } from './pos-embed.js';
+
+/** Graph input and output names. */
+export const ONNX_INPUT = 'images';
+export const ONNX_FEATURES = 'features';
+export const ONNX_EMBEDDING = 'embedding';
+
+export interface MatMambaExportOptions {
+  /** One width for every layer, or one per layer (Mix'n'Match). Default 1. */
+  readonly widths?: WidthSpec;
+  /** Input side in px (a multiple of patchSize). Default: the config's; others interpolate pos_embed. */
+  readonly imageSize?: number;
+  /**
+   * SSD chunk length of the graph, or 'auto' (default): about 64 tokens, single-chunk up to 96.
+   * Any chunking computes the same function (the tests hold every choice to the tfjs forward);
+   * on ORT's CPU kernels short chunks are faster (pick-chunk.ts).
+   */
+  readonly chunkSize?: number | 'auto';
+}
+
+/** A serialised ONNX model and what it computes. */
+export interface OnnxExport {
+  readonly bytes: Uint8Array;
+  /** Active dim of each layer. */
+  readonly layerDims: readonly number[];
+  /** Canonical width label ("1/4", "1/8x3,1/4x3"). */
+  readonly widthLabel: string;
+  readonly imageSize: number;
+  readonly inChans: number;
+  readonly chunkSize: number;
+  /** Width of the features. */
+  readonly dModel: number;
+}
+
+function arr(t: tf.Tensor): Float32Array {
+  return t.dataSync() as Float32Array;
+}
+
+function param(model: MatMambaVision, name: string): Float32Array {
+  const v = model.params.get(name);
+  if (!v) throw new ValidationError(`model has no parameter '${name}'`);
+  return arr(v);
+}
+
+/** Layer i's mixer weights cut to active dim `dim`, as plain arrays. */
+function mixerArrays(model: MatMambaVision, i: number, dim: number): MixerArrays {
+  // Tensors out of the tidy (walking a result of plain arrays would visit every element).
+  const w = tf.tidy(() => ({ ...sliceMixer(model.mixerWeights(i), model.config, dim) }));
+  const out: MixerArrays = {
+    inProj: arr(w.inProj),
+    convWeight: arr(w.convWeight),
+    convBias: arr(w.convBias),
+    dtBias: arr(w.dtBias),
+    ALog: arr(w.ALog),
+    D: arr(w.D),
+    normWeight: arr(w.normWeight),
+    outProj: arr(w.outProj),
+  };
+  // Slices are fresh tensors; at full width they are the model's own variables, kept.
+  for (const t of Object.values(w)) if (!(t instanceof tf.Variable)) t.dispose();
+  return out;
+}
+
+/** NHWC patch embedding + positions: tokens [B, Lp, D], the CLS suffix at T, zeros after it. */
+function embedGraph(
+  g: GraphBuilder,
+  images: string,
+  cfg: MatMambaVisionConfig,
+  S: number,
+  Lp: number,
+  weights: { patchW: Float32Array; patchB: Float32Array; pos: Float32Array; cls: Float32Array },
+): string {
+  const p = cfg.patchSize;
+  const C = cfg.inChans;
+  const D = cfg.dModel;
+  const grid = S / p;
+  const T = grid * grid;
+  const tokens = patchTokens(g, images, { S, p, C, D }, weights.patchW); // [B, T, D]
+  const padded = g.op('Pad', [tokens, g.ints([0, 0, 0, 0, Lp - T, 0])], {
+    mode: { s: 'constant' },
+  }); // [B, Lp, D]
+  // Rows < T: position + patch bias; row T: CLS + its position (the padded row is zero); rows
+  // after the CLS stay zero (tail padding).
+  const table = new Float32Array(Lp * D);
+  table.set(weights.pos);
+  for (let t = 0; t < T; t++) for (let d = 0; d < D; d++) table[t * D + d]! += weights.patchB[d]!;
+  for (let d = 0; d < D; d++) table[T * D + d]! += weights.cls[d]!;
+  return g.op('Add', [padded, g.weight('pos_embed', table, [1, Lp, D])]); // [B, Lp, D]
+}
+
+/** Exports `model` at a width (or per-layer widths) to an ONNX model with a dynamic batch. */
+export function exportMatMamba(
+  model: MatMambaVision,
+  opts: MatMambaExportOptions = {},
+): OnnxExport {
+  const steps = buildSteps(model, opts);
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+  }
+}
+
+/** The same export, yielding to the event loop after every layer (for servers). */
+export async function exportMatMambaAsync(
+  model: MatMambaVision,
+  opts: MatMambaExportOptions = {},
+): Promise<OnnxExport> {
+  const steps = buildSteps(model, opts);
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+}
+
+/** The export as steps: one per layer, then serialisation. */
+function* buildSteps(
+  model: MatMambaVision,
+  opts: MatMambaExportOptions,
+): Generator<void, OnnxExport, void> {
+  const cfg = model.config;
+  const layerDims = resolveWidths(cfg, opts.widths ?? 1);
+  const S = opts.imageSize ?? cfg.imageSize;
+  if (!Number.isInteger(S) || S <= 0 || S % cfg.patchSize !== 0) {
+    throw new ValidationError(`imageSize ${S} is not a positive multiple of ${cfg.patchSize}`);
+  }
+  const D = cfg.dModel;
+  const grid = S / cfg.patchSize;
+  const L = grid * grid + 1; // patches + CLS
+  const chunk = pickChunk(L, opts.chunkSize ?? 'auto');
+  // The sequence is padded at its end to whole chunks: every op is causal or per token, so
+  // tokens after the CLS suffix never reach it, and no layer has to pad and cut again.
+  const Lp = Math.ceil(L / chunk) * chunk;
+  const label = widthLabel(cfg, layerDims);
+  const g = new GraphBuilder(`matmamba_vision_${label}`);
+  const images = g.input(ONNX_INPUT, ['batch', S, S, cfg.inChans]);
+
+  let h = embedGraph(g, images, cfg, S, Lp, {
+    patchW: param(model, 'patch_embed.proj.weight'),
+    patchB: param(model, 'patch_embed.proj.bias'),
+    pos: interpolatePosEmbed(
+      param(model, 'pos_embed'),
+      D,
+      cfg.imageSize / cfg.patchSize,
+      grid,
+      'suffix',
+    ),
+    cls: param(model, 'cls_token'),
+  }); // [B, Lp, D]
+
+  const ln = (x: string, w: string, b: string) =>
+    g.op(
+      'LayerNormalization',
+      [x, g.weight('ln_w', param(model, w), [D]), g.weight('ln_b', param(model, b), [D])],
+      { axis: { i: -1 }, epsilon: { f: cfg.normEps } },
+    );
+  for (let i = 0; i < cfg.nLayer; i++) {
+    const dim = layerDims[i]!;
+    const normed = ln(h, layerKey(i, 'norm.weight'), layerKey(i, 'norm.bias')); // [B, Lp, D]
+    const mixed = mamba2Graph(g, normed, mixerArrays(model, i, dim), {
+      dModel: D,
+      inner: cfg.expand * dim,
+      headDim: cfg.headDim,
+      dState: cfg.dState,
+      dConv: cfg.dConv,
+      seqLen: Lp,
+      chunk,
+      eps: cfg.normEps,
+    });
+    h = g.op('Add', [h, mixed]); // [B, Lp, D]
+    yield;
+  }
+  const last = g.op('Reshape', [
+    g.op('Slice', [h, g.ints([L - 1]), g.ints([L]), g.ints([1])]),
+    g.ints([-1, D]),
+  ]); // [B, D], the CLS suffix
+  const features = ln(last, 'norm_f.weight', 'norm_f.bias'); // [B, D]
+  const norm = g.op('Max', [
+    g.op('ReduceL2', [features], { axes: { ints: [-1] }, keepdims: { i: 1 } }),
+    g.scalar(1e-12),
+  ]); // [B, 1]
+  g.output(features, ['batch', D], ONNX_FEATURES);
+  g.output(g.op('Div', [features, norm]), ['batch', D], ONNX_EMBEDDING); // [B, D]
+  return {
+    bytes: g.toBytes(`MatMamba-Vision d_model ${D}, ${cfg.nLayer} layers, widths ${label}`),
+    layerDims,
+    widthLabel: label,
+    imageSize: S,
+    inChans: cfg.inChans,
+    chunkSize: chunk,
+    dModel: D,
+  };
+}

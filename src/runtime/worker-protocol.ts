@@ -1,0 +1,35 @@
+/** Messages between the encoder pool (main thread) and its ONNX worker threads. */
+import type { Provider } from './onnx.js';
+
+/** Sizes a worker needs to shape a run. */
+export interface RunShape {
+  readonly imageSize: number;
+  readonly inChans: number;
+  readonly dModel: number;
+}
+
+export type WorkerRequest =
+  | {
+      readonly id: number;
+      readonly kind: 'run';
+      /** Session cache key: `${encoder id}:${width label}`. */
+      readonly key: string;
+      /** The serialised model, sent with the first run of a key on this worker only. */
+      readonly bytes?: Uint8Array;
+      readonly provider: Provider;
+      /** NHWC images [batch, S, S, C]. */
+      readonly images: Float32Array;
+      readonly batch: number;
+      readonly shape: RunShape;
+      readonly microBatch: number;
+    }
+  | { readonly id: number; readonly kind: 'drop'; readonly keyPrefix: string };
+
+export type WorkerReply =
+  | {
+      readonly id: number;
+      readonly ok: true;
+      readonly features?: Float32Array;
+      readonly embeddings?: Float32Array;
+    }
+  | { readonly id: number; readonly ok: false; readonly message: string; readonly code: string };
