@@ -7,6 +7,7 @@ import { loadModel, CONFIG_FILE } from '../model/weights.js';
 import type { Embedder } from './embedder.js';
 import { initBackend } from '../model/backend.js';
 import { TfjsEmbedder } from './tfjs-embedder.js';
+import { OrtEmbedder } from '../runtime/ort-embedder.js';
 
 /** The model shipped in the package (trained on emoji), used when no --model is given. */
 export const DEFAULT_MODEL_DIR = fileURLToPath(
@@ -25,8 +26,22 @@ export function resolveModelDir(given?: string): string {
   return dir;
 }
 
-export async function openEmbedder(modelDir: string): Promise<Embedder> {
+export type RuntimeName = 'onnx' | 'tfjs';
+
+/**
+ * The onnxruntime encoder (worker threads, ~8x faster than tfjs at batch 32) unless
+ * MATSEARCH_RUNTIME=tfjs asks for the in-process tfjs reference, or onnxruntime cannot load.
+ */
+export async function openEmbedder(modelDir: string, runtime?: RuntimeName): Promise<Embedder> {
   await initBackend({ purpose: 'inference' }); // before the first tensor
+  const want = runtime ?? ((process.env['MATSEARCH_RUNTIME'] as RuntimeName | undefined) || 'onnx');
+  if (want === 'onnx') {
+    try {
+      return await OrtEmbedder.load(modelDir);
+    } catch (err) {
+      process.stderr.write(`onnxruntime unavailable (${(err as Error).message.split('\n')[0]}); using tfjs\n`);
+    }
+  }
   const { model, modelId } = loadModel(modelDir);
   return TfjsEmbedder.create(model, modelId);
 }
