@@ -39,7 +39,9 @@ export async function openEmbedder(modelDir: string, runtime?: RuntimeName): Pro
     try {
       return await OrtEmbedder.load(modelDir);
     } catch (err) {
-      process.stderr.write(`onnxruntime unavailable (${(err as Error).message.split('\n')[0]}); using tfjs\n`);
+      process.stderr.write(
+        `onnxruntime unavailable (${(err as Error).message.split('\n')[0]}); using tfjs\n`,
+      );
     }
   }
   const { model, modelId } = loadModel(modelDir);

@@ -4,7 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../model/backend.js';
-import { resolveWidths, type WidthSpec } from '../model/nesting.js';
+import { widthRank, type WidthSpec } from '../model/nesting.js';
 import type { MatMambaVision } from '../model/vision.js';
 import type { Embedder } from './embedder.js';
 
@@ -32,8 +32,7 @@ export class TfjsEmbedder implements Embedder {
   }
 
   widthRank(width: WidthSpec): number {
-    const dims = resolveWidths(this.model.config, width);
-    return dims.reduce((s, d) => s + d, 0) / dims.length / this.model.config.dModel;
+    return widthRank(this.model.config, width);
   }
 
   async embed(inputs: readonly Float32Array[], width: WidthSpec): Promise<Float32Array[]> {

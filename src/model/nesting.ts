@@ -118,6 +118,12 @@ function gcd(a: number, b: number): number {
   return b === 0 ? a : gcd(b, a % b);
 }
 
+/** Mean active fraction of d_model over the layers (1 = full width): orders vectors by width. */
+export function widthRank(cfg: MatMambaVisionConfig, spec: WidthSpec): number {
+  const dims = resolveWidths(cfg, spec);
+  return dims.reduce((s, d) => s + d, 0) / dims.length / cfg.dModel;
+}
+
 /** Active inner width e and head count h of a block at dim w. */
 export function activeSizes(cfg: MatMambaVisionConfig, dim: number) {
   const e = cfg.expand * dim;

@@ -5,7 +5,7 @@
 import type { Embedder } from '../embed/embedder.js';
 import { ShapeError } from '../errors.js';
 import { initBackend } from '../model/backend.js';
-import { resolveWidths, widthLabel, type WidthSpec } from '../model/nesting.js';
+import { resolveWidths, widthLabel, widthRank, type WidthSpec } from '../model/nesting.js';
 import type { MatMambaVision } from '../model/vision.js';
 import { loadModel } from '../model/weights.js';
 import { Encoder, type EncoderOptions } from './encoder.js';
@@ -52,8 +52,7 @@ export class OrtEmbedder implements Embedder {
   }
 
   widthRank(width: WidthSpec): number {
-    const dims = resolveWidths(this.model.config, width);
-    return dims.reduce((s, d) => s + d, 0) / dims.length / this.model.config.dModel;
+    return widthRank(this.model.config, width);
   }
 
   async embed(inputs: readonly Float32Array[], width: WidthSpec): Promise<Float32Array[]> {
