@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import sharp, { type Metadata } from 'sharp';
 import { MatsearchError } from '../src/errors.js';
-import { normalizePixels } from '../src/runtime/preprocess.js';
+import { preprocessImage } from '../src/runtime/preprocess.js';
 
 export interface DecodeOptions {
   /** Refuse images with more pixels than this (default 100 MP). */
@@ -86,27 +86,18 @@ export async function decodeBytes(
   const swap = (meta.orientation ?? 1) >= 5; // EXIF orientations 5-8 swap width and height
   const [width, height] = swap ? [h0, w0] : [w0, h0];
   try {
-    // One decode to 8-bit sRGB on white, oriented; both outputs derive from it.
-    const oriented = base().rotate().toColourspace('srgb').flatten({ background: '#ffffff' });
-    const [thumbnail, raw] = await Promise.all([
-      oriented
-        .clone()
+    // The thumbnail: oriented, 8-bit sRGB on white. The model input goes through the shared
+    // preprocessing (src/runtime/preprocess.ts), the same code every encoder caller uses.
+    const [thumbnail, input] = await Promise.all([
+      base()
+        .rotate()
+        .toColourspace('srgb')
+        .flatten({ background: '#ffffff' })
         .resize(o.thumbnailSize, o.thumbnailSize, { fit: 'inside', withoutEnlargement: true })
         .webp({ quality: 80 })
         .toBuffer(),
-      oriented
-        .clone()
-        .resize(o.inputSize, o.inputSize, { fit: 'cover', position: 'centre' })
-        .removeAlpha()
-        .toColourspace(o.inputChannels === 1 ? 'b-w' : 'srgb')
-        .raw({ depth: 'uchar' })
-        .toBuffer({ resolveWithObject: true }),
+      preprocessImage(bytes, { size: o.inputSize, channels: o.inputChannels === 1 ? 1 : 3 }),
     ]);
-    if (raw.info.channels !== o.inputChannels) {
-      throw new DecodeError(
-        `decoded ${raw.info.channels} channels, the model takes ${o.inputChannels}`,
-      );
-    }
     return {
       hash,
       size: bytes.length,
@@ -114,10 +105,7 @@ export async function decodeBytes(
       height,
       format: meta.format ?? 'unknown',
       thumbnail,
-      input: normalizePixels(
-        new Uint8Array(raw.data.buffer, raw.data.byteOffset, raw.data.length),
-        o.inputChannels,
-      ),
+      input,
     };
   } catch (err) {
     if (err instanceof DecodeError) throw err;

@@ -8,6 +8,8 @@ import { ValidationError } from '../errors.js';
 /** Per-channel mean and std of ImageNet RGB in [0, 1] (the timm / official MatMamba defaults). */
 export const IMAGENET_MEAN = [0.485, 0.456, 0.406] as const;
 export const IMAGENET_STD = [0.229, 0.224, 0.225] as const;
+const GREY_MEAN = [0.449] as const;
+const GREY_STD = [0.226] as const;
 
 /**
  * 8-bit interleaved pixels [H, W, C] -> normalised float32 [H, W, C].
@@ -17,14 +19,22 @@ export function normalizePixels(
   pixels: Uint8Array | Uint8ClampedArray,
   channels: number,
 ): Float32Array {
-  const out = new Float32Array(pixels.length);
-  const mean = channels === 3 ? IMAGENET_MEAN : [0.449];
-  const std = channels === 3 ? IMAGENET_STD : [0.226];
-  for (let i = 0; i < pixels.length; i++) {
-    const c = i % channels;
-    out[i] = (pixels[i]! / 255 - mean[c]!) / std[c]!;
-  }
+  const out = Float32Array.from(pixels, (p) => p / 255);
+  normalizeUnitPixels(out, channels);
   return out;
+}
+
+/**
+ * The same normalisation in place, for pixels already in [0, 1] (training's augmentation).
+ * Grey (C = 1) uses the mean of the RGB statistics.
+ */
+export function normalizeUnitPixels(v: Float32Array, channels: number): void {
+  const mean = channels === 3 ? IMAGENET_MEAN : GREY_MEAN;
+  const std = channels === 3 ? IMAGENET_STD : GREY_STD;
+  for (let i = 0; i < v.length; i++) {
+    const c = i % channels;
+    v[i] = (v[i]! - mean[c]!) / std[c]!;
+  }
 }
 
 // ---- Decode, resize, crop (sharp) ----------------------------------------------------------

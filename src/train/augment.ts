@@ -3,7 +3,7 @@
  * than the model): random resized crop with bilinear sampling, optional horizontal flip, colour
  * jitter, then the shared normalisation. `centerView` is the deterministic evaluation view.
  */
-import { IMAGENET_MEAN, IMAGENET_STD } from '../runtime/preprocess.js';
+import { normalizeUnitPixels } from '../runtime/preprocess.js';
 import type { Rng } from '../util/rng.js';
 
 export interface AugmentOptions {
@@ -20,9 +20,6 @@ export interface AugmentOptions {
   /** Brightness / contrast / saturation jitter strength (0 = off), applied with probability 0.8. */
   readonly jitter: number;
 }
-
-const MEAN1 = 0.449;
-const STD1 = 0.226;
 
 interface Box {
   x0: number;
@@ -108,10 +105,7 @@ function jitterInPlace(v: Float32Array, channels: number, strength: number, rng:
 }
 
 function normalizeInPlace(v: Float32Array, channels: number) {
-  for (let i = 0; i < v.length; i++) {
-    const c = i % channels;
-    v[i] = channels === 3 ? (v[i]! - IMAGENET_MEAN[c]!) / IMAGENET_STD[c]! : (v[i]! - MEAN1) / STD1;
-  }
+  normalizeUnitPixels(v, channels);
 }
 
 /** One augmented, normalised view of `img` ([src, src, cin] bytes) written to `out` [S, S, C]. */
