@@ -59,6 +59,47 @@ export async function readBytes(path: string, maxBytes: number): Promise<Buffer>
   return bytes;
 }
 
+/**
+ * Reads the header only (no pixels are decoded, so no cap is needed to read it) and refuses an
+ * image over the pixel cap with a message that says by how much.
+ */
+async function checkedHeader(bytes: Buffer, maxPixels: number): Promise<Metadata> {
+  let meta: Metadata;
+  try {
+    meta = await sharp(bytes, { limitInputPixels: false, animated: false }).metadata();
+  } catch (err) {
+    throw new DecodeError(`not a readable image: ${firstLine(err)}`, { cause: err });
+  }
+  const w0 = meta.width ?? 0;
+  const h0 = meta.height ?? 0;
+  if (!w0 || !h0) throw new DecodeError('image has no dimensions');
+  if (w0 * h0 > maxPixels) {
+    throw new DecodeError(
+      `image is ${w0}x${h0} = ${((w0 * h0) / 1e6).toFixed(1)} MP, over the ${(maxPixels / 1e6).toFixed(0)} MP limit`,
+    );
+  }
+  return meta;
+}
+
+/**
+ * Only the model input of an image (a query, or a refine): the same checks and preprocessing
+ * as an ingest, without hashing or a thumbnail.
+ */
+export async function decodeInput(
+  bytes: Buffer,
+  o: Pick<DecodeOptions, 'maxPixels' | 'inputSize' | 'inputChannels'>,
+): Promise<Float32Array> {
+  await checkedHeader(bytes, o.maxPixels);
+  try {
+    return await preprocessImage(bytes, {
+      size: o.inputSize,
+      channels: o.inputChannels === 1 ? 1 : 3,
+    });
+  } catch (err) {
+    throw new DecodeError(`could not decode: ${firstLine(err)}`, { cause: err });
+  }
+}
+
 /** Decodes image bytes (already hashed by the caller when it wants to skip duplicates early). */
 export async function decodeBytes(
   bytes: Buffer,
@@ -67,22 +108,9 @@ export async function decodeBytes(
 ): Promise<DecodedImage> {
   const base = () =>
     sharp(bytes, { limitInputPixels: o.maxPixels, failOn: 'error', animated: false, density: 72 });
-  let meta: Metadata;
-  try {
-    // Header only (no pixels are decoded), so no cap is needed to read it; the cap is then
-    // checked here with a message that says by how much.
-    meta = await sharp(bytes, { limitInputPixels: false, animated: false }).metadata();
-  } catch (err) {
-    throw new DecodeError(`not a readable image: ${firstLine(err)}`, { cause: err });
-  }
-  const w0 = meta.width ?? 0;
-  const h0 = meta.height ?? 0;
-  if (!w0 || !h0) throw new DecodeError('image has no dimensions');
-  if (w0 * h0 > o.maxPixels) {
-    throw new DecodeError(
-      `image is ${w0}x${h0} = ${((w0 * h0) / 1e6).toFixed(1)} MP, over the ${(o.maxPixels / 1e6).toFixed(0)} MP limit`,
-    );
-  }
+  const meta = await checkedHeader(bytes, o.maxPixels);
+  const w0 = meta.width!;
+  const h0 = meta.height!;
   const swap = (meta.orientation ?? 1) >= 5; // EXIF orientations 5-8 swap width and height
   const [width, height] = swap ? [h0, w0] : [w0, h0];
   try {

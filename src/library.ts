@@ -21,7 +21,7 @@ import {
   type IngestSummary,
 } from '../ingest/pipeline.js';
 import { acquireLock } from '../ingest/lock.js';
-import { decodeBytes, DECODE_DEFAULTS } from '../ingest/decode.js';
+import { decodeInput, DECODE_DEFAULTS } from '../ingest/decode.js';
 import { NotOpenError } from './errors.js';
 
 export interface LibraryOptions {
@@ -112,12 +112,15 @@ export class Library {
 
   async searchBytes(bytes: Buffer, o: SearchOptions = {}): Promise<SearchResponse> {
     this.check();
-    const d = await decodeBytes(bytes, {
-      ...DECODE_DEFAULTS,
+    return this.searcher.search(await decodeInput(bytes, this.inputOptions()), o);
+  }
+
+  private inputOptions() {
+    return {
+      maxPixels: DECODE_DEFAULTS.maxPixels,
       inputSize: this.embedder.inputSize,
       inputChannels: this.embedder.inputChannels,
-    });
-    return this.searcher.search(d.input, o);
+    };
   }
 
   /** More like an image already in the library (no encoding). */
@@ -140,11 +143,7 @@ export class Library {
     this.check();
     const release = acquireLock(join(this.dir, 'write.lock'), 'refining');
     const model = this.embedder.modelId;
-    const decodeOpts = {
-      ...DECODE_DEFAULTS,
-      inputSize: this.embedder.inputSize,
-      inputChannels: this.embedder.inputChannels,
-    };
+    const decodeOpts = this.inputOptions();
     const rank = this.embedder.widthRank(1);
     let done = 0;
     let failed = 0;
@@ -159,8 +158,7 @@ export class Library {
           const path = this.store.pathsOf(id)[0];
           try {
             if (!path) throw new Error('no path');
-            const d = await decodeBytes(await readFile(path), decodeOpts);
-            inputs.push({ id, input: d.input });
+            inputs.push({ id, input: await decodeInput(await readFile(path), decodeOpts) });
           } catch {
             failed++; // the file changed or vanished: the next ingest deals with it
           }

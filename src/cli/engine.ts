@@ -41,6 +41,11 @@ async function withLibrary<T>(
   }
 }
 
+/** An image id given as a number, or the id of a library path. */
+function imageIdOf(lib: Library, key: string): number | undefined {
+  return /^\d+$/.test(key) ? Number(key) : lib.store.findPath(resolve(key))?.imageId;
+}
+
 function num(v: unknown, name: string): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
@@ -203,7 +208,7 @@ export const similarCommand: Command = {
     const key = args[0];
     if (!key) throw new ValidationError('give an image id or a path in the library');
     const r = await withLibrary(v, (lib) => {
-      const id = /^\d+$/.test(key) ? Number(key) : lib.store.findPath(resolve(key))?.imageId;
+      const id = imageIdOf(lib, key);
       if (id === undefined) throw new ValidationError(`${key} is not in the library`);
       return lib.similar(id, searchOptions(v));
     });
@@ -268,7 +273,7 @@ export const removeCommand: Command = {
     if (args.length === 0) throw new ValidationError('give image ids or paths to remove');
     const removed = await withLibrary(v, (lib) =>
       args.map((key) => {
-        const id = /^\d+$/.test(key) ? Number(key) : lib.store.findPath(resolve(key))?.imageId;
+        const id = imageIdOf(lib, key);
         return { key, removed: id !== undefined && lib.remove(id) };
       }),
     );

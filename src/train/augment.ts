@@ -104,10 +104,6 @@ function jitterInPlace(v: Float32Array, channels: number, strength: number, rng:
   }
 }
 
-function normalizeInPlace(v: Float32Array, channels: number) {
-  normalizeUnitPixels(v, channels);
-}
-
 /** One augmented, normalised view of `img` ([src, src, cin] bytes) written to `out` [S, S, C]. */
 export function augmentView(
   img: Uint8Array,
@@ -121,7 +117,7 @@ export function augmentView(
   const flip = o.flip && rng.uniform() < 0.5;
   resample(img, src, cin, box, o.size, o.channels, flip, out);
   if (o.jitter > 0 && rng.uniform() < 0.8) jitterInPlace(out, o.channels, o.jitter, rng);
-  normalizeInPlace(out, o.channels);
+  normalizeUnitPixels(out, o.channels);
 }
 
 /** The evaluation view: the whole image resized to S, normalised. */
@@ -134,5 +130,5 @@ export function centerView(
   out: Float32Array,
 ): void {
   resample(img, src, cin, { x0: 0, y0: 0, w: src, h: src }, size, channels, false, out);
-  normalizeInPlace(out, channels);
+  normalizeUnitPixels(out, channels);
 }
