@@ -2,13 +2,13 @@
 import type { Command } from './main.js';
 import { ValidationError } from '../errors.js';
 import { evaluate } from '../eval/evaluate.js';
-import { parseDataSpec } from '../train/data.js';
+import { parseDataSpec, prepareData } from '../train/data.js';
 import { STANDARD_WIDTHS } from '../model/nesting.js';
 
 export const evalCommand: Command = {
   summary: "evaluate a model: top-1 per width and Mix'n'Match point, retrieval per width pair",
   usage:
-    '--model DIR --data fmnist|emoji [--out docs/eval] [--mix SPEC ...] [--queries N] [--json]',
+    '--model DIR --data fmnist|emoji|FOLDER [--out docs/eval] [--mix SPEC ...] [--queries N] [--json]',
   options: {
     model: { type: 'string', short: 'm' },
     data: { type: 'string' },
@@ -24,9 +24,10 @@ export const evalCommand: Command = {
         'give --model DIR (a folder with config.json and model.safetensors)',
       );
     if (typeof v['data'] !== 'string')
-      throw new ValidationError('give --data fmnist or --data emoji');
+      throw new ValidationError('give --data fmnist, --data emoji or --data <folder>');
     const json = Boolean(v['json']);
     const data = parseDataSpec(v['data']);
+    await prepareData(data, json ? undefined : (s) => console.log(s));
     const report = await evaluate({
       modelDir: v['model'],
       data,
@@ -34,7 +35,7 @@ export const evalCommand: Command = {
       widths: (v['width'] as string[] | undefined) ?? [...STANDARD_WIDTHS],
       mixPoints:
         (v['mix'] as string[] | undefined) ??
-        (data.kind === 'fmnist'
+        (data.kind !== 'emoji'
           ? [
               '1/8x3,1/4x3',
               '1/4x3,1/2x3',

@@ -2,7 +2,8 @@
 import type { Command } from './main.js';
 import { presetConfig } from '../model/config.js';
 import { ValidationError } from '../errors.js';
-import { configFor, loadSplit, parseDataSpec } from '../train/data.js';
+import { basename } from 'node:path';
+import { configFor, loadSplit, parseDataSpec, prepareData } from '../train/data.js';
 import { JOINT_LEVELS } from '../train/nested.js';
 import { train } from '../train/trainer.js';
 import { widthToDim } from '../model/nesting.js';
@@ -18,7 +19,7 @@ const num = (v: unknown, name: string, fallback: number): number => {
 export const trainCommand: Command = {
   summary: 'train a MatMamba-Vision model (joint nested widths, or one width as a baseline)',
   usage:
-    '--data fmnist|emoji [--config tiny] [--name N] [--steps N] [--batch N] [--lr X] [--width W ...] ' +
+    '--data fmnist|emoji|FOLDER [--config tiny] [--name N] [--steps N] [--batch N] [--lr X] [--width W ...] ' +
     '[--distill X] [--workers N] [--resume] [--max-minutes M] [--run DIR] [--out DIR]',
   options: {
     config: { type: 'string', default: 'tiny' },
@@ -49,16 +50,18 @@ export const trainCommand: Command = {
   },
   async run(v) {
     if (typeof v['data'] !== 'string')
-      throw new ValidationError('give --data fmnist or --data emoji');
+      throw new ValidationError('give --data fmnist, --data emoji or --data <folder>');
     const data = parseDataSpec(v['data']);
+    await prepareData(data, (s) => console.log(s));
     const emoji = data.kind === 'emoji';
+    const dataName = data.kind === 'folder' ? basename(data.root) : data.kind;
     const trainSet = loadSplit(data, 'train');
     const config = presetConfig(String(v['config']), configFor(data, trainSet));
     const levels = (v['width'] as string[] | undefined) ?? [...JOINT_LEVELS];
     for (const w of levels) widthToDim(config, w); // fail early on a bad width
     const baseline = levels.length === 1 ? `-w${levels[0]!.replace('/', 'of')}` : '';
     const name =
-      (v['name'] as string | undefined) ?? `${data.kind}-${String(v['config'])}${baseline}`;
+      (v['name'] as string | undefined) ?? `${dataName}-${String(v['config'])}${baseline}`;
     const batch = num(v['batch'], 'batch', emoji ? 96 : 64);
     const history = await train({
       name,

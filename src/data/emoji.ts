@@ -6,13 +6,14 @@
  * `buildEmojiCache` rasterises every image once to 64 px RGB on white (sharp; OpenMoji ships
  * SVG only) into one binary file, so training starts in a second.
  */
-import { existsSync, readFileSync, writeFileSync, renameSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { NotFoundError } from '../errors.js';
 import { Rng } from '../util/rng.js';
 import { dataDir } from './paths.js';
 import { subset, type ImageSet } from './image-set.js';
+import { readRasterCache, writeRasterCache } from './raster-cache.js';
 
 export const EMOJI_VENDORS = ['twitter', 'google', 'openmoji'] as const;
 export type EmojiVendor = (typeof EMOJI_VENDORS)[number];
@@ -31,7 +32,8 @@ interface EmojiEntry {
 /** Rasterises all three vendors into `<root>/emoji-64.bin`. Returns its path and emoji count. */
 export async function buildEmojiCache(root = dataDir()): Promise<{ path: string; count: number }> {
   const path = join(root, CACHE_FILE);
-  if (existsSync(path)) return { path, count: readCacheHeader(path).ids.length };
+  if (existsSync(path))
+    return { path, count: readRasterCache<CacheHeader>(path).header.ids.length };
   const dirs = Object.fromEntries(EMOJI_VENDORS.map((v) => [v, join(root, 'emoji', v)])) as Record<
     EmojiVendor,
     string
@@ -64,19 +66,14 @@ export async function buildEmojiCache(root = dataDir()): Promise<{ path: string;
     if (++done % 200 === 0) process.stdout.write(`\rrasterising emoji ${done}/${kept.length}`);
   }
   process.stdout.write('\n');
-  const header = Buffer.from(
-    JSON.stringify({
-      size: S,
-      vendors: EMOJI_VENDORS,
-      ids: kept.map((e) => e.unified.toLowerCase()),
-      names: kept.map((e) => e.short_name),
-      categories: kept.map((e) => e.category),
-    }),
-  );
-  const prefix = Buffer.alloc(4);
-  prefix.writeUInt32LE(header.length);
-  writeFileSync(`${path}.tmp`, Buffer.concat([prefix, header, pixels]));
-  renameSync(`${path}.tmp`, path);
+  const header: CacheHeader = {
+    size: S,
+    vendors: [...EMOJI_VENDORS],
+    ids: kept.map((e) => e.unified.toLowerCase()),
+    names: kept.map((e) => e.short_name),
+    categories: kept.map((e) => e.category),
+  };
+  writeRasterCache(path, header, pixels);
   return { path, count: kept.length };
 }
 
@@ -88,26 +85,19 @@ interface CacheHeader {
   categories: string[];
 }
 
-function readCacheHeader(path: string): CacheHeader {
-  const buf = readFileSync(path);
-  return JSON.parse(buf.subarray(4, 4 + buf.readUInt32LE(0)).toString('utf8')) as CacheHeader;
-}
-
 /** All emoji (every vendor) as one set: label = emoji identity, group = vendor. */
 export function loadEmoji(root = dataDir()): ImageSet & { names: string[]; categories: string[] } {
   const path = join(root, CACHE_FILE);
   if (!existsSync(path))
     throw new NotFoundError(`emoji cache not found at ${path}: run 'npm run data' first`);
-  const buf = readFileSync(path);
-  const hlen = buf.readUInt32LE(0);
-  const h = JSON.parse(buf.subarray(4, 4 + hlen).toString('utf8')) as CacheHeader;
+  const { header: h, pixels } = readRasterCache<CacheHeader>(path);
   const V = h.vendors.length;
   const n = h.ids.length * V;
   return {
     name: 'emoji',
     size: h.size,
     channels: 3,
-    pixels: new Uint8Array(buf.buffer, buf.byteOffset + 4 + hlen, n * h.size * h.size * 3),
+    pixels: pixels.subarray(0, n * h.size * h.size * 3),
     labels: Int32Array.from({ length: n }, (_, i) => Math.floor(i / V)),
     classes: h.ids,
     groups: Int32Array.from({ length: n }, (_, i) => i % V),
