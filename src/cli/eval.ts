@@ -3,12 +3,15 @@ import type { Command } from './main.js';
 import { ValidationError } from '../errors.js';
 import { evaluate } from '../eval/evaluate.js';
 import { parseDataSpec, prepareData } from '../train/data.js';
+import { writeModelCard, type EvalReport } from '../eval/model-card.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { STANDARD_WIDTHS } from '../model/nesting.js';
 
 export const evalCommand: Command = {
   summary: "evaluate a model: top-1 per width and Mix'n'Match point, retrieval per width pair",
   usage:
-    '--model DIR --data fmnist|emoji|FOLDER [--out docs/eval] [--mix SPEC ...] [--queries N] [--json]',
+    '--model DIR --data fmnist|emoji|FOLDER [--out docs/eval] [--mix SPEC ...] [--queries N] [--json] [--card docs/models [--run DIR] [--baseline EVAL.json]]',
   options: {
     model: { type: 'string', short: 'm' },
     data: { type: 'string' },
@@ -17,6 +20,10 @@ export const evalCommand: Command = {
     mix: { type: 'string', multiple: true },
     queries: { type: 'string', default: '10000' },
     json: { type: 'boolean', default: false },
+    card: { type: 'string' },
+    run: { type: 'string' },
+    baseline: { type: 'string' },
+    'baseline-width': { type: 'string', default: '1/4' },
   },
   async run(v) {
     if (typeof v['model'] !== 'string')
@@ -48,6 +55,25 @@ export const evalCommand: Command = {
       queries: Number(v['queries']),
       log: json ? () => {} : (s) => console.log(s),
     });
+    if (typeof v['card'] === 'string') {
+      const r = report as unknown as EvalReport;
+      const baseline =
+        typeof v['baseline'] === 'string'
+          ? {
+              width: String(v['baseline-width']),
+              report: JSON.parse(readFileSync(v['baseline'], 'utf8')) as EvalReport,
+            }
+          : undefined;
+      const out = writeModelCard({
+        modelDir: v['model'],
+        runDir: (v['run'] as string | undefined) ?? join('checkpoints', r.model),
+        report: r,
+        ...(baseline ? { baseline } : {}),
+        evalCommand: `npx matsearch ${process.argv.slice(2).join(' ')}`,
+        outDir: v['card'],
+      });
+      if (!json) console.log(`model card: ${out}`);
+    }
     if (json) console.log(JSON.stringify(report, null, 2));
   },
 };

@@ -1,0 +1,97 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { writeModelCard, type EvalReport } from '../../src/eval/model-card.js';
+import { presetConfig } from '../../src/model/config.js';
+
+const metrics = (mapAt10: number, recallAt10 = mapAt10) => ({
+  queries: 10,
+  recallAt1: mapAt10,
+  recallAt10,
+  mapAt10,
+});
+
+function report(model: string, top1: Record<string, number>, quarterMap: number): EvalReport {
+  const widths = ['1', '1/2', '1/4', '1/8'];
+  return {
+    model,
+    modelId: `${model}@abc`,
+    data: 'fmnist',
+    classification: Object.entries(top1).map(([width, t]) => ({
+      width,
+      top1: t,
+      params: 1,
+      macs: 1e6,
+    })),
+    cosineToFull: Object.fromEntries(widths.map((w) => [w, 1])),
+    retrieval: {
+      protocol: 'test',
+      pairs: widths.flatMap((q) =>
+        widths.map((d) => ({
+          queryWidth: q,
+          dbWidth: d,
+          metrics: metrics(q === '1/4' && d === '1' ? quarterMap : 0.8),
+        })),
+      ),
+    },
+  };
+}
+
+test('a model card states each target with its measured value, and marks misses', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'card-'));
+  const modelDir = join(dir, 'model');
+  mkdirSync(modelDir);
+  const cfg = presetConfig('tiny', { imageSize: 28, patchSize: 7, inChans: 1, nClasses: 10 });
+  writeFileSync(join(modelDir, 'config.json'), JSON.stringify({ modelId: 'm@abc', model: cfg }));
+  writeFileSync(join(modelDir, 'model.safetensors'), Buffer.alloc(2_000_000));
+  mkdirSync(join(dir, 'run', 'ckpt'), { recursive: true });
+  const options = {
+    name: 'm',
+    data: { kind: 'fmnist' },
+    levels: ['1', '1/2', '1/4', '1/8'],
+    steps: 100,
+    units: 64,
+    lr: 0.002,
+    warmup: 10,
+    minLrRatio: 0.01,
+    weightDecay: 0.05,
+    clip: 1,
+    loss: { labelSmoothing: 0.1, supcon: 0, temperature: 0.1, distill: 0.5 },
+    workers: 2,
+    seed: 0,
+  };
+  const history = [10, 20].map((step) => ({
+    step,
+    imagesPerS: 100 + step,
+    eval: { 'top1@1': step / 25 },
+  }));
+  writeFileSync(
+    join(dir, 'run', 'ckpt', 'state.json'),
+    JSON.stringify({ step: 100, cpuSeconds: 7200, options, history }),
+  );
+  const out = writeModelCard({
+    modelDir,
+    runDir: join(dir, 'run'),
+    report: report('m', { '1': 0.915, '1/2': 0.9, '1/4': 0.89, '1/8': 0.87 }, 0.795),
+    baseline: { width: '1/4', report: report('b', { '1': 0.905 }, 0.8) },
+    evalCommand: 'npx matsearch eval --model m --data fmnist',
+    outDir: join(dir, 'cards'),
+  });
+  const md = readFileSync(out, 'utf8');
+  assert.match(md, /2\.00 CPU-hours/);
+  assert.match(
+    md,
+    /--data fmnist --name m --steps 100 --batch 64 --lr 0\.002 --warmup 10 --distill 0\.5/,
+  );
+  assert.match(md, /full width top-1 >= 91% \| 91\.50% \| met/);
+  assert.match(md, /1\/8 width top-1 >= 88% \| 87\.00% \| \*\*missed\*\*/);
+  assert.match(md, /loses <= 1 point of mAP@10 \| 80\.00 -> 79\.50 \(-0\.50\) \| met/);
+  assert.match(
+    md,
+    /independently trained 1\/4 model \(b\) \| 89\.00% vs 90\.50% \| \*\*missed\*\*/,
+  );
+  assert.match(readFileSync(join(dir, 'cards', 'm-training.svg'), 'utf8'), /<svg/);
+  rmSync(dir, { recursive: true });
+});
