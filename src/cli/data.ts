@@ -4,12 +4,13 @@ import type { Command } from './main.js';
 import { fetchEmoji, fetchFashionMnist } from '../data/fetch.js';
 import { buildEmojiCache } from '../data/emoji.js';
 import { dataDir } from '../data/paths.js';
+import { writeSamples } from '../data/samples.js';
 
 export const dataCommand: Command = {
   summary: 'fetch Fashion-MNIST (Debian) and the emoji sets (npm) into .cache/data',
-  usage: '',
-  options: {},
-  async run() {
+  usage: '[--samples DIR [--count N]]',
+  options: { samples: { type: 'string' }, count: { type: 'string', default: '100' } },
+  async run(v) {
     const root = dataDir();
     mkdirSync(root, { recursive: true });
     console.log(`Fashion-MNIST: ${fetchFashionMnist(root)}`);
@@ -18,5 +19,9 @@ export const dataCommand: Command = {
     console.log(
       `emoji raster cache: ${info.path} (${info.count} emoji drawn by all three vendors)`,
     );
+    if (typeof v['samples'] === 'string') {
+      const n = writeSamples(v['samples'], Number(v['count']), root);
+      console.log(`sample images: ${n} held-out emoji x 3 vendors in ${v['samples']}`);
+    }
   },
 };
