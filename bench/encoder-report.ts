@@ -2,6 +2,7 @@
  * The encoder benchmark's report: acceptance checks, the Markdown tables and the SVG figure,
  * from the rows bench/encoder.ts measured.
  */
+import { chartRow, type Point } from '../src/util/svg-plot.js';
 import { machine, mdTable } from './util.js';
 import type { PoolRow, ResRow, WidthRow } from './encoder.js';
 
@@ -256,99 +257,18 @@ export function report(r: Result): string {
   );
 }
 
-// ---- SVG plot ------------------------------------------------------------------------------
+// ---- SVG plot (src/util/svg-plot.ts) -------------------------------------------------------
 
-interface Pt {
-  x: number;
-  y: number;
-  lo?: number;
-  hi?: number;
-  label?: string;
-}
-interface Series {
-  name: string;
-  color: string;
-  line: boolean;
-  dashed?: boolean;
-  pts: Pt[];
-}
-
-const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
-
-/** One log-log panel at (x0, y0) of size w x h. */
-function panel(
-  x0: number,
-  y0: number,
-  w: number,
-  h: number,
-  title: string,
-  xl: string,
-  yl: string,
-  series: Series[],
-): string {
-  const all = series.flatMap((s) => s.pts);
-  const xs = all.map((p) => p.x);
-  const ys = all.flatMap((p) => [p.lo ?? p.y, p.hi ?? p.y]);
-  const [lx0, lx1] = [Math.log10(Math.min(...xs)) - 0.05, Math.log10(Math.max(...xs)) + 0.05];
-  const [ly0, ly1] = [Math.log10(Math.min(...ys)) - 0.1, Math.log10(Math.max(...ys)) + 0.1];
-  const [L, R, T, B] = [x0 + 60, x0 + w - 10, y0 + 30, y0 + h - 45];
-  const X = (v: number) => +(L + ((Math.log10(v) - lx0) / (lx1 - lx0)) * (R - L)).toFixed(1);
-  const Y = (v: number) => +(B - ((Math.log10(v) - ly0) / (ly1 - ly0)) * (B - T)).toFixed(1);
-  const out: string[] = [
-    `<text x="${(L + R) / 2}" y="${y0 + 18}" text-anchor="middle" font-weight="bold">${esc(title)}</text>`,
-    `<rect x="${L}" y="${T}" width="${R - L}" height="${B - T}" fill="none" stroke="#888"/>`,
-    `<text x="${(L + R) / 2}" y="${B + 36}" text-anchor="middle">${esc(xl)}</text>`,
-    `<text transform="translate(${x0 + 14},${(T + B) / 2}) rotate(-90)" text-anchor="middle">${esc(yl)}</text>`,
-  ];
-  const ticks = (lo: number, hi: number) => {
-    const t: number[] = [];
-    for (let e = Math.floor(lo); e <= Math.ceil(hi); e++)
-      for (const m of [1, 2, 5])
-        if (Math.log10(m * 10 ** e) >= lo && Math.log10(m * 10 ** e) <= hi) t.push(m * 10 ** e);
-    return t;
-  };
-  const label = (v: number) =>
-    v >= 10000 ? `${+(v / 1000).toPrecision(3)}k` : String(+v.toPrecision(4));
-  const xt = [...new Set(xs)].length <= 5 ? [...new Set(xs)] : ticks(lx0, lx1);
-  for (const v of xt) {
-    out.push(`<line x1="${X(v)}" y1="${B}" x2="${X(v)}" y2="${B + 4}" stroke="#888"/>`);
-    out.push(
-      `<text x="${X(v)}" y="${B + 16}" text-anchor="middle" font-size="11">${label(v)}</text>`,
-    );
-  }
-  for (const v of ticks(ly0, ly1)) {
-    out.push(`<line x1="${L}" y1="${Y(v)}" x2="${R}" y2="${Y(v)}" stroke="#eee"/>`);
-    out.push(
-      `<text x="${L - 4}" y="${Y(v) + 4}" text-anchor="end" font-size="11">${label(v)}</text>`,
-    );
-  }
-  series.forEach((s, i) => {
-    if (s.line) {
-      const d = s.pts.map((p, j) => `${j ? 'L' : 'M'}${X(p.x)},${Y(p.y)}`).join(' ');
-      const dash = s.dashed ? ' stroke-dasharray="5,4"' : '';
-      out.push(`<path d="${d}" fill="none" stroke="${s.color}" stroke-width="2"${dash}/>`);
-    }
-    for (const p of s.dashed ? [] : s.pts) {
-      if (p.lo !== undefined && p.hi !== undefined)
-        out.push(
-          `<line x1="${X(p.x)}" y1="${Y(p.lo)}" x2="${X(p.x)}" y2="${Y(p.hi)}" stroke="${s.color}"/>`,
-        );
-      out.push(`<circle cx="${X(p.x)}" cy="${Y(p.y)}" r="3.5" fill="${s.color}"/>`);
-      if (p.label)
-        out.push(
-          `<text x="${X(p.x) + 5}" y="${Y(p.y) - 5}" font-size="10" fill="${s.color}">${esc(p.label)}</text>`,
-        );
-    }
-    out.push(
-      `<rect x="${L + 10}" y="${T + 10 + 16 * i}" width="10" height="10" fill="${s.color}"/>`,
-    );
-    out.push(`<text x="${L + 25}" y="${T + 19 + 16 * i}" font-size="11">${esc(s.name)}</text>`);
-  });
-  return out.join('\n');
-}
+const withRange = (x: number, s: Stat, label?: string): Point => ({
+  x,
+  y: s.median,
+  lo: s.min,
+  hi: s.max,
+  label,
+});
 
 /** The line time = (ORT time at width 1) · MACs / (MACs at width 1), over the MAC range. */
-function proportional(sel: readonly WidthRow[]): Pt[] {
+function proportional(sel: readonly WidthRow[]): Point[] {
   const full = sel.find((r) => r.width === '1');
   if (!full) return [];
   const macs = sel.map((r) => r.macs);
@@ -358,68 +278,51 @@ function proportional(sel: readonly WidthRow[]): Pt[] {
   }));
 }
 
+/** Left: ms per image against resolution; right: against MACs per width. Log-log, 960 x 400. */
 export function plot(rows: readonly WidthRow[], res: readonly ResRow[], config: string): string {
-  const W = 960;
-  const H = 400;
   const sel = rows.filter((r) => r.config === config && r.batch === 32);
-  const pts = (get: (r: WidthRow) => Stat): Pt[] =>
-    sel.map((r) => ({
-      x: r.macs / 1e6,
-      y: get(r).median,
-      lo: get(r).min,
-      hi: get(r).max,
-      label: r.width,
-    }));
-  const left = panel(
-    0,
-    0,
-    W / 2,
-    H,
-    'MatMamba-Vision 35M vs ViT-S/16 (ORT, batch 1)',
-    'image side (px)',
-    'ms per image',
-    [
-      {
-        name: 'MatMamba-Vision 35M',
-        color: '#1f77b4',
-        line: true,
-        pts: res.map((r) => ({
-          x: r.size,
-          y: r.mambaMs.median,
-          lo: r.mambaMs.min,
-          hi: r.mambaMs.max,
-        })),
+  const byMacs = (get: (r: WidthRow) => Stat) =>
+    sel.map((r) => withRange(r.macs / 1e6, get(r), r.width));
+  const common = { yLabel: 'ms per image', logX: true, logY: true, legend: 'inside' } as const;
+  return chartRow([
+    {
+      options: {
+        ...common,
+        title: 'MatMamba-Vision 35M vs ViT-S/16 (ORT, batch 1)',
+        xLabel: 'image side (px)',
+        xTicks: res.map((r) => r.size),
       },
-      {
-        name: 'ViT-S/16',
-        color: '#d62728',
-        line: true,
-        pts: res.map((r) => ({ x: r.size, y: r.vitMs.median, lo: r.vitMs.min, hi: r.vitMs.max })),
+      series: [
+        {
+          name: 'MatMamba-Vision 35M',
+          color: '#1f77b4',
+          points: res.map((r) => withRange(r.size, r.mambaMs)),
+        },
+        { name: 'ViT-S/16', color: '#d62728', points: res.map((r) => withRange(r.size, r.vitMs)) },
+      ],
+    },
+    {
+      options: {
+        ...common,
+        title: `${config}, batch 32: time against MACs per width`,
+        xLabel: 'MMACs per image',
       },
-    ],
-  );
-  const right = panel(
-    W / 2,
-    0,
-    W / 2,
-    H,
-    `${config}, batch 32: time against MACs per width`,
-    'MMACs per image',
-    'ms per image',
-    [
-      { name: 'onnxruntime (1 thread)', color: '#1f77b4', line: false, pts: pts((r) => r.ortMs) },
-      { name: 'tfjs wasm', color: '#ff7f0e', line: false, pts: pts((r) => r.tfjsMs) },
-      {
-        name: 'time ∝ MACs through ORT at width 1',
-        color: '#7f7f7f',
-        line: true,
-        dashed: true,
-        pts: proportional(sel),
-      },
-    ],
-  );
-  return (
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="12">\n` +
-    `<rect width="${W}" height="${H}" fill="white"/>\n${left}\n${right}\n</svg>\n`
-  );
+      series: [
+        {
+          name: 'onnxruntime (1 thread)',
+          color: '#1f77b4',
+          line: false,
+          points: byMacs((r) => r.ortMs),
+        },
+        { name: 'tfjs wasm', color: '#ff7f0e', line: false, points: byMacs((r) => r.tfjsMs) },
+        {
+          name: 'time ∝ MACs through ORT at width 1',
+          color: '#7f7f7f',
+          dashed: true,
+          markers: false,
+          points: proportional(sel),
+        },
+      ],
+    },
+  ]);
 }

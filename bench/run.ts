@@ -3,6 +3,7 @@
  * Benchmarks measure; they never assert. Ratios are taken side by side within one run.
  */
 import { benchEncoder } from './encoder.js';
+import { benchIngest } from './ingest.js';
 import { benchModelForward } from './model-forward.js';
 import { benchSearch } from './search.js';
 
@@ -10,6 +11,7 @@ const BENCHES: Record<string, (args: string[]) => Promise<void>> = {
   model: benchModelForward,
   encoder: benchEncoder,
   search: benchSearch,
+  ingest: benchIngest,
 };
 
 const [name, ...args] = process.argv.slice(2);

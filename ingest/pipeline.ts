@@ -166,6 +166,7 @@ export async function ingest(
 
   let batch: Pending[] = [];
   let flushing: Promise<void> = Promise.resolve();
+  let flushFailed = false;
   const flush = async (items: Pending[]) => {
     if (items.length === 0) return;
     const vectors = await embedder.embed(
@@ -242,7 +243,7 @@ export async function ingest(
   };
 
   try {
-    for (let s = 0; s < files.length && !o.signal?.aborted; s += concurrency) {
+    for (let s = 0; s < files.length && !o.signal?.aborted && !flushFailed; s += concurrency) {
       const group = files.slice(s, s + concurrency);
       const results = await Promise.all(group.map(handle));
       done += group.length;
@@ -252,6 +253,10 @@ export async function ingest(
         const items = batch;
         batch = [];
         flushing = flush(items);
+        // A failure while the next files decode is handled here (not an unhandled rejection,
+        // which would end the process before the job is marked failed); the loop stops and
+        // the `await flushing` below rethrows it.
+        flushing.catch(() => (flushFailed = true));
       }
       progress();
     }
