@@ -1,22 +1,41 @@
 /**
- * Search pipeline at scale on synthetic vectors: per-stage latency percentiles, recall@10 of the
- * two-stage result against exact full-width search over the whole collection, queries/s, and
- * index build time and memory.
- *   npm run bench -- search [--sizes 10000,100000,1000000] [--dim 128] [--queries 200]
+ * Search pipeline at scale on synthetic vectors, one row per size and engine: index build time
+ * and memory, coarse-stage and total (coarse + rerank) latency percentiles, recall@10 of the
+ * two-stage result and of the engine alone against exact full-width search, and queries/s.
+ *   npm run bench -- search [--sizes 10000,100000,1000000] [--engines hnswlib,usearch]
+ *                           [--dim 128] [--queries 200] [--recall-queries N] [--no-worker]
  *
  * Vectors are clustered (centres + noise, like real embeddings; isotropic noise is the worst case
  * and is covered by the index tests). A query is a stored vector plus noise; its "narrow width"
  * version adds more noise (cos ~0.95 to the full one), as a cheaper submodel's vector would.
+ *
+ * The machine is shared (training runs beside it), so engines are compared side by side: every
+ * engine of a size is built over the same database and kept open, and each query runs on all of
+ * them back to back (order alternating), so load changes hit them alike. Then each saved index is
+ * loaded into a worker thread (`thread: 'worker'`) and the queries run again, to price the worker.
+ * Exact truth costs n x dim per query, so at large sizes it is computed for the first
+ * `--recall-queries` queries only (default: as many as keep n x queries <= 1e8).
  */
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { Store } from '../src/store/store.js';
-import { LibraryIndex } from '../index/library-index.js';
+import { ANN_ENGINES, indexFiles, type AnnEngine, type IndexKind } from '../index/engines.js';
+import { LibraryIndex, slug } from '../index/library-index.js';
 import { Searcher } from '../src/search/searcher.js';
 import type { Embedder } from '../src/embed/embedder.js';
+import { ValidationError } from '../src/errors.js';
 import { Rng } from '../src/util/rng.js';
-import { machine, mdTable, writeReport } from './util.js';
+import { machine, writeReport } from './util.js';
+import { searchReport, type SearchRow } from './search-report.js';
+
+const MODEL = 'synthetic@bench';
+
+setFlagsFromString('--expose-gc');
+/** Collects garbage, so a closed index's native memory is gone before the next RSS reading. */
+const gc = runInNewContext('gc') as () => void;
 
 function unit(v: Float32Array): Float32Array {
   let s = 0;
@@ -27,7 +46,7 @@ function unit(v: Float32Array): Float32Array {
 
 /** Stands in for the encoder: the "image" is the query vector; narrow widths add noise. */
 class VectorEmbedder implements Embedder {
-  readonly modelId = 'synthetic@bench';
+  readonly modelId = MODEL;
   readonly inputSize = 1;
   readonly inputChannels = 1;
   private readonly rng = new Rng(99);
@@ -52,122 +71,217 @@ const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
 };
+const r3 = (x: number) => +x.toFixed(3);
+const rssMb = () => {
+  gc();
+  return process.memoryUsage().rss / 1e6;
+};
+
+/** Ids (1-based image ids) of the 10 stored vectors most similar to q: an exact scan. */
+function exactTop10(data: Float32Array, n: number, dim: number, q: Float32Array): Set<number> {
+  const best: { id: number; s: number }[] = [];
+  for (let i = 0; i < n; i++) {
+    let s = 0;
+    const o = i * dim;
+    for (let j = 0; j < dim; j++) s += data[o + j]! * q[j]!;
+    if (best.length === 10 && s <= best[9]!.s) continue;
+    let pos = best.length === 10 ? 9 : best.length;
+    while (pos > 0 && best[pos - 1]!.s < s) pos--;
+    best.splice(pos, 0, { id: i + 1, s });
+    if (best.length > 10) best.pop();
+  }
+  return new Set(best.map((b) => b.id));
+}
+
+/** Fills the database with n clustered unit vectors; returns them flat, [n, dim]. */
+function fill(store: Store, n: number, dim: number, rng: Rng): Float32Array {
+  const centres = Array.from({ length: Math.max(10, Math.round(n / 200)) }, () =>
+    Float32Array.from({ length: dim }, () => rng.normal()),
+  );
+  const data = new Float32Array(n * dim);
+  for (let s = 0; s < n; s += 10_000) {
+    store.transaction(() => {
+      for (let i = s; i < Math.min(n, s + 10_000); i++) {
+        const c = centres[rng.int(centres.length)]!;
+        const v = data.subarray(i * dim, (i + 1) * dim);
+        v.set(unit(c.map((x) => x + rng.normal() * 0.6)));
+        const id = store.insertImage({ hash: `h${i}`, size: 1, status: 'ready' });
+        if (id !== i + 1) throw new Error(`expected image id ${i + 1}, got ${id}`);
+        store.putEmbedding(id, MODEL, '1', 1, v);
+      }
+    });
+  }
+  return data;
+}
+
+interface Run {
+  readonly engine: AnnEngine;
+  readonly dir: string;
+  index: LibraryIndex;
+  searcher: Searcher;
+  readonly coarse: number[];
+  readonly rerank: number[];
+  readonly total: number[];
+  readonly wall: number[];
+  hits: number;
+  annHits: number;
+}
 
 export async function benchSearch(args: string[]): Promise<void> {
   const { values } = parseArgs({
     args,
     options: {
       sizes: { type: 'string', default: '10000,100000,1000000' },
+      engines: { type: 'string', default: 'hnswlib,usearch' },
       dim: { type: 'string', default: '128' },
       queries: { type: 'string', default: '200' },
+      'recall-queries': { type: 'string' },
+      'no-worker': { type: 'boolean', default: false },
       dir: { type: 'string', default: '.cache/bench-search' },
     },
   });
   const dim = Number(values.dim);
   const nq = Number(values.queries);
-  const rows: Record<string, number | string>[] = [];
+  const engines = values.engines!.split(',').map((e) => e.trim()) as AnnEngine[];
+  for (const e of engines)
+    if (!(e in ANN_ENGINES))
+      throw new ValidationError(`--engines: ${e} is not one of ${Object.keys(ANN_ENGINES)}`);
+  const rows: SearchRow[] = [];
   for (const n of values.sizes!.split(',').map(Number)) {
-    const dir = join(values.dir!, String(n));
-    rmSync(dir, { recursive: true, force: true });
-    mkdirSync(dir, { recursive: true });
-    const rng = new Rng(n);
-    const store = Store.open(join(dir, 'matsearch.db'));
-    const centres = Array.from({ length: Math.max(10, Math.round(n / 200)) }, () =>
-      Float32Array.from({ length: dim }, () => rng.normal()),
+    const nTruth = Math.min(
+      nq,
+      values['recall-queries']
+        ? Number(values['recall-queries'])
+        : Math.max(20, Math.floor(1e8 / n)),
     );
-    const data: Float32Array[] = [];
+    const root = join(values.dir!, String(n));
+    rmSync(root, { recursive: true, force: true });
+    mkdirSync(root, { recursive: true });
+    const rng = new Rng(n);
+    const store = Store.open(join(root, 'matsearch.db'));
     const t0 = performance.now();
-    for (let s = 0; s < n; s += 10_000) {
-      store.transaction(() => {
-        for (let i = s; i < Math.min(n, s + 10_000); i++) {
-          const c = centres[rng.int(centres.length)]!;
-          const v = unit(c.map((x) => x + rng.normal() * 0.6));
-          data.push(v);
-          const id = store.insertImage({ hash: `h${i}`, size: 1, status: 'ready' });
-          store.putEmbedding(id, 'synthetic@bench', '1', 1, v);
-        }
+    const data = fill(store, n, dim, rng);
+    const insertS = (performance.now() - t0) / 1000;
+    const queries = Array.from({ length: nq }, () => {
+      const i = rng.int(n);
+      const v = data.subarray(i * dim, (i + 1) * dim);
+      return unit(v.map((x) => x + (rng.normal() * 0.5) / Math.sqrt(dim)));
+    });
+    const tt = performance.now();
+    const truth = queries.slice(0, nTruth).map((q) => exactTop10(data, n, dim, q));
+    const truthS = (performance.now() - tt) / 1000;
+    console.log(
+      `${n} vectors: inserted in ${insertS.toFixed(1)} s, truth for ${nTruth} queries in ${truthS.toFixed(1)} s`,
+    );
+
+    // Build every engine's index over the same database; keep them all open.
+    const runs: Run[] = [];
+    const build: Record<string, { buildS: number; rssMb: number; fileMb: number }> = {};
+    for (const engine of engines) {
+      const dir = join(root, `index-${engine}`);
+      const before = rssMb();
+      const tb = performance.now();
+      const index = LibraryIndex.open(store, dir, MODEL, dim, { engine, log: () => {} });
+      const buildS = (performance.now() - tb) / 1000;
+      const file = join(dir, `${slug(MODEL)}.${index.kind}`);
+      const fileMb =
+        indexFiles(index.kind as IndexKind, file).reduce((s, p) => s + statSync(p).size, 0) / 1e6;
+      build[engine] = { buildS, rssMb: rssMb() - before, fileMb };
+      console.log(`  ${engine}: ${index.kind} index built in ${buildS.toFixed(1)} s`);
+      const searcher = new Searcher(store, index, new VectorEmbedder(dim));
+      runs.push({
+        engine,
+        dir,
+        index,
+        searcher,
+        coarse: [],
+        rerank: [],
+        total: [],
+        wall: [],
+        hits: 0,
+        annHits: 0,
       });
     }
-    const insertS = (performance.now() - t0) / 1000;
-    const rss0 = process.memoryUsage().rss;
-    const tb = performance.now();
-    const index = LibraryIndex.open(store, join(dir, 'index'), 'synthetic@bench', dim, {
-      log: () => {},
-    });
-    const buildS = (performance.now() - tb) / 1000;
-    const rssMb = (process.memoryUsage().rss - rss0) / 1e6;
-    const embedder = new VectorEmbedder(dim);
-    const searcher = new Searcher(store, index, embedder);
-    const coarse: number[] = [];
-    const rerank: number[] = [];
-    const total: number[] = [];
-    let hits = 0;
-    const tq = performance.now();
-    for (let q = 0; q < nq; q++) {
-      const base = data[rng.int(n)]!;
-      const query = unit(base.map((x) => x + (rng.normal() * 0.5) / Math.sqrt(dim)));
-      const r = await searcher.search(query, { k: 10, width: '1/4', dedupe: false });
-      coarse.push(r.timings.coarse);
-      rerank.push(r.timings.rerank);
-      total.push(r.timings.coarse + r.timings.rerank);
-      // exact full-width truth over the whole collection
-      const scores = data.map((v) => v.reduce((s, x, i) => s + x * query[i]!, 0));
-      const truth = new Set(
-        [...scores.keys()]
-          .sort((a, b) => scores[b]! - scores[a]!)
-          .slice(0, 10)
-          .map((i) => i + 1),
-      );
-      hits += r.results.filter((h) => truth.has(h.id)).length;
-    }
-    const qps = nq / ((performance.now() - tq) / 1000);
-    const row = {
-      vectors: n,
-      index: index.kind,
-      insertS: +insertS.toFixed(1),
-      buildS: +buildS.toFixed(1),
-      indexMb: +rssMb.toFixed(0),
-      coarseP50: +pct(coarse, 50).toFixed(3),
-      coarseP95: +pct(coarse, 95).toFixed(3),
-      coarseP99: +pct(coarse, 99).toFixed(3),
-      rerankP50: +pct(rerank, 50).toFixed(3),
-      rerankP99: +pct(rerank, 99).toFixed(3),
-      totalP50: +pct(total, 50).toFixed(3),
-      totalP99: +pct(total, 99).toFixed(3),
-      recallAt10: +(hits / (10 * nq)).toFixed(4),
-      qpsWithTruth: +qps.toFixed(1),
+
+    const measure = async (run: Run, q: number) => {
+      const query = queries[q]!;
+      const tw = performance.now();
+      const r = await run.searcher.search(query, { k: 10, width: '1/4', dedupe: false });
+      run.wall.push(performance.now() - tw);
+      run.coarse.push(r.timings.coarse);
+      run.rerank.push(r.timings.rerank);
+      run.total.push(r.timings.coarse + r.timings.rerank);
+      if (q < nTruth) {
+        run.hits += r.results.filter((h) => truth[q]!.has(h.id)).length;
+        // the engine alone, full-width query, no rerank (untimed)
+        run.annHits += run.index.search(query, 10).labels.filter((l) => truth[q]!.has(l)).length;
+      }
     };
-    console.log(JSON.stringify(row));
-    rows.push(row);
-    index.close();
+    // Warm-up (JIT, caches), then every query on every engine, back to back, order alternating.
+    for (const run of runs)
+      for (let q = 0; q < Math.min(10, nq); q++)
+        await run.searcher.search(queries[q]!, { k: 10, width: '1/4' });
+    for (let q = 0; q < nq; q++) {
+      const order = q % 2 === 0 ? runs : [...runs].reverse();
+      for (const run of order) await measure(run, q);
+    }
+    for (const run of runs) run.index.close();
+
+    // The same queries with each saved index loaded into a worker thread.
+    const worker: Record<string, number[]> = {};
+    if (!values['no-worker']) {
+      for (const run of runs) {
+        const index = LibraryIndex.open(store, run.dir, MODEL, dim, {
+          engine: run.engine,
+          thread: 'worker',
+          log: () => {},
+        });
+        const searcher = new Searcher(store, index, new VectorEmbedder(dim));
+        const coarse: number[] = [];
+        for (let q = 0; q < Math.min(10, nq); q++)
+          await searcher.search(queries[q]!, { k: 10, width: '1/4' });
+        for (let q = 0; q < nq; q++) {
+          const r = await searcher.search(queries[q]!, { k: 10, width: '1/4', dedupe: false });
+          coarse.push(r.timings.coarse);
+        }
+        worker[run.engine] = coarse;
+        index.close();
+      }
+    }
+
+    for (const run of runs) {
+      const row: SearchRow = {
+        vectors: n,
+        engine: run.engine,
+        index: run.index.kind,
+        insertS: +insertS.toFixed(1),
+        buildS: +build[run.engine]!.buildS.toFixed(1),
+        rssMb: +build[run.engine]!.rssMb.toFixed(0),
+        fileMb: +build[run.engine]!.fileMb.toFixed(0),
+        coarseP50: r3(pct(run.coarse, 50)),
+        coarseP95: r3(pct(run.coarse, 95)),
+        coarseP99: r3(pct(run.coarse, 99)),
+        rerankP50: r3(pct(run.rerank, 50)),
+        rerankP99: r3(pct(run.rerank, 99)),
+        totalP50: r3(pct(run.total, 50)),
+        totalP95: r3(pct(run.total, 95)),
+        totalP99: r3(pct(run.total, 99)),
+        recallAt10: +(run.hits / (10 * nTruth)).toFixed(4),
+        annRecallAt10: +(run.annHits / (10 * nTruth)).toFixed(4),
+        recallQueries: nTruth,
+        qps: +(nq / (run.wall.reduce((s, x) => s + x, 0) / 1000)).toFixed(1),
+        ...(worker[run.engine]
+          ? {
+              workerCoarseP50: r3(pct(worker[run.engine]!, 50)),
+              workerCoarseP99: r3(pct(worker[run.engine]!, 99)),
+            }
+          : {}),
+      };
+      console.log(JSON.stringify(row));
+      rows.push(row);
+    }
     store.close();
   }
-  const result = { bench: 'search', dim, queries: nq, machine: machine(), rows };
-  const md =
-    `# Search pipeline on synthetic vectors (${dim}-d)\n\n${result.machine.cpu}, ${result.machine.cores} cores, Node ${result.machine.node}, ${result.machine.date}. ` +
-    `${nq} queries per size; query width 1/4 (noisier vector) for the coarse stage, full width for the rerank; ` +
-    `recall@10 against exact full-width search over the whole collection; times exclude encoding.\n\n` +
-    mdTable(
-      [
-        'vectors',
-        'index',
-        'build s',
-        'index MB',
-        'coarse p50/p95/p99 ms',
-        'rerank p50/p99 ms',
-        'total p50/p99 ms',
-        'recall@10',
-      ],
-      rows.map((r) => [
-        r['vectors']!,
-        r['index']!,
-        r['buildS']!,
-        r['indexMb']!,
-        `${r['coarseP50']} / ${r['coarseP95']} / ${r['coarseP99']}`,
-        `${r['rerankP50']} / ${r['rerankP99']}`,
-        `${r['totalP50']} / ${r['totalP99']}`,
-        r['recallAt10']!,
-      ]),
-    );
-  writeReport('docs/bench/search.json', result, 'docs/bench/search.md', md);
+  const result = { bench: 'search', dim, queries: nq, engines, machine: machine(), rows };
+  writeReport('docs/bench/search.json', result, 'docs/bench/search.md', searchReport(result));
 }

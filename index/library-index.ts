@@ -6,20 +6,45 @@
  *
  * Each image contributes its widest vector (full width once refined): every width shares one
  * embedding space, so a library half-refined from 1/8 to full width stays searchable.
- * Below `exactBelow` vectors an exact scan is used (faster and exact); above, HNSW.
+ * Below `exactBelow` vectors an exact scan is used (faster and exact); above, HNSW from the chosen
+ * engine (hnswlib by default, or usearch). With `thread: 'worker'` the index lives in a worker
+ * thread (`WorkerIndex`) and `searchAsync` leaves the event loop free; the bookkeeping here is the
+ * same either way.
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { MatsearchError } from '../src/errors.js';
+import { MatsearchError, ValidationError } from '../src/errors.js';
 import type { Store } from '../src/store/store.js';
 import { BruteForceIndex } from './brute-force.js';
-import { HnswIndex, type HnswParams } from './hnsw.js';
+import {
+  ANN_ENGINES,
+  createIndex,
+  INDEX_KINDS,
+  indexFiles,
+  isIndexKind,
+  loadIndex,
+  type AnnEngine,
+  type IndexKind,
+  type IndexSpec,
+} from './engines.js';
+import type { HnswParams } from './hnsw.js';
+import { WorkerIndex } from './index-worker.js';
+import type { UsearchParams } from './usearch.js';
 import type { SearchHits, VectorIndex } from './vector-index.js';
 
 export interface LibraryIndexOptions {
-  /** Use exact search while the model has fewer vectors than this. */
+  /** Use exact search while the model has fewer vectors than this (default 5000). */
   readonly exactBelow?: number;
+  /** The approximate engine above `exactBelow` (default 'hnswlib'; see docs/bench/search.md). */
+  readonly engine?: AnnEngine;
   readonly hnsw?: Partial<HnswParams>;
+  readonly usearch?: Partial<UsearchParams>;
+  /**
+   * Where the index lives: 'main' (default) in-process, every call synchronous, the fastest for a
+   * one-shot command; 'worker' in a worker thread, so `searchAsync` never blocks the event loop
+   * (a server). Writes, saves and the synchronous `search` work in both.
+   */
+  readonly thread?: 'main' | 'worker';
   readonly log?: (msg: string) => void;
 }
 
@@ -60,7 +85,11 @@ export class LibraryIndex {
 
   private static files(dir: string, modelId: string) {
     const base = join(dir, slug(modelId));
-    return { hnsw: `${base}.hnsw`, exact: `${base}.exact`, sync: `${base}.sync.json` };
+    return { index: (kind: IndexKind) => `${base}.${kind}`, sync: `${base}.sync.json` };
+  }
+
+  private static load(opts: LibraryIndexOptions, kind: IndexKind, path: string): VectorIndex {
+    return opts.thread === 'worker' ? WorkerIndex.load(kind, path) : loadIndex(kind, path);
   }
 
   /** Opens the model's index, loading, repairing or building it as needed. */
@@ -74,6 +103,10 @@ export class LibraryIndex {
     mkdirSync(dir, { recursive: true });
     const log = opts.log ?? ((m: string) => process.stderr.write(m + '\n'));
     const f = LibraryIndex.files(dir, modelId);
+    const engine = opts.engine ?? 'hnswlib';
+    if (!Object.hasOwn(ANN_ENGINES, engine))
+      throw new ValidationError(`engine must be one of ${Object.keys(ANN_ENGINES)}, got ${engine}`);
+    const ann = ANN_ENGINES[engine];
     let sync: SyncState | null = null;
     let index: VectorIndex | null = null;
     try {
@@ -81,9 +114,16 @@ export class LibraryIndex {
         sync = JSON.parse(readFileSync(f.sync, 'utf8')) as SyncState;
         if (sync.modelId !== modelId || sync.dim !== dim)
           throw new MatsearchError('E_INDEX', 'index belongs to another model');
-        index = sync.kind === 'hnsw' ? HnswIndex.load(f.hnsw) : BruteForceIndex.load(f.exact);
-        if (index.dim !== dim)
-          throw new MatsearchError('E_INDEX', `index has ${index.dim} dims, model makes ${dim}`);
+        if (!isIndexKind(sync.kind))
+          throw new MatsearchError('E_INDEX', `unknown index kind ${String(sync.kind)}`);
+        if (sync.kind !== 'exact' && sync.kind !== ann) {
+          log(`index for ${modelId} is ${sync.kind}, the library now uses ${ann}: rebuilding it`);
+          sync = null;
+        } else {
+          index = LibraryIndex.load(opts, sync.kind, f.index(sync.kind));
+          if (index.dim !== dim)
+            throw new MatsearchError('E_INDEX', `index has ${index.dim} dims, model makes ${dim}`);
+        }
       }
     } catch (err) {
       log(
@@ -111,11 +151,21 @@ export class LibraryIndex {
     return this.index.size;
   }
 
+  /** Whether searches run in a worker thread (`thread: 'worker'`). */
+  get inWorker(): boolean {
+    return this.index instanceof WorkerIndex;
+  }
+
   private newIndex(n: number): VectorIndex {
     const exactBelow = this.opts.exactBelow ?? 5000;
-    return n < exactBelow
-      ? new BruteForceIndex(this.dim, Math.max(1024, n))
-      : HnswIndex.create(this.dim, this.opts.hnsw ?? {}, Math.max(1024, n));
+    const spec: IndexSpec = {
+      kind: n < exactBelow ? 'exact' : ANN_ENGINES[this.opts.engine ?? 'hnswlib'],
+      dim: this.dim,
+      capacity: n,
+      hnsw: this.opts.hnsw,
+      usearch: this.opts.usearch,
+    };
+    return this.opts.thread === 'worker' ? WorkerIndex.create(spec) : createIndex(spec);
   }
 
   /** Rebuilds from every widest vector of the model in the database, then saves. */
@@ -202,15 +252,30 @@ export class LibraryIndex {
     return this.index.has(imageId);
   }
 
+  /** Synchronous search (in a worker, it blocks until the worker answers). */
   search(query: Float32Array, k: number, filter?: (label: number) => boolean): SearchHits {
     return this.index.search(query, k, filter);
+  }
+
+  /**
+   * The search a server awaits: in a worker it runs there and the event loop stays free;
+   * in-process it is the synchronous search, already settled.
+   */
+  async searchAsync(
+    query: Float32Array,
+    k: number,
+    filter?: (label: number) => boolean,
+  ): Promise<SearchHits> {
+    return this.index instanceof WorkerIndex
+      ? this.index.searchAsync(query, k, filter)
+      : this.index.search(query, k, filter);
   }
 
   /** Writes the index and its fingerprint (index first: a crash between leaves it stale, which open() repairs). */
   save(): void {
     const f = LibraryIndex.files(this.dir, this.modelId);
-    const file = this.index.kind === 'hnsw' ? f.hnsw : f.exact;
-    this.index.save(file);
+    const kind = this.index.kind as IndexKind;
+    this.index.save(f.index(kind));
     const sync: SyncState = {
       modelId: this.modelId,
       dim: this.dim,
@@ -221,7 +286,9 @@ export class LibraryIndex {
     };
     writeFileSync(`${f.sync}.tmp`, JSON.stringify(sync));
     renameSync(`${f.sync}.tmp`, f.sync);
-    rmSync(this.index.kind === 'hnsw' ? f.exact : f.hnsw, { force: true });
+    for (const other of INDEX_KINDS)
+      if (other !== kind)
+        for (const p of indexFiles(other, f.index(other))) rmSync(p, { force: true });
   }
 
   close(): void {

@@ -37,3 +37,50 @@ export function normalized(v: Float32Array): Float32Array {
   const inv = s > 0 ? 1 / Math.sqrt(s) : 0;
   return v.map((x) => x * inv);
 }
+
+/** The first round of an over-fetch for `k` filtered hits out of `n` live vectors. */
+function firstWant(n: number, k: number): number {
+  return Math.min(n, Math.max(2 * k, k + 16));
+}
+
+function passing(hits: SearchHits, k: number, filter: (label: number) => boolean): SearchHits {
+  const labels: number[] = [];
+  const scores: number[] = [];
+  for (let i = 0; i < hits.labels.length && labels.length < k; i++) {
+    if (!filter(hits.labels[i]!)) continue;
+    labels.push(hits.labels[i]!);
+    scores.push(hits.scores[i]!);
+  }
+  return { labels, scores };
+}
+
+/**
+ * A filtered search for engines without a native filter: asks `fetch` for 2k, then 4x more each
+ * round, until k labels pass or all `n` live vectors were asked for.
+ */
+export function searchFiltered(
+  n: number,
+  k: number,
+  filter: (label: number) => boolean,
+  fetch: (want: number) => SearchHits,
+): SearchHits {
+  const kk = Math.min(k, n);
+  for (let want = firstWant(n, kk); ; want = Math.min(n, want * 4)) {
+    const hits = passing(fetch(want), kk, filter);
+    if (hits.labels.length >= kk || want >= n) return hits;
+  }
+}
+
+/** `searchFiltered` for a fetch that answers later (an index in a worker thread). */
+export async function searchFilteredAsync(
+  n: number,
+  k: number,
+  filter: (label: number) => boolean,
+  fetch: (want: number) => Promise<SearchHits>,
+): Promise<SearchHits> {
+  const kk = Math.min(k, n);
+  for (let want = firstWant(n, kk); ; want = Math.min(n, want * 4)) {
+    const hits = passing(await fetch(want), kk, filter);
+    if (hits.labels.length >= kk || want >= n) return hits;
+  }
+}

@@ -124,7 +124,7 @@ export class Library {
   }
 
   /** More like an image already in the library (no encoding). */
-  similar(imageId: number, o: SearchOptions = {}): SearchResponse {
+  async similar(imageId: number, o: SearchOptions = {}): Promise<SearchResponse> {
     this.check();
     return this.searcher.similar(imageId, o);
   }

@@ -10,6 +10,7 @@ import { demoCommand } from './demo.js';
 import { dataCommand } from './data.js';
 import { trainCommand } from './train.js';
 import { evalCommand } from './eval.js';
+import { serveCommand } from './serve.js';
 import {
   dupesCommand,
   ingestCommand,
@@ -42,6 +43,7 @@ const COMMANDS: Record<string, Command> = {
   stats: statsCommand,
   reindex: reindexCommand,
   remove: removeCommand,
+  serve: serveCommand,
 };
 
 const USER_ERROR_CODES = new Set([
@@ -53,6 +55,8 @@ const USER_ERROR_CODES = new Set([
   'E_LOCKED',
   'E_MODEL_MISMATCH',
   'E_DECODE',
+  'EADDRINUSE',
+  'EACCES',
 ]);
 
 function help(): string {

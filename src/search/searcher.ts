@@ -6,6 +6,8 @@
  *      vectors of the shortlist (the full-width query pass runs alongside stage 2);
  *   4. filter (min score, excluded ids), drop near-duplicates, keep k.
  * Every width shares one embedding space, which is what makes 1 + 3 valid.
+ * Stage 2 is awaited: with the index in a worker thread (`thread: 'worker'`) it runs there and
+ * the event loop stays free; in-process it is synchronous.
  */
 import type { Embedder } from '../embed/embedder.js';
 import { STANDARD_WIDTHS, type WidthSpec } from '../model/nesting.js';
@@ -109,7 +111,7 @@ export class Searcher {
     // embedder has one; in-process embedders simply run it first).
     const fullPromise = needFull ? this.encode(input, 1) : Promise.resolve(q);
     const tc = performance.now();
-    const shortlist = this.coarse(q.vector, k, o);
+    const shortlist = await this.coarse(q.vector, k, o);
     const coarseMs = performance.now() - tc;
     const full = await fullPromise;
     const tr = performance.now();
@@ -130,7 +132,7 @@ export class Searcher {
   }
 
   /** More like this: the stored vector of an image is the query; nothing is encoded. */
-  similar(imageId: number, o: SearchOptions = {}): SearchResponse {
+  async similar(imageId: number, o: SearchOptions = {}): Promise<SearchResponse> {
     const t0 = performance.now();
     const k = o.k ?? 10;
     const v =
@@ -140,7 +142,7 @@ export class Searcher {
       throw new NotFoundError(`image ${imageId} has no vector of model ${this.embedder.modelId}`);
     const opts = { ...o, exclude: [...(o.exclude ?? []), imageId] };
     const tc = performance.now();
-    const shortlist = this.coarse(v, k, opts);
+    const shortlist = await this.coarse(v, k, opts);
     const coarseMs = performance.now() - tc;
     const tr = performance.now();
     const results = this.finish(shortlist, (o.rerank ?? 'full') === 'full' ? v : null, k, opts);
@@ -158,10 +160,10 @@ export class Searcher {
     };
   }
 
-  private coarse(vector: Float32Array, k: number, o: SearchOptions) {
+  private async coarse(vector: Float32Array, k: number, o: SearchOptions) {
     const K = Math.max(k, o.shortlist ?? Math.max(100, 10 * k));
     const exclude = new Set(o.exclude ?? []);
-    const hits = this.index.search(vector, K + exclude.size);
+    const hits = await this.index.searchAsync(vector, K + exclude.size);
     return hits.labels
       .map((id, i) => ({ id, coarse: hits.scores[i]! }))
       .filter((h) => !exclude.has(h.id));

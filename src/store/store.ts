@@ -199,6 +199,12 @@ export class Store {
     return this.s.pathsUnder.all(root) as PathRow[];
   }
 
+  /** The distinct roots the library's paths were ingested from, sorted. */
+  roots(): string[] {
+    this.check();
+    return (this.s.roots.all() as { root: string }[]).map((r) => r.root);
+  }
+
   /** Removes a path; deletes its image (and vectors) when no path is left. Returns the orphan's id. */
   removePath(path: string): number | null {
     return this.transaction(() => {
@@ -467,6 +473,7 @@ function prepare(db: Database.Database) {
     pathsUnder: db.prepare(
       'SELECT path, image_id AS imageId, root, size, mtime_ms AS mtimeMs FROM paths WHERE root = ?',
     ),
+    roots: db.prepare('SELECT DISTINCT root FROM paths ORDER BY root'),
     removePath: db.prepare('DELETE FROM paths WHERE path = ?'),
     countPaths: db.prepare('SELECT COUNT(*) AS n FROM paths WHERE image_id = ?'),
     findFailure: db.prepare(

@@ -77,7 +77,7 @@ test('ingest: add, no-op re-run, duplicates, moves, prune, bad files, search', a
   assert.ok(r.results[0]!.score > 0.999);
   assert.equal(r.widths.query, '1/2');
   assert.equal(r.widths.rerank, '1');
-  const sim = lib.similar(r.results[0]!.id, { k: 3 });
+  const sim = await lib.similar(r.results[0]!.id, { k: 3 });
   assert.ok(!sim.results.some((h) => h.id === r.results[0]!.id));
   assert.equal(lib.store.integrityCheck(), 'ok');
   lib.close();

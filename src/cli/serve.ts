@@ -1,0 +1,98 @@
+/**
+ * `matsearch serve`: the REST API over a library, until Ctrl-C (or SIGTERM), then a graceful
+ * stop: requests in flight finish, a background ingest saves its batch, the library closes.
+ */
+import { resolve } from 'node:path';
+import type { Command } from './main.js';
+import { Library } from '../library.js';
+import { openEmbedder, resolveModelDir } from '../embed/open.js';
+import { ValidationError } from '../errors.js';
+import { startServer } from '../../web/server.js';
+import { openApiDocument } from '../../web/openapi.js';
+
+function int(v: unknown, name: string, min: number, max: number): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw new ValidationError(
+      `--${name} must be a whole number from ${min} to ${max}, got '${String(v)}'`,
+    );
+  return n;
+}
+
+const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+
+export const serveCommand: Command = {
+  summary: 'serve the REST API over a library (binds 127.0.0.1 unless --host says otherwise)',
+  usage:
+    '[--library DIR] [--model DIR] [--port 8080] [--host 127.0.0.1] [--api-key KEY] [--root DIR...] [--max-queue 32] [--concurrency 2] [--cors ORIGIN...] [--openapi]',
+  options: {
+    library: { type: 'string', short: 'l' },
+    model: { type: 'string', short: 'm' },
+    port: { type: 'string', short: 'p' },
+    host: { type: 'string' },
+    'api-key': { type: 'string' },
+    root: { type: 'string', multiple: true },
+    'max-queue': { type: 'string' },
+    concurrency: { type: 'string' },
+    cors: { type: 'string', multiple: true },
+    openapi: { type: 'boolean', default: false },
+  },
+  async run(v) {
+    if (v['openapi']) {
+      console.log(JSON.stringify(openApiDocument(), null, 2));
+      return;
+    }
+    const port = int(v['port'], 'port', 0, 65535) ?? 8080;
+    const host = (v['host'] as string | undefined) ?? '127.0.0.1';
+    const maxQueue = int(v['max-queue'], 'max-queue', 0, 100_000);
+    const concurrency = int(v['concurrency'], 'concurrency', 1, 256);
+    const apiKey = (v['api-key'] as string | undefined) ?? process.env['MATSEARCH_API_KEY'];
+    const roots = ((v['root'] as string[] | undefined) ?? []).map((r) => resolve(r));
+    const dir = resolve(
+      (v['library'] as string | undefined) ??
+        process.env['MATSEARCH_LIBRARY'] ??
+        './matsearch-data',
+    );
+    const embedder = await openEmbedder(resolveModelDir(v['model'] as string | undefined));
+    const lib = Library.open(dir, {
+      embedder,
+      index: { thread: 'worker' }, // searches off the event loop
+      log: (m) => console.error(m),
+    });
+    try {
+      const srv = await startServer(lib, {
+        host,
+        port,
+        roots,
+        ...(apiKey ? { apiKey } : {}),
+        ...(maxQueue !== undefined ? { maxQueue } : {}),
+        ...(concurrency !== undefined ? { concurrency } : {}),
+        ...(v['cors'] ? { cors: v['cors'] as string[] } : {}),
+        log: (m) => console.error(m),
+      });
+      console.log(
+        `matsearch: serving ${dir} at ${srv.url} (API under /api, spec /api/openapi.json)`,
+      );
+      if (!LOOPBACK.has(host) && !apiKey)
+        console.error(
+          `matsearch: warning: listening on ${host} without --api-key; anyone who can reach it can upload, delete and ingest`,
+        );
+      await new Promise<void>((done) => {
+        const stop = (sig: string) => {
+          console.error(`matsearch: ${sig}: stopping`);
+          process.off('SIGINT', onInt);
+          process.off('SIGTERM', onTerm);
+          void srv.close().then(done);
+        };
+        const onInt = () => stop('SIGINT');
+        const onTerm = () => stop('SIGTERM');
+        process.on('SIGINT', onInt);
+        process.on('SIGTERM', onTerm);
+      });
+    } finally {
+      lib.close();
+      await embedder.close();
+    }
+  },
+};

@@ -1,0 +1,100 @@
+/**
+ * HTTP errors. Every error body is `{ error: { code, message, field? } }`; one middleware maps
+ * the stable codes of src/errors.ts (and the few the server adds) to statuses, so a handler only
+ * throws. Unknown errors become a 500 whose details go to the log, never to the client.
+ */
+import type { ErrorRequestHandler } from 'express';
+import { MatsearchError } from '../src/errors.js';
+
+/** A request the server refuses for a reason the client can fix; `field` names the culprit. */
+export class ApiError extends MatsearchError {
+  constructor(
+    code: string,
+    message: string,
+    readonly field?: string,
+    readonly retryAfterS?: number,
+  ) {
+    super(code, message);
+  }
+}
+
+/** A bad parameter or body field (400). */
+export const badRequest = (field: string, message: string) =>
+  new ApiError('E_VALIDATION', `${field}: ${message}`, field);
+
+/** Too many requests queued (503 with Retry-After). */
+export class BusyError extends ApiError {
+  constructor(message: string, retryAfterS: number) {
+    super('E_BUSY', message, undefined, retryAfterS);
+  }
+}
+
+const STATUS: Record<string, number> = {
+  E_VALIDATION: 400,
+  E_SHAPE: 400,
+  E_DECODE: 400,
+  E_AUTH: 401,
+  E_FORBIDDEN: 403,
+  E_NOT_FOUND: 404,
+  E_LOCKED: 409,
+  E_CONFLICT: 409,
+  E_MODEL_MISMATCH: 409,
+  E_TOO_LARGE: 413,
+  E_UNSUPPORTED_MEDIA: 415,
+  E_BUSY: 503,
+  E_NOT_OPEN: 503,
+  E_INDEX: 503,
+};
+
+export interface ErrorBody {
+  error: { code: string; message: string; field?: string };
+}
+
+/** The status and body for any thrown value (also used by tests of the mapping). */
+export function toHttp(err: unknown): { status: number; body: ErrorBody; retryAfterS?: number } {
+  if (err instanceof MatsearchError) {
+    const status = STATUS[err.code] ?? 500;
+    if (status === 500) return internal();
+    const field = err instanceof ApiError ? err.field : undefined;
+    const retryAfterS = err instanceof ApiError ? err.retryAfterS : undefined;
+    return {
+      status,
+      body: { error: { code: err.code, message: err.message, ...(field ? { field } : {}) } },
+      ...(retryAfterS !== undefined ? { retryAfterS } : {}),
+    };
+  }
+  // express's own body parsers: malformed JSON, a body over the limit.
+  const e = err as { type?: string; status?: number; message?: string };
+  if (e?.type === 'entity.parse.failed')
+    return {
+      status: 400,
+      body: { error: { code: 'E_VALIDATION', message: 'body: not valid JSON', field: 'body' } },
+    };
+  if (e?.type === 'entity.too.large')
+    return {
+      status: 413,
+      body: { error: { code: 'E_TOO_LARGE', message: 'body: the JSON body is too large' } },
+    };
+  return internal();
+}
+
+function internal() {
+  return {
+    status: 500,
+    body: { error: { code: 'E_INTERNAL', message: 'internal error; see the server log' } },
+  };
+}
+
+export function errorMiddleware(log: (msg: string) => void): ErrorRequestHandler {
+  return (err, req, res, _next) => {
+    const r = toHttp(err);
+    if (r.status === 500) log(`${req.method} ${req.originalUrl}: ${(err as Error)?.stack ?? err}`);
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    if (r.retryAfterS !== undefined) res.set('Retry-After', String(r.retryAfterS));
+    if (r.status === 401) res.set('WWW-Authenticate', 'Bearer realm="matsearch"');
+    res.status(r.status).json(r.body);
+  };
+}

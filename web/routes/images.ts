@@ -1,0 +1,164 @@
+/**
+ * The image resource: browse (keyset pages), metadata, thumbnail, original file, upload, delete.
+ * Uploads and deletes are write routes: API key, the write gate, and a 409 while an ingest runs.
+ */
+import { existsSync, rmSync } from 'node:fs';
+import { basename } from 'node:path';
+import { Router, type RequestHandler, type Response } from 'express';
+import { NotFoundError } from '../../src/errors.js';
+import type { ImageRow } from '../../src/store/store.js';
+import { requireKey } from '../auth.js';
+import type { ApiContext } from '../context.js';
+import { ApiError, badRequest } from '../errors.js';
+import { isInside, servableFile } from '../files.js';
+import { ImageIdParams, ListQuery, parseRequest } from '../schemas.js';
+import { checkUpload, multipart, saveUpload, uploadedFiles } from '../uploads.js';
+import { imageUrl } from './search.js';
+
+function summary(ctx: ApiContext, img: ImageRow) {
+  return {
+    id: img.id,
+    width: img.width,
+    height: img.height,
+    format: img.format,
+    size: img.size,
+    status: img.status,
+    added_at: new Date(img.addedAt).toISOString(),
+    path: ctx.library.store.pathsOf(img.id)[0] ?? null,
+    url: imageUrl(img.id),
+    thumbnail_url: `${imageUrl(img.id)}/thumbnail`,
+  };
+}
+
+function imageOr404(ctx: ApiContext, id: number): ImageRow {
+  const img = ctx.library.store.getImage(id);
+  if (!img) throw new NotFoundError(`image ${id} is not in the library`);
+  return img;
+}
+
+/** res.sendFile as a promise; a client that went away mid-transfer is not an error. */
+function sendFile(res: Response, path: string, headers: Record<string, string>): Promise<void> {
+  return new Promise((resolve, reject) =>
+    res.sendFile(path, { headers, dotfiles: 'allow', lastModified: true }, (err) =>
+      err && !res.headersSent ? reject(err) : resolve(),
+    ),
+  );
+}
+
+/** Writes wait for no background ingest: they are refused while one runs. */
+export function refuseWhileIngesting(ctx: ApiContext): RequestHandler {
+  return (_req, res, next) => {
+    const job = ctx.jobs.active;
+    if (!job) return next();
+    res.set('Retry-After', '10');
+    next(
+      new ApiError(
+        'E_CONFLICT',
+        `the library is busy with ingest job ${job.id}; try again when it finishes (GET /api/jobs/${job.id})`,
+      ),
+    );
+  };
+}
+
+export function imageRoutes(ctx: ApiContext): Router {
+  const r = Router();
+  const { library, limits } = ctx;
+  const write = [requireKey(ctx.apiKey), refuseWhileIngesting(ctx), ctx.gates.write.middleware()];
+
+  r.get('/api/images', (req, res) => {
+    const q = parseRequest(ListQuery, req.query, 'query');
+    const limit = q.limit ?? 50;
+    const rows = library.store.listImages(q.cursor ? Number(q.cursor) : 0, limit + 1);
+    const page = rows.slice(0, limit);
+    res.json({
+      images: page.map((img) => summary(ctx, img)),
+      next_cursor: rows.length > limit ? String(page[page.length - 1]!.id) : null,
+    });
+  });
+
+  r.get('/api/images/:id', (req, res) => {
+    const { id } = parseRequest(ImageIdParams, req.params, 'id');
+    const img = imageOr404(ctx, id);
+    const vectors = [...library.store.widestEmbeddingsOf(id, library.embedder.modelId)];
+    res.json({
+      ...summary(ctx, img),
+      hash: img.hash,
+      error: img.error,
+      paths: library.store.pathsOf(id),
+      vectors: vectors.map((v) => ({ width: v.width })),
+      file_url: `${imageUrl(id)}/file`,
+      similar_url: `${imageUrl(id)}/similar`,
+    });
+  });
+
+  r.get('/api/images/:id/thumbnail', async (req, res) => {
+    const { id } = parseRequest(ImageIdParams, req.params, 'id');
+    const img = imageOr404(ctx, id);
+    const path = library.thumbnailOf(id);
+    if (!path || !existsSync(path))
+      throw new NotFoundError(`image ${id} has no thumbnail; run an ingest again to rebuild it`);
+    await sendFile(res, path, {
+      'Content-Type': 'image/webp',
+      'Cache-Control': 'no-cache',
+      ETag: `"${img.hash}"`,
+    });
+  });
+
+  r.get('/api/images/:id/file', async (req, res) => {
+    const { id } = parseRequest(ImageIdParams, req.params, 'id');
+    imageOr404(ctx, id);
+    const path = servableFile(id, library.store.pathsOf(id), ctx.fileRoots());
+    await sendFile(res, path, {
+      // An original may be an SVG: never let it run script or be sniffed as something else.
+      'Content-Security-Policy': "default-src 'none'; style-src 'unsafe-inline'; sandbox",
+      'Content-Disposition': `inline; filename*=UTF-8''${encodeURIComponent(basename(path))}`,
+      'Cache-Control': 'no-cache',
+    });
+  });
+
+  r.post('/api/images', ...write, multipart('image', limits.maxFiles, limits), async (req, res) => {
+    const files = uploadedFiles(req.files);
+    if (files.length === 0)
+      throw badRequest('image', 'attach one or more image files in the multipart field "image"');
+    const checked = [];
+    for (const f of files) checked.push(await checkUpload(f, 'image', limits));
+    const saved = checked.map((c) => {
+      const { path, hash } = saveUpload(ctx.uploadsDir, c);
+      return { name: c.name, path, known: !!library.store.findImageByHash(hash) };
+    });
+    const paths = [...new Set(saved.map((x) => x.path))];
+    const s = await library
+      .ingest(paths, { decode: { maxPixels: limits.maxPixels, maxBytes: limits.maxBytes } })
+      .catch((err: unknown) => {
+        // Not added (the library is locked by another process, ...): keep no orphan file.
+        for (const p of paths) if (!library.store.findPath(p)) rmSync(p, { force: true });
+        throw err;
+      });
+    const errors = new Map(s.errors.map((e) => [e.path, e.error]));
+    const images = saved.map(({ name, path, known }) => {
+      const row = library.store.findPath(path);
+      if (!row) {
+        // Not decodable after all: keep neither the file nor its failure record.
+        rmSync(path, { force: true });
+        library.store.clearFailure(path);
+        const error = errors.get(path) ?? 'could not be added';
+        return { name, status: 'failed' as const, id: null, error, url: null };
+      }
+      const status = known ? ('known' as const) : ('added' as const);
+      return { name, status, id: row.imageId, error: null, url: imageUrl(row.imageId) };
+    });
+    if (images.every((x) => x.status === 'failed'))
+      throw new ApiError('E_DECODE', `image: ${images[0]!.error}`, 'image');
+    res.status(201).json({ images });
+  });
+
+  r.delete('/api/images/:id', ...write, async (req, res) => {
+    const { id } = parseRequest(ImageIdParams, req.params, 'id');
+    const own = library.store.pathsOf(id).filter((p) => isInside(ctx.uploadsDir, p));
+    if (!(await library.remove(id))) throw new NotFoundError(`image ${id} is not in the library`);
+    for (const p of own) rmSync(p, { force: true }); // an upload's copy belongs to the library
+    res.status(204).end();
+  });
+
+  return r;
+}

@@ -1,0 +1,290 @@
+/**
+ * The HTTP contract in zod: every request is validated with these schemas, and the OpenAPI
+ * document (web/openapi.ts) is generated from the same ones, so the two cannot drift. Response
+ * schemas document what the routes send (the tests check real responses against them).
+ * Names on the wire are snake_case.
+ */
+import { z } from 'zod';
+import { badRequest } from './errors.js';
+
+/** Query strings and multipart fields arrive as text: '' means absent, numbers are parsed. */
+const toNumber = (v: unknown) =>
+  v === '' || v === undefined || v === null ? undefined : typeof v === 'string' ? Number(v) : v;
+const toBoolean = (v: unknown) =>
+  v === 'true' || v === '1' ? true : v === 'false' || v === '0' ? false : v === '' ? undefined : v;
+
+const number = (min: number, max: number, integer = false) => {
+  let n = z.number({ error: 'must be a number' });
+  if (integer) n = n.int({ error: 'must be a whole number' });
+  return z.preprocess(
+    toNumber,
+    n.min(min, { error: `must be at least ${min}` }).max(max, { error: `must be at most ${max}` }),
+  );
+};
+const boolean = () => z.preprocess(toBoolean, z.boolean({ error: 'must be true or false' }));
+
+// ---- requests ----------------------------------------------------------------------------
+
+export const ImageIdParams = z.object({
+  id: number(1, Number.MAX_SAFE_INTEGER, true).describe('Image id.'),
+});
+
+export const JobIdParams = z.object({
+  id: number(1, Number.MAX_SAFE_INTEGER, true).describe('Job id.'),
+});
+
+const k = number(1, 1000, true).optional().describe('Results wanted (default 10).');
+const rerank = z
+  .enum(['full', 'none'], { error: "must be 'full' or 'none'" })
+  .optional()
+  .describe(
+    "'full' (default) rescores the shortlist with full-width vectors; 'none' keeps coarse scores.",
+  );
+const minScore = number(-1, 1).optional().describe('Drop results with a cosine score below this.');
+const shortlist = number(1, 10_000, true)
+  .optional()
+  .describe("Shortlist size K' taken from the index before reranking (default max(100, 10k)).");
+
+const searchShape = {
+  k,
+  width: z
+    .string({ error: 'must be a string' })
+    .max(200, { error: 'must be at most 200 characters' })
+    .optional()
+    .describe(
+      "Query encoder width: '1', '1/2', '1/4', '1/8', a Mix'n'Match spec such as '1/8x10,1/4x10', or 'auto' (the widest within budget_ms). Default '1'.",
+    ),
+  budget_ms: number(0.001, 60_000)
+    .optional()
+    .describe("Encoding latency budget in ms, required with width 'auto'."),
+  rerank,
+  min_score: minScore,
+  shortlist,
+};
+
+const needsBudget = (v: { width?: string; budget_ms?: number }, ctx: z.RefinementCtx) => {
+  if (v.width === 'auto' && v.budget_ms === undefined)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['budget_ms'],
+      message: "is required when width is 'auto'",
+    });
+};
+
+/** Multipart search: the image in the file field `image`, options as text fields. */
+export const SearchForm = z
+  .strictObject(searchShape)
+  .superRefine(needsBudget)
+  .meta({ id: 'SearchForm', description: 'Search with an uploaded image (field `image`).' });
+
+/** JSON search: more like an image already in the library. */
+export const SearchJson = z
+  .strictObject({
+    id: number(1, Number.MAX_SAFE_INTEGER, true).describe('Query with this library image.'),
+    ...searchShape,
+  })
+  .superRefine(needsBudget)
+  .meta({ id: 'SearchJson', description: 'Search with an image already in the library.' });
+
+export const SimilarQuery = z.strictObject({ k, rerank, min_score: minScore, shortlist });
+
+export const ListQuery = z.strictObject({
+  cursor: z
+    .string()
+    .regex(/^\d+$/, { error: 'must be the next_cursor of a previous page' })
+    .optional()
+    .describe('Where to continue: next_cursor from the previous page.'),
+  limit: number(1, 200, true).optional().describe('Images per page (default 50).'),
+});
+
+export const IngestBody = z
+  .strictObject({
+    root: z
+      .string({ error: 'must be a string' })
+      .min(1, { error: 'must not be empty' })
+      .optional()
+      .describe('One of the served roots (default: all of them).'),
+    prune: boolean().optional().describe('Also drop library entries whose files are gone.'),
+    width: z
+      .string({ error: 'must be a string' })
+      .max(200)
+      .optional()
+      .describe("Width the vectors are made at (default '1'; narrower ones can be refined later)."),
+  })
+  .meta({ id: 'IngestRequest' });
+
+// ---- responses ---------------------------------------------------------------------------
+
+export const ErrorResponse = z
+  .object({
+    error: z.object({
+      code: z.string().describe('Stable error code, e.g. E_VALIDATION, E_NOT_FOUND, E_BUSY.'),
+      message: z.string().describe('What went wrong and what to do about it.'),
+      field: z.string().optional().describe('The request field at fault, when there is one.'),
+    }),
+  })
+  .meta({ id: 'Error' });
+
+export const SearchHit = z
+  .object({
+    id: z.number().int(),
+    score: z.number().describe('Final cosine score (full-width rerank unless rerank=none).'),
+    coarse_score: z.number().describe('Cosine score of the coarse (query-width) stage.'),
+    vector_width: z.string().describe('Width of the stored vector the score used.'),
+    path: z.string(),
+    image_url: z.string(),
+    thumbnail_url: z.string(),
+    file_url: z.string(),
+  })
+  .meta({ id: 'SearchHit' });
+
+export const SearchResponse = z
+  .object({
+    results: z.array(SearchHit),
+    widths: z.object({
+      query: z.string().describe("Width the query was encoded at ('stored' for an id query)."),
+      rerank: z.string().nullable().describe("'1' when reranked at full width, else null."),
+    }),
+    timings_ms: z
+      .object({
+        queue: z.number().describe('Waiting for a search slot.'),
+        decode: z.number().describe('Decoding the uploaded image.'),
+        encode: z.number(),
+        coarse: z.number(),
+        rerank: z.number(),
+        total: z.number().describe('The whole request, server side.'),
+      })
+      .describe('Per-stage timings in milliseconds.'),
+    shortlist: z.number().int(),
+    model_id: z.string(),
+  })
+  .meta({ id: 'SearchResponse' });
+
+export const ImageSummary = z
+  .object({
+    id: z.number().int(),
+    width: z.number().int().nullable(),
+    height: z.number().int().nullable(),
+    format: z.string().nullable(),
+    size: z.number().int().describe('Bytes.'),
+    status: z.enum(['pending', 'ready', 'error']),
+    added_at: z.string().describe('ISO 8601.'),
+    path: z.string().nullable(),
+    url: z.string(),
+    thumbnail_url: z.string(),
+  })
+  .meta({ id: 'ImageSummary' });
+
+export const ImageDetail = ImageSummary.extend({
+  hash: z.string().describe('SHA-256 of the file content.'),
+  error: z.string().nullable(),
+  paths: z.array(z.string()),
+  vectors: z
+    .array(z.object({ width: z.string() }))
+    .describe('Vectors of the served model, widest first.'),
+  file_url: z.string(),
+  similar_url: z.string(),
+}).meta({ id: 'ImageDetail' });
+
+export const ImagePage = z
+  .object({
+    images: z.array(ImageSummary),
+    next_cursor: z
+      .string()
+      .nullable()
+      .describe('Pass as cursor for the next page; null at the end.'),
+  })
+  .meta({ id: 'ImagePage' });
+
+export const UploadResponse = z
+  .object({
+    images: z.array(
+      z.object({
+        name: z.string().describe('The client file name.'),
+        status: z.enum(['added', 'known', 'failed']),
+        id: z.number().int().nullable(),
+        error: z.string().nullable(),
+        url: z.string().nullable(),
+      }),
+    ),
+  })
+  .meta({ id: 'UploadResponse' });
+
+export const JobResponse = z
+  .object({
+    id: z.number().int(),
+    kind: z.literal('ingest'),
+    state: z.enum(['queued', 'running', 'done', 'failed', 'interrupted']),
+    roots: z.array(z.string()),
+    total: z.number().int().describe('Files found.'),
+    done: z.number().int().describe('Files handled so far.'),
+    embedded: z.number().int(),
+    errors: z.number().int(),
+    started_at: z.string(),
+    finished_at: z.string().nullable(),
+    summary: z.record(z.string(), z.number()).nullable(),
+    messages: z.array(z.string()).describe('First file errors, or why the job failed.'),
+    url: z.string(),
+  })
+  .meta({ id: 'Job' });
+
+const GateStatsSchema = z.object({
+  concurrency: z.number().int(),
+  max_queue: z.number().int(),
+  active: z.number().int(),
+  waiting: z.number().int(),
+  rejected: z.number().int(),
+});
+
+export const StatsResponse = z
+  .object({
+    images: z.number().int(),
+    failures: z.number().int(),
+    model_id: z.string(),
+    index: z.object({ kind: z.string(), size: z.number().int() }),
+    vectors: z.array(z.object({ model_id: z.string(), width: z.string(), count: z.number() })),
+    other_model_only: z.number().int(),
+    queues: z.object({ search: GateStatsSchema, write: GateStatsSchema }),
+    active_job: z.number().int().nullable(),
+    uptime_s: z.number(),
+  })
+  .meta({ id: 'Stats' });
+
+export const HealthResponse = z
+  .object({
+    status: z.literal('ok'),
+    model_id: z.string(),
+    images: z.number().int(),
+    index: z.object({ kind: z.string(), size: z.number().int() }),
+  })
+  .meta({ id: 'Health' });
+
+// ---- validation ----------------------------------------------------------------------------
+
+/**
+ * Parses `value` with `schema`, or throws a 400 whose message names the field, e.g.
+ * "k: must be at most 1000". `where` names the whole value when the problem is its shape.
+ */
+export function parseRequest<T extends z.ZodType>(
+  schema: T,
+  value: unknown,
+  where: string,
+): z.output<T> {
+  const r = schema.safeParse(value ?? {});
+  if (r.success) return r.data;
+  const issue = r.error.issues[0]!;
+  if (issue.code === 'unrecognized_keys') {
+    const key = issue.keys[0]!;
+    return fail(key, 'unknown field');
+  }
+  const field = issue.path.length ? issue.path.map(String).join('.') : where;
+  const message =
+    issue.code === 'invalid_type' && issue.path.length === 0
+      ? `must be ${/^[aeiou]/.test(issue.expected) ? 'an' : 'a'} ${issue.expected}`
+      : issue.message.replace(/^Invalid input: /, '');
+  return fail(field, message);
+}
+
+function fail(field: string, message: string): never {
+  throw badRequest(field, message);
+}

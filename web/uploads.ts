@@ -1,0 +1,129 @@
+/**
+ * Uploads: multipart parsing with hard limits (bytes per file, files per request, field sizes),
+ * then each file is checked by content (magic bytes) and by its header's pixel count before
+ * anything decodes it. Saved uploads are named by content hash in the library's uploads folder,
+ * so the same picture uploaded twice is one file.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { RequestHandler } from 'express';
+import multer from 'multer';
+import sharp from 'sharp';
+import { ApiError, badRequest } from './errors.js';
+import { ACCEPTED_FORMATS, sniffImage, type Sniffed } from './sniff.js';
+
+export interface UploadLimits {
+  /** Largest file, in bytes (default 25 MiB). */
+  readonly maxBytes: number;
+  /** Largest image, in pixels (default 40 M), read from the header before decoding. */
+  readonly maxPixels: number;
+  /** Most files in one POST /api/images (default 16; a search takes one). */
+  readonly maxFiles: number;
+}
+
+export const UPLOAD_DEFAULTS: UploadLimits = {
+  maxBytes: 25 * 1024 * 1024,
+  maxPixels: 40_000_000,
+  maxFiles: 16,
+};
+
+/** Parses a multipart body with up to `maxFiles` files in `field` into memory (req.files). */
+export function multipart(field: string, maxFiles: number, limits: UploadLimits): RequestHandler {
+  const parse = multer({
+    storage: multer.memoryStorage(),
+    limits: {
+      fileSize: limits.maxBytes,
+      files: maxFiles,
+      fields: 32,
+      fieldSize: 4096,
+      parts: maxFiles + 32,
+    },
+  }).array(field, maxFiles);
+  return (req, res, next) =>
+    parse(req, res, (err?: unknown) => next(err === undefined ? undefined : multipartError(err)));
+
+  function multipartError(err: unknown): unknown {
+    if (!(err instanceof multer.MulterError)) {
+      const msg = (err as Error)?.message ?? String(err);
+      return new ApiError('E_VALIDATION', `body: malformed multipart form (${msg})`, 'body');
+    }
+    const f = err.field ?? field;
+    switch (err.code) {
+      case 'LIMIT_FILE_SIZE':
+        return new ApiError(
+          'E_TOO_LARGE',
+          `${f}: ${(err as { filename?: string }).filename ?? 'the file'} is over the ${limits.maxBytes}-byte upload limit`,
+          f,
+        );
+      case 'LIMIT_FILE_COUNT':
+        return badRequest(field, `at most ${maxFiles} file(s) per request`);
+      case 'LIMIT_UNEXPECTED_FILE':
+        return f === field
+          ? badRequest(field, `at most ${maxFiles} file(s) per request`)
+          : badRequest(f, `unexpected file field; send the image in the field '${field}'`);
+      default:
+        return badRequest(f, err.message.toLowerCase());
+    }
+  }
+}
+
+export interface CheckedUpload {
+  readonly bytes: Buffer;
+  readonly name: string;
+  readonly sniffed: Sniffed;
+  readonly width: number;
+  readonly height: number;
+}
+
+/** The files a multipart handler put on req.files (an array field). */
+export function uploadedFiles(files: unknown): Express.Multer.File[] {
+  return Array.isArray(files) ? (files as Express.Multer.File[]) : [];
+}
+
+/** Refuses a file that is empty, not an accepted image by its content, or over the pixel cap. */
+export async function checkUpload(
+  file: Express.Multer.File,
+  field: string,
+  limits: UploadLimits,
+): Promise<CheckedUpload> {
+  const name = file.originalname || 'upload';
+  const bytes = file.buffer;
+  if (!bytes || bytes.length === 0) throw badRequest(field, `${name} is empty`);
+  const sniffed = sniffImage(bytes);
+  if (!sniffed)
+    throw new ApiError(
+      'E_UNSUPPORTED_MEDIA',
+      `${field}: ${name} is not a ${ACCEPTED_FORMATS.join(', ')} image (judged by its content, not its name)`,
+      field,
+    );
+  let width = 0;
+  let height = 0;
+  try {
+    const meta = await sharp(bytes, { limitInputPixels: false }).metadata(); // header only
+    width = meta.width ?? 0;
+    height = meta.height ?? 0;
+  } catch {
+    // an unreadable header: refused below
+  }
+  if (!width || !height) throw badRequest(field, `${name} is not a readable ${sniffed.format}`);
+  if (width * height > limits.maxPixels)
+    throw new ApiError(
+      'E_TOO_LARGE',
+      `${field}: ${name} is ${width}x${height} = ${((width * height) / 1e6).toFixed(1)} MP, over the ${(limits.maxPixels / 1e6).toFixed(1)} MP limit`,
+      field,
+    );
+  return { bytes, name, sniffed, width, height };
+}
+
+/** Writes an upload into `dir` under its content hash (atomically); returns the path and hash. */
+export function saveUpload(dir: string, u: CheckedUpload): { path: string; hash: string } {
+  mkdirSync(dir, { recursive: true });
+  const hash = createHash('sha256').update(u.bytes).digest('hex');
+  const path = join(dir, `${hash.slice(0, 24)}.${u.sniffed.ext}`);
+  if (existsSync(path)) return { path, hash }; // the same content: keep the file and its mtime
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, u.bytes);
+  renameSync(tmp, path);
+  return { path, hash };
+}
