@@ -68,11 +68,11 @@ export async function startServer(library: Library, o: ServerOptions = {}): Prom
  */
 export function serveUntilSignal(
   srv: RunningServer,
-  log: (msg: string) => void = (m) => process.stderr.write(m + '\n'),
+  log: (msg: string) => void = (m) => process.stderr.write(`matsearch: ${m}\n`),
 ): Promise<void> {
   return new Promise<void>((done) => {
     const stop = (sig: string) => {
-      log(`matsearch: ${sig}: stopping`);
+      log(`${sig}: stopping`);
       process.off('SIGINT', onInt);
       process.off('SIGTERM', onTerm);
       void srv.close().then(done);

@@ -7,7 +7,7 @@ import type { Command } from './main.js';
 import { Library } from '../library.js';
 import { openEmbedder, resolveModelDir } from '../embed/open.js';
 import { ValidationError } from '../errors.js';
-import { startServer } from '../../web/server.js';
+import { serveUntilSignal, startServer } from '../../web/server.js';
 import { openApiDocument } from '../../web/openapi.js';
 
 function int(v: unknown, name: string, min: number, max: number): number | undefined {
@@ -78,18 +78,7 @@ export const serveCommand: Command = {
         console.error(
           `matsearch: warning: listening on ${host} without --api-key; anyone who can reach it can upload, delete and ingest`,
         );
-      await new Promise<void>((done) => {
-        const stop = (sig: string) => {
-          console.error(`matsearch: ${sig}: stopping`);
-          process.off('SIGINT', onInt);
-          process.off('SIGTERM', onTerm);
-          void srv.close().then(done);
-        };
-        const onInt = () => stop('SIGINT');
-        const onTerm = () => stop('SIGTERM');
-        process.on('SIGINT', onInt);
-        process.on('SIGTERM', onTerm);
-      });
+      await serveUntilSignal(srv, (m) => console.error(`matsearch: ${m}`));
     } finally {
       lib.close();
       await embedder.close();

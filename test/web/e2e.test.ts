@@ -1,0 +1,248 @@
+/**
+ * The web UI in a real browser: Debian's chromium driven by playwright-core, against the server
+ * on a small library of the sample emoji. Uploads an image, sees the progressive results, moves
+ * the width dial (mouse and keyboard) and sees the timings change, searches with a result from
+ * the keyboard, browses and opens an image, checks the phone layout, and takes a screenshot:
+ * into the temp folder, or to docs/img/ui.png for the README when MATSEARCH_SCREENSHOT=1
+ * (so a test run never leaves the working tree changed).
+ *
+ * Chromium must be installed (`apt-get install -y chromium`; .ci/run does it). Without it this
+ * test fails, on purpose: a skipped browser test would let a broken UI pass CI unnoticed.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Embedder } from '../../src/embed/embedder.js';
+import { openEmbedder } from '../../src/embed/open.js';
+import { writeUntrainedModel } from '../../src/embed/untrained.js';
+import { Library } from '../../src/library.js';
+import { startServer, type RunningServer } from '../../web/server.js';
+
+const CHROMIUM = process.env['MATSEARCH_CHROMIUM'] ?? '/usr/bin/chromium';
+const repo = (p: string) => fileURLToPath(new URL(`../../../${p}`, import.meta.url));
+const SAMPLES = repo('samples');
+const README_SHOT = process.env['MATSEARCH_SCREENSHOT'] === '1';
+/** Emoji taken from samples/, each in all three vendors' drawings. */
+const EMOJI = ['bagel', 'beers', 'blush', 'book', 'burrito', 'car', 'chopsticks', 'cucumber'];
+
+let dir: string;
+let photos: string;
+let embedder: Embedder;
+let lib: Library;
+let srv: RunningServer;
+let browser: Browser;
+let page: Page;
+/** Problems the page reported: console errors, uncaught exceptions, failed or foreign requests. */
+const problems: string[] = [];
+/** The searches the page made, in order, as "shortlist 1/8" or "final 1/8". */
+let searches: Promise<string>[] = [];
+
+before(async () => {
+  if (!existsSync(CHROMIUM))
+    throw new Error(
+      `no browser at ${CHROMIUM}: the end-to-end test needs Debian's chromium ` +
+        "(run 'apt-get install -y chromium', as .ci/run does, or set MATSEARCH_CHROMIUM)",
+    );
+  dir = mkdtempSync(join(tmpdir(), 'e2e-'));
+  photos = join(dir, 'samples');
+  for (const vendor of readdirSync(SAMPLES, { withFileTypes: true }).filter((d) => d.isDirectory()))
+    for (const f of readdirSync(join(SAMPLES, vendor.name)))
+      if (EMOJI.includes(f.replace(/\.\w+$/, ''))) {
+        mkdirSync(join(photos, vendor.name), { recursive: true });
+        copyFileSync(join(SAMPLES, vendor.name, f), join(photos, vendor.name, f));
+      }
+  embedder = await openEmbedder(await writeUntrainedModel(join(dir, 'model')));
+  lib = Library.open(join(dir, 'lib'), { embedder, index: { thread: 'worker' }, log: () => {} });
+  const s = await lib.ingest([photos]);
+  assert.equal(s.failed, 0);
+  srv = await startServer(lib, { port: 0, roots: [photos], log: () => {} });
+
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+  });
+  page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  page.setDefaultTimeout(15_000);
+  page.on('console', (m) => m.type() === 'error' && problems.push(`console: ${m.text()}`));
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  page.on('requestfailed', (r) => {
+    const why = r.failure()?.errorText ?? '';
+    if (why !== 'net::ERR_ABORTED') problems.push(`failed: ${r.url()} ${why}`); // aborts are ours
+  });
+  page.on('request', (r) => {
+    const url = r.url();
+    if (!url.startsWith(srv.url) && !url.startsWith(`blob:${srv.url}`))
+      problems.push(`foreign request: ${url}`);
+  });
+  page.on('response', (r) => {
+    if (r.request().method() === 'POST' && r.url().endsWith('/api/search') && r.ok())
+      searches.push(
+        r.json().then((b: { widths: { query: string; rerank: string | null } }) => {
+          return `${b.widths.rerank === null ? 'shortlist' : 'final'} ${b.widths.query}`;
+        }),
+      );
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  await srv?.close();
+  lib?.close();
+  await embedder?.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+/** The stage cells of the timings table, e.g. { 'final encode': '2.41', ... }. */
+async function timings(): Promise<Record<string, string>> {
+  return page.$$eval('#timings td[data-stage]', (tds) =>
+    Object.fromEntries(
+      tds.map((td) => [
+        `${(td as HTMLElement).dataset['phase']} ${(td as HTMLElement).dataset['stage']}`,
+        td.textContent ?? '',
+      ]),
+    ),
+  );
+}
+
+const finalAt = (width: string) =>
+  page.waitForSelector(`#timings[data-state="final"][data-width="${width}"]`);
+
+test(
+  'the page loads from this server alone and shows the library',
+  { timeout: 30_000 },
+  async () => {
+    await page.goto(srv.url + '/');
+    await page.waitForSelector('html[data-ready="true"]');
+    await page.waitForFunction(() =>
+      /24 images/.test(document.querySelector('#lib-stats')!.textContent ?? ''),
+    );
+    const banner = await page.textContent('#banner');
+    assert.match(banner ?? '', /untrained/); // the stand-in model says so
+    assert.equal(await page.getAttribute('#nav-search', 'aria-current'), 'page');
+  },
+);
+
+test('upload an image: the shortlist, then the reranked results', { timeout: 30_000 }, async () => {
+  searches = [];
+  await page.setInputFiles('#file', join(SAMPLES, 'twemoji', 'bagel.png'));
+  await finalAt('1');
+  const tiles = await page.$$('#grid .tile');
+  assert.equal(tiles.length, 12);
+  // The same file is in the library: it comes first, with a score of 1.
+  const first = await page.getAttribute('#grid .tile:first-child .tile-main', 'aria-label');
+  assert.match(first ?? '', /^twemoji\/bagel\.png, score 1\.000\./);
+  assert.deepEqual(await Promise.all(searches), ['shortlist 1', 'final 1']); // two calls: shortlist first, then rerank
+  assert.match((await page.textContent('#status')) ?? '', /12 results · query width 1 · reranked/);
+  const t = await timings();
+  for (const stage of ['queue', 'decode', 'encode', 'coarse', 'rerank', 'total', 'round trip'])
+    assert.ok(
+      Number.isFinite(Number(t[`final ${stage}`])),
+      `final ${stage}: ${t[`final ${stage}`]}`,
+    );
+  assert.ok(Number(t['final encode']) > 0);
+});
+
+test('the width dial re-runs the query and the timings follow', { timeout: 30_000 }, async () => {
+  const before = await page.textContent('#timings');
+  searches = [];
+  await page.click('label[for="w-1-8"]');
+  await finalAt('1/8');
+  assert.deepEqual(await Promise.all(searches), ['shortlist 1/8', 'final 1/8']);
+  assert.notEqual(await page.textContent('#timings'), before);
+  assert.match((await page.textContent('#timings thead')) ?? '', /width 1\/8/);
+  // Keyboard: arrows move along the dial like any radio group.
+  await page.focus('#w-1-8');
+  await page.keyboard.press('ArrowRight');
+  await finalAt('1/4');
+  assert.equal(await page.isChecked('#w-1-4'), true);
+  // Both widths are now in the comparison table.
+  const rows = await page.$$eval('#width-table tbody tr', (trs) =>
+    trs.map((tr) => [...tr.children].map((c) => c.textContent)),
+  );
+  const row = (w: string) => rows.find((r) => r[0] === w)!;
+  for (const w of ['1', '1/8', '1/4']) assert.notEqual(row(w)[1], '—', w);
+  assert.equal(row('1')[3], '12/12');
+  assert.equal(row('1/2')[1], '—');
+});
+
+test('a result searches on Enter; its details open with Space', { timeout: 30_000 }, async () => {
+  // A PNG (an SVG original would go by its thumbnail, which is not byte for byte the same).
+  const second = page
+    .locator('#grid .tile:not(:first-child) .tile-main[aria-label*=".png,"]')
+    .first();
+  const name = ((await second.getAttribute('aria-label')) ?? '').split(',')[0]!;
+  await second.focus();
+  await page.keyboard.press('Enter');
+  await page.waitForFunction(
+    (n) => document.querySelector('#query-name')?.textContent === n.split('/').pop(),
+    name,
+  );
+  await finalAt('1/4');
+  const first = await page.getAttribute('#grid .tile:first-child .tile-main', 'aria-label');
+  assert.ok(first?.startsWith(`${name}, score`), `${first} should be ${name}`);
+
+  await page.focus('#grid .tile:first-child .info');
+  await page.keyboard.press('Space');
+  await page.waitForSelector('#detail[open]');
+  await page.waitForSelector('#detail-similar .tile');
+  assert.equal(await page.textContent('#detail-title'), name);
+  await page.keyboard.press('Escape');
+  await page.waitForSelector('#detail', { state: 'hidden' });
+  // Focus goes back to the button that opened the dialog.
+  assert.equal(await page.evaluate(() => document.activeElement?.className), 'info');
+});
+
+test('browse the library and open an image', { timeout: 30_000 }, async () => {
+  await page.click('#nav-browse');
+  await page.waitForSelector('#browse-grid .tile');
+  assert.equal((await page.$$('#browse-grid .tile')).length, 24);
+  assert.match((await page.textContent('#browse-status')) ?? '', /Images 1–24 of 24/);
+  assert.equal(await page.isDisabled('#next'), true);
+  await page.click('#browse-grid .tile:nth-child(3) .tile-main');
+  await page.waitForSelector('#detail[open] #detail-similar .tile');
+  const title = (await page.textContent('#detail-title')) ?? '';
+  await page.click('#detail-search');
+  await page.waitForSelector('#view-search:not([hidden])');
+  await finalAt('1/4');
+  assert.equal(await page.textContent('#query-name'), title.split('/').pop());
+});
+
+test('readable on a phone: one column, no sideways scrolling', { timeout: 30_000 }, async () => {
+  await page.setViewportSize({ width: 390, height: 844 });
+  const overflow = await page.evaluate(
+    () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
+  );
+  assert.ok(overflow <= 0, `the page is ${overflow}px wider than the phone`);
+  const cols = await page.$eval(
+    '#grid',
+    (g) => getComputedStyle(g).gridTemplateColumns.split(' ').length,
+  );
+  assert.ok(cols >= 2 && cols <= 4, `${cols} columns`);
+  await page.setViewportSize({ width: 1280, height: 900 });
+});
+
+test('screenshot for the README; nothing went wrong on the page', { timeout: 30_000 }, async () => {
+  await page.click('label[for="w-1-2"]');
+  await finalAt('1/2');
+  await page.click('#compare');
+  await page.waitForFunction(
+    () =>
+      [...document.querySelectorAll('#width-table tbody tr td:nth-child(2)')].every(
+        (td) => td.textContent !== '—',
+      ) && !(document.querySelector('#compare') as HTMLButtonElement).disabled,
+  );
+  // Every width has run now: one more search shows warm timings (no first-call start-up).
+  await page.click('label[for="w-1-4"]');
+  await finalAt('1/4');
+  await page.evaluate(() => window.scrollTo(0, 0));
+  const shot = README_SHOT ? repo('docs/img/ui.png') : join(dir, 'ui.png');
+  mkdirSync(join(shot, '..'), { recursive: true });
+  await page.screenshot({ path: shot, fullPage: true, animations: 'disabled' });
+  assert.ok(existsSync(shot));
+  assert.deepEqual(problems, []);
+});

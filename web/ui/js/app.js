@@ -1,0 +1,54 @@
+/**
+ * The matsearch web UI: plain ES modules served as they are (no build step, nothing from other
+ * origins). Two views behind the URL hash (#search, #browse) and one dialog for an image.
+ */
+import * as api from './api.js';
+import { initBrowse, showBrowse } from './browse.js';
+import { initDetail, openDetail } from './detail.js';
+import { $ } from './dom.js';
+import { initSearch, searchLibraryImage } from './search.js';
+
+/** Model ids of the untrained stand-in model (src/embed/untrained.ts) start with this. */
+const UNTRAINED = 'emoji-tiny-untrained@';
+
+function route() {
+  const view = location.hash === '#browse' ? 'browse' : 'search';
+  $('#view-search').hidden = view !== 'search';
+  $('#view-browse').hidden = view !== 'browse';
+  for (const v of ['search', 'browse']) {
+    const link = $(`#nav-${v}`);
+    if (v === view) link.setAttribute('aria-current', 'page');
+    else link.removeAttribute('aria-current');
+  }
+  document.title = view === 'browse' ? 'Library · matsearch' : 'matsearch';
+  if (view === 'browse') showBrowse();
+}
+
+async function header() {
+  const el = $('#lib-stats');
+  try {
+    const s = await api.stats();
+    const model = s.model_id.replace(/@(\w{6})\w*$/, '@$1');
+    el.textContent = `${s.images.toLocaleString()} images · ${model} · ${s.index.kind} index`;
+    el.title = s.model_id;
+    const banner = $('#banner');
+    if (s.model_id.startsWith(UNTRAINED)) {
+      banner.textContent =
+        'This demo runs an untrained, randomly initialised model: every code path works, but the rankings mean nothing until the trained emoji model (models/emoji-tiny) ships.';
+      banner.hidden = false;
+    } else if (s.images === 0) {
+      banner.textContent = "The library is empty: add images with 'matsearch ingest'.";
+      banner.hidden = false;
+    }
+  } catch (err) {
+    el.textContent = `server unreachable (${err.message})`;
+  }
+}
+
+initSearch({ onDetails: (img) => openDetail(img) });
+initBrowse({ onOpen: (img) => openDetail(img) });
+initDetail({ onSearch: (img) => void searchLibraryImage(img, { focusResults: true }) });
+window.addEventListener('hashchange', route);
+route();
+void header();
+document.documentElement.dataset.ready = 'true';

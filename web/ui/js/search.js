@@ -1,0 +1,315 @@
+/**
+ * The search view: the query, the width dial and options, progressive results and the timings.
+ *
+ * Progressive results are two calls: `rerank=none` first (the coarse shortlist from the
+ * query-width encoder, shown as soon as it lands), then `rerank=full` (the same shortlist
+ * rescored with full-width vectors), which replaces it; tiles show how far the rerank moved them.
+ */
+import * as api from './api.js';
+import { $, baseName, fmtMs, h, shortPath, tile } from './dom.js';
+import { renderTimings, renderWidthTable } from './timings.js';
+
+const WIDTHS = ['1', '1/2', '1/4', '1/8'];
+
+const state = {
+  /** @type {{blob: Blob, name: string, url: string} | null} */
+  query: null,
+  seq: 0,
+  /** @type {AbortController | null} */
+  controller: null,
+  comparing: false,
+  /** The query width label of the latest search. */
+  current: '',
+  /** A new query: scroll its first results into view (one-column layout). */
+  reveal: false,
+  /** Per query width label: { shortlist, final } server totals (ms) and the shortlist ids. */
+  history: new Map(),
+  onDetails: (/** @type {unknown} */ _img) => {},
+};
+
+const els = {};
+
+/** The current controls as API parameters (snake_case, as on the wire). */
+function params() {
+  const width = /** @type {HTMLInputElement} */ ($('input[name="width"]:checked'))?.value ?? '1';
+  let k = Math.round(Number(els.k.value));
+  if (!Number.isFinite(k) || k < 1) k = 1;
+  if (k > 100) k = 100;
+  if (String(k) !== els.k.value) els.k.value = String(k);
+  const min = els.minScore.value === '' ? undefined : Number(els.minScore.value);
+  const p = {
+    k,
+    width,
+    min_score: Number.isFinite(min) ? Math.max(-1, Math.min(1, min)) : undefined,
+  };
+  if (width === 'auto') p.budget_ms = Math.max(0.1, Number(els.budget.value) || 5);
+  return p;
+}
+
+function setStatus(text, kind = 'info') {
+  els.status.textContent = text;
+  els.status.dataset.kind = kind;
+}
+
+/** Rank moves from the shortlist to the final list: +2 = moved up two places, 'new' = not in it. */
+function moves(final, shortlist) {
+  const before = new Map(shortlist.results.map((r, i) => [r.id, i]));
+  return final.results.map((r, i) => (before.has(r.id) ? before.get(r.id) - i : 'new'));
+}
+
+function renderResults(resp, o = {}) {
+  const m = o.shortlist ? moves(resp, o.shortlist) : null;
+  els.grid.replaceChildren(
+    ...resp.results.map((r, i) =>
+      tile({
+        id: r.id,
+        thumbnail_url: r.thumbnail_url,
+        path: r.path,
+        score: r.score,
+        move: m ? m[i] : null,
+        pending: !!o.pending,
+        action: 'Search with this image',
+        onActivate: () => void searchLibraryImage(r, { focusResults: true }),
+        onDetails: () => state.onDetails(r),
+      }),
+    ),
+  );
+  els.grid.dataset.state = o.pending ? 'shortlist' : 'final';
+  els.results.dataset.state = o.pending ? 'shortlist' : 'final';
+  if (resp.results.length === 0)
+    els.grid.append(
+      h('li', { class: 'empty-note' }, 'No results: lower the min score, or add images.'),
+    );
+}
+
+function remember(label, patch) {
+  state.history.set(label, { ...(state.history.get(label) ?? {}), ...patch });
+  state.current = label;
+  renderWidthTable(els.widthTable, state.history, WIDTHS, label);
+}
+
+/** Forgets the widths table (a new query, or a setting its numbers depend on changed). */
+function forget() {
+  state.history.clear();
+  renderWidthTable(els.widthTable, state.history, WIDTHS);
+}
+
+const isAbort = (err) => err instanceof DOMException && err.name === 'AbortError';
+
+/** One search call, timed in the browser (upload, server and download). */
+async function timedSearch(p, signal) {
+  const t = performance.now();
+  const r = await api.search(state.query, p, signal);
+  r.client_ms = performance.now() - t;
+  return r;
+}
+
+/** Runs the current query with the current settings (aborting one in flight). */
+export async function run() {
+  if (!state.query) return;
+  const seq = ++state.seq;
+  state.controller?.abort();
+  const ctl = (state.controller = new AbortController());
+  const p = params();
+  const rerank = els.rerank.checked;
+  setStatus(`Searching at width ${p.width}…`);
+  els.results.dataset.state = 'loading';
+  els.timings.dataset.state = 'loading';
+  try {
+    const shortlist = await timedSearch({ ...p, rerank: 'none' }, ctl.signal);
+    if (seq !== state.seq) return;
+    const width = shortlist.widths.query;
+    const ids = shortlist.results.map((r) => r.id);
+    remember(width, { shortlist: shortlist.timings_ms.total, ids });
+    renderResults(shortlist, { pending: rerank });
+    renderTimings(els.timings, { shortlist, final: rerank ? 'pending' : null, asked: p.width });
+    reveal();
+    if (!rerank) {
+      setStatus(summary(shortlist, null, p.width));
+      return;
+    }
+    setStatus(
+      `Shortlist at width ${width} in ${fmtMs(shortlist.client_ms)} ms; reranking at full width…`,
+    );
+    // Pinned to the width the shortlist used ('auto' could pick another one the second time).
+    const pinned = { ...p, width, budget_ms: undefined, rerank: 'full' };
+    const final = await timedSearch(pinned, ctl.signal);
+    if (seq !== state.seq) return;
+    remember(width, { final: final.timings_ms.total });
+    renderResults(final, { shortlist });
+    renderTimings(els.timings, { shortlist, final, asked: p.width });
+    setStatus(summary(shortlist, final, p.width));
+  } catch (err) {
+    if (isAbort(err) || seq !== state.seq) return;
+    els.results.dataset.state = 'error';
+    setStatus(`Search failed: ${err.message}`, 'error');
+  }
+}
+
+function summary(shortlist, final, asked) {
+  const r = final ?? shortlist;
+  const n = r.results.length;
+  const width = shortlist.widths.query;
+  const w = asked === 'auto' ? `auto → ${width}` : width;
+  const parts = [`${n} result${n === 1 ? '' : 's'}`, `query width ${w}`];
+  parts.push(final ? `reranked at width ${final.widths.rerank}` : 'coarse scores only');
+  const times = final
+    ? `first results in ${fmtMs(shortlist.client_ms)} ms, final in ${fmtMs(shortlist.client_ms + final.client_ms)} ms`
+    : `${fmtMs(shortlist.client_ms)} ms`;
+  return `${parts.join(' · ')} · ${times}`;
+}
+
+/** Runs every standard width on the current query to fill the comparison table. */
+async function compareWidths() {
+  if (!state.query || state.comparing) return;
+  state.comparing = true;
+  els.compare.disabled = true;
+  const seq = state.seq;
+  const current = state.current;
+  const base = params();
+  const rerank = els.rerank.checked;
+  try {
+    for (const width of WIDTHS) {
+      if (seq !== state.seq) break; // a new search started: stop comparing
+      const p = { ...base, width, budget_ms: undefined };
+      const s = await api.search(state.query, { ...p, rerank: 'none' });
+      remember(s.widths.query, { shortlist: s.timings_ms.total, ids: s.results.map((r) => r.id) });
+      if (rerank) {
+        const f = await api.search(state.query, { ...p, rerank: 'full' });
+        remember(f.widths.query, { final: f.timings_ms.total });
+      }
+    }
+  } catch (err) {
+    setStatus(`Comparing widths failed: ${err.message}`, 'error');
+  } finally {
+    state.comparing = false;
+    els.compare.disabled = !state.query;
+    if (seq === state.seq && current) remember(current, {}); // highlight the width shown
+  }
+}
+
+/** On one column (a phone), the results sit below the settings: bring a new query's into view. */
+function reveal() {
+  if (!state.reveal) return;
+  state.reveal = false;
+  if (matchMedia('(max-width: 860px)').matches)
+    els.results.scrollIntoView({ behavior: 'smooth', block: 'start' });
+}
+
+/** Makes `blob` the query and searches with it. */
+export function setQuery(blob, name) {
+  if (state.query) URL.revokeObjectURL(state.query.url);
+  state.query = { blob, name, url: URL.createObjectURL(blob) };
+  state.reveal = true;
+  forget();
+  els.queryImg.src = state.query.url;
+  els.queryImg.alt = `Query: ${name}`;
+  els.queryImg.hidden = false;
+  els.queryName.textContent = name;
+  els.drop.dataset.empty = 'false';
+  els.pick.textContent = 'Choose another…';
+  els.intro.hidden = true;
+  els.compare.disabled = false;
+  return run();
+}
+
+/** A library image (a result, or one from Browse) as the next query. */
+export async function searchLibraryImage(img, o = {}) {
+  if (location.hash !== '#search') location.hash = '#search';
+  setStatus(`Fetching ${shortPath(img.path)}…`);
+  els.results.dataset.state = 'loading';
+  els.timings.dataset.state = 'loading';
+  try {
+    const blob = await api.imageBlob(img);
+    if (o.focusResults) els.results.focus({ preventScroll: false });
+    await setQuery(blob, baseName(img.path));
+  } catch (err) {
+    setStatus(`Cannot use that image: ${err.message}`, 'error');
+  }
+}
+
+/** The first image among dropped or pasted files, or null. */
+function firstImage(files) {
+  for (const f of files ?? []) if (f.type.startsWith('image/')) return f;
+  return null;
+}
+
+export function initSearch({ onDetails }) {
+  state.onDetails = onDetails;
+  for (const id of ['drop', 'file', 'pick', 'query-img', 'query-name', 'timings', 'rerank', 'k'])
+    els[id.replace(/-(\w)/g, (_, c) => c.toUpperCase())] = $(`#${id}`);
+  Object.assign(els, {
+    minScore: $('#min-score'),
+    budget: $('#budget'),
+    budgetRow: $('#budget-row'),
+    status: $('#status'),
+    grid: $('#grid'),
+    results: $('#results'),
+    intro: $('#intro'),
+    compare: $('#compare'),
+    widthTable: $('#width-table'),
+  });
+
+  els.file.addEventListener('change', () => {
+    const f = firstImage(els.file.files);
+    if (f) void setQuery(f, f.name);
+    els.file.value = ''; // choosing the same file again still fires 'change'
+  });
+  // The whole drop zone opens the picker (the button inside is the keyboard's way in).
+  els.drop.addEventListener('click', (e) => {
+    if (e.target === els.drop || e.target === els.queryImg) els.file.click();
+  });
+  document.addEventListener('paste', (e) => {
+    const f = firstImage(e.clipboardData?.files);
+    if (!f) return;
+    e.preventDefault();
+    if (location.hash !== '#search') location.hash = '#search';
+    void setQuery(f, f.name && f.name !== 'image.png' ? f.name : 'pasted image');
+  });
+  let depth = 0;
+  const dragging = (on) => document.body.classList.toggle('dragging', on);
+  document.addEventListener('dragenter', (e) => {
+    if (!e.dataTransfer?.types.includes('Files')) return;
+    depth++;
+    dragging(true);
+  });
+  document.addEventListener('dragleave', () => {
+    depth = Math.max(0, depth - 1);
+    if (depth === 0) dragging(false);
+  });
+  document.addEventListener('dragover', (e) => {
+    if (e.dataTransfer?.types.includes('Files')) e.preventDefault();
+  });
+  document.addEventListener('drop', (e) => {
+    depth = 0;
+    dragging(false);
+    const f = firstImage(e.dataTransfer?.files);
+    if (!f) return;
+    e.preventDefault();
+    if (location.hash !== '#search') location.hash = '#search';
+    void setQuery(f, f.name);
+  });
+
+  for (const radio of document.querySelectorAll('input[name="width"]'))
+    radio.addEventListener('change', () => {
+      els.budgetRow.hidden = radio.value !== 'auto' || !radio.checked;
+      void run();
+    });
+  els.budget.addEventListener('change', () => void run());
+  els.rerank.addEventListener('change', () => {
+    forget(); // its Final column belongs to the old setting
+    void run();
+  });
+  let timer = 0;
+  const later = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      forget(); // the overlap counts need one k and one min score
+      void run();
+    }, 350);
+  };
+  els.k.addEventListener('input', later);
+  els.minScore.addEventListener('input', later);
+  els.compare.addEventListener('click', () => void compareWidths());
+  forget();
+}
