@@ -138,6 +138,8 @@ export async function benchSearch(args: string[]): Promise<void> {
       'recall-queries': { type: 'string' },
       'no-worker': { type: 'boolean', default: false },
       dir: { type: 'string', default: '.cache/bench-search' },
+      /** Report path without extension, so a long size can run on its own (e.g. search-1m). */
+      out: { type: 'string', default: 'docs/bench/search' },
     },
   });
   const dim = Number(values.dim);
@@ -283,5 +285,5 @@ export async function benchSearch(args: string[]): Promise<void> {
     store.close();
   }
   const result = { bench: 'search', dim, queries: nq, engines, machine: machine(), rows };
-  writeReport('docs/bench/search.json', result, 'docs/bench/search.md', searchReport(result));
+  writeReport(`${values.out!}.json`, result, `${values.out!}.md`, searchReport(result));
 }
