@@ -98,7 +98,10 @@ class ProbeEmbedder implements Embedder {
 }
 
 /** The benchmark's images: the first `n` of `folder` in walk order, or the default emoji mix. */
-function pickFiles(folder: string | undefined, n: number): { files: string[]; source: string } {
+export function pickFiles(
+  folder: string | undefined,
+  n: number,
+): { files: string[]; source: string } {
   if (folder) {
     const found = [...walk([folder], {}, () => {})].map((f) => f.path);
     if (found.length === 0) throw new NotFoundError(`no image files under ${folder}`);
@@ -124,7 +127,7 @@ function pickFiles(folder: string | undefined, n: number): { files: string[]; so
 }
 
 /** The model to embed with; a randomly initialised emoji-shaped `tiny` when there is none. */
-async function pickModel(given: string | undefined, tmp: string) {
+export async function pickModel(given: string | undefined, tmp: string) {
   try {
     return { dir: resolveModelDir(given), random: false };
   } catch (err) {

@@ -4,7 +4,9 @@
  */
 import { benchEncoder } from './encoder.js';
 import { benchIngest } from './ingest.js';
+import { benchLoad } from './load.js';
 import { benchModelForward } from './model-forward.js';
+import { benchScale } from './scale.js';
 import { benchSearch } from './search.js';
 
 const BENCHES: Record<string, (args: string[]) => Promise<void>> = {
@@ -12,6 +14,8 @@ const BENCHES: Record<string, (args: string[]) => Promise<void>> = {
   encoder: benchEncoder,
   search: benchSearch,
   ingest: benchIngest,
+  load: benchLoad,
+  scale: benchScale,
 };
 
 const [name, ...args] = process.argv.slice(2);

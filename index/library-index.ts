@@ -134,6 +134,8 @@ export class LibraryIndex {
       sync = null;
     }
     if (!index || !sync) {
+      if (!existsSync(f.sync) && store.modelFingerprint(modelId).images > 0)
+        log(`index for ${modelId} is missing; rebuilding it from the database`);
       const li = new LibraryIndex(store, dir, modelId, dim, opts, new BruteForceIndex(dim), 0);
       li.rebuild();
       return li;

@@ -17,6 +17,11 @@ export interface DecodeOptions {
   readonly maxBytes: number;
   /** Thumbnail bounding box side (default 256). */
   readonly thumbnailSize: number;
+  /**
+   * Give up on one file after this many ms of decoding (default 30 s): the file is recorded as
+   * failed with a message that says so, and the run goes on. 0 waits for ever.
+   */
+  readonly timeoutMs: number;
   /** Model input side and channels. */
   readonly inputSize: number;
   readonly inputChannels: number;
@@ -26,6 +31,7 @@ export const DECODE_DEFAULTS: Omit<DecodeOptions, 'inputSize' | 'inputChannels'>
   maxPixels: 100_000_000,
   maxBytes: 256 * 1024 * 1024,
   thumbnailSize: 256,
+  timeoutMs: 30_000,
 };
 
 export interface DecodedImage {
@@ -82,32 +88,74 @@ async function checkedHeader(bytes: Buffer, maxPixels: number): Promise<Metadata
 }
 
 /**
+ * `work`, or a DecodeError once `timeoutMs` have passed (0: no limit). libvips cannot be stopped
+ * from here, so a decode that overruns finishes in the background and its result is dropped.
+ */
+async function withinTimeout<T>(work: Promise<T>, timeoutMs: number): Promise<T> {
+  if (!(timeoutMs > 0)) return work;
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          new DecodeError(
+            `decoding took over ${timeoutMs} ms and was abandoned (the decode timeout; raise it to allow slow images)`,
+          ),
+        ),
+      timeoutMs,
+    );
+  });
+  try {
+    return await Promise.race([work, expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
  * Only the model input of an image (a query, or a refine): the same checks and preprocessing
  * as an ingest, without hashing or a thumbnail.
  */
 export async function decodeInput(
   bytes: Buffer,
-  o: Pick<DecodeOptions, 'maxPixels' | 'inputSize' | 'inputChannels'>,
+  o: Pick<DecodeOptions, 'maxPixels' | 'inputSize' | 'inputChannels'> & { timeoutMs?: number },
 ): Promise<Float32Array> {
-  await checkedHeader(bytes, o.maxPixels);
-  try {
-    return await preprocessImage(bytes, {
-      size: o.inputSize,
-      channels: o.inputChannels === 1 ? 1 : 3,
-    });
-  } catch (err) {
-    throw new DecodeError(`could not decode: ${firstLine(err)}`, { cause: err });
-  }
+  const work = async () => {
+    await checkedHeader(bytes, o.maxPixels);
+    try {
+      return await preprocessImage(bytes, {
+        size: o.inputSize,
+        channels: o.inputChannels === 1 ? 1 : 3,
+      });
+    } catch (err) {
+      throw new DecodeError(`could not decode: ${firstLine(err)}`, { cause: err });
+    }
+  };
+  return withinTimeout(work(), o.timeoutMs ?? DECODE_DEFAULTS.timeoutMs);
 }
 
-/** Decodes image bytes (already hashed by the caller when it wants to skip duplicates early). */
+/**
+ * Decodes image bytes (already hashed by the caller when it wants to skip duplicates early),
+ * within `o.timeoutMs`.
+ */
 export async function decodeBytes(
   bytes: Buffer,
   o: DecodeOptions,
   hash = contentHash(bytes),
 ): Promise<DecodedImage> {
+  return withinTimeout(decodeAll(bytes, o, hash), o.timeoutMs ?? DECODE_DEFAULTS.timeoutMs);
+}
+
+async function decodeAll(bytes: Buffer, o: DecodeOptions, hash: string): Promise<DecodedImage> {
+  // libvips' own timeout (whole seconds) frees its thread when the thumbnail overruns.
+  const seconds = o.timeoutMs > 0 ? Math.max(1, Math.ceil(o.timeoutMs / 1000)) : 0;
   const base = () =>
-    sharp(bytes, { limitInputPixels: o.maxPixels, failOn: 'error', animated: false, density: 72 });
+    sharp(bytes, {
+      limitInputPixels: o.maxPixels,
+      failOn: 'error',
+      animated: false,
+      density: 72,
+    }).timeout({ seconds });
   const meta = await checkedHeader(bytes, o.maxPixels);
   const w0 = meta.width!;
   const h0 = meta.height!;

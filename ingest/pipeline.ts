@@ -1,36 +1,22 @@
 /**
  * The ingest run: walk -> skip what is unchanged -> read + hash -> reuse known content ->
- * decode (thumbnail + model input) -> embed in batches -> write each batch in one transaction.
+ * decode + embed (a stage: in this process, or queued to workers) -> write in transactions.
  *
  * Crash safety: a batch's images, paths and vectors commit together, thumbnails are written
- * before (idempotent, named by content hash), and the index is a cache the next open repairs.
- * Killed at any moment and run again, the library ends as an uninterrupted run would.
+ * before (idempotent, named by content hash), and the index is a cache the next open repairs
+ * (writer.ts). Killed at any moment and run again, the library ends as an uninterrupted run would.
  * A failing file is recorded with its error and never stops the run.
  */
-import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import type { Embedder } from '../src/embed/embedder.js';
 import type { WidthSpec } from '../src/model/nesting.js';
-import type { Store } from '../src/store/store.js';
-import type { LibraryIndex } from '../index/library-index.js';
-import {
-  contentHash,
-  decodeBytes,
-  DECODE_DEFAULTS,
-  DecodeError,
-  readBytes,
-  type DecodeOptions,
-  type DecodedImage,
-} from './decode.js';
+import { dirname } from 'node:path';
+import { contentHash, readBytes, DECODE_DEFAULTS, type DecodeOptions } from './decode.js';
+import { explainFatal, isFatal } from './fatal.js';
+import { localStage } from './local-stage.js';
+import type { EmbedStage, StageFactory } from './stage.js';
 import { walk, type FoundFile, type WalkOptions } from './walk.js';
+import { IngestWriter, type IngestContext } from './writer.js';
 
-export interface IngestContext {
-  readonly store: Store;
-  readonly index: LibraryIndex;
-  readonly embedder: Embedder;
-  readonly thumbsDir: string;
-  readonly log?: (msg: string) => void;
-}
+export { thumbnailPath, type IngestContext } from './writer.js';
 
 export interface IngestOptions {
   /** Width the vectors are made at (default full). Narrow vectors can be refined later. */
@@ -38,11 +24,13 @@ export interface IngestOptions {
   readonly walk?: WalkOptions;
   /** Remove library entries whose files are gone from the given roots. */
   readonly prune?: boolean;
-  /** Images per embedding batch. */
+  /** Images per embedding batch (and per write). */
   readonly batch?: number;
   /** Files read and decoded at once. */
   readonly concurrency?: number;
   readonly decode?: Partial<Omit<DecodeOptions, 'inputSize' | 'inputChannels'>>;
+  /** Who decodes and embeds (default: this process; `queuedStage` from queue/ for workers). */
+  readonly stage?: StageFactory;
   readonly onProgress?: (p: IngestProgress) => void;
   /** Stop early (tests): after this many files have been handled. */
   readonly signal?: AbortSignal;
@@ -50,7 +38,9 @@ export interface IngestOptions {
 
 export interface IngestProgress {
   readonly total: number;
+  /** Files handled: skipped, written or failed (a queued file once its result is written). */
   readonly done: number;
+  /** Images embedded and written (by this process or by any worker). */
   readonly embedded: number;
   readonly errors: number;
 }
@@ -64,19 +54,12 @@ export interface IngestSummary {
   readonly failed: number;
   readonly pruned: number;
   readonly embedded: number;
+  /** Files whose queued job failed on every try (0 without a queue). */
+  readonly deadLettered: number;
   readonly seconds: number;
   readonly imagesPerSecond: number;
   /** The first failures, for the summary (all are in the library's failures table). */
   readonly errors: { path: string; error: string }[];
-}
-
-interface Pending {
-  file: FoundFile;
-  decoded: DecodedImage;
-}
-
-export function thumbnailPath(thumbsDir: string, hash: string): string {
-  return join(thumbsDir, hash.slice(0, 2), `${hash}.webp`);
 }
 
 export async function ingest(
@@ -84,204 +67,109 @@ export async function ingest(
   roots: readonly string[],
   o: IngestOptions = {},
 ): Promise<IngestSummary> {
-  const { store, index, embedder } = ctx;
+  const { store, embedder } = ctx;
   const log = ctx.log ?? (() => {});
   const width = o.width ?? 1;
   const widthLabel = embedder.widthLabel(width);
-  const widthRank = embedder.widthRank(width);
-  const batchSize = o.batch ?? 32;
   const concurrency = o.concurrency ?? 4;
-  const decodeOpts: DecodeOptions = {
+  const decode: DecodeOptions = {
     ...DECODE_DEFAULTS,
     ...o.decode,
     inputSize: embedder.inputSize,
     inputChannels: embedder.inputChannels,
   };
   const t0 = performance.now();
-  const errors: { path: string; error: string }[] = [];
-  const counts = { added: 0, duplicates: 0, unchanged: 0, failed: 0, pruned: 0, embedded: 0 };
-  const files = [
-    ...walk(
-      roots,
-      o.walk ?? {},
-      (path, err) => errors.length < 20 && errors.push({ path, error: err.message }),
-    ),
-  ];
-  const jobId = store.startJob('ingest', files.length);
   let done = 0;
-  let lastSave = performance.now();
+  let total = 0;
+  let jobId = -1;
+  let stage: EmbedStage | undefined;
+  const writer = new IngestWriter(ctx, widthLabel, embedder.widthRank(width), () => {
+    store.updateJob(jobId, { done: handled(), errors: writer.counts.failed });
+    progress();
+  });
+  const { counts } = writer;
+  // Files handed to workers are done once their results are written.
+  const handled = () => done - (stage?.pending ?? 0);
   const progress = () =>
-    o.onProgress?.({ total: files.length, done, embedded: counts.embedded, errors: counts.failed });
+    o.onProgress?.({ total, done: handled(), embedded: counts.embedded, errors: counts.failed });
+  const files = [...walk(roots, o.walk ?? {}, (path, err) => writer.noteError(path, err.message))];
+  total = files.length;
+  jobId = store.startJob('ingest', files.length);
 
-  /** Images deleted in the current transaction: their index entries and thumbnails go after commit. */
-  let gone: { id: number; hash: string }[] = [];
-  const sweep = () => {
-    for (const g of gone) {
-      index.remove(g.id);
-      rmSync(thumbnailPath(ctx.thumbsDir, g.hash), { force: true });
-    }
-    gone = [];
-  };
-  const write = <T>(fn: () => T): T => {
-    gone = [];
-    const r = store.transaction(fn);
-    sweep();
-    return r;
-  };
-
-  /** Removes a path; an image left without paths is deleted with its vectors. */
-  const dropPath = (path: string) => {
-    const prev = store.findPath(path);
-    const img = prev && store.getImage(prev.imageId);
-    if (store.removePath(path) !== null && img) gone.push({ id: img.id, hash: img.hash });
-  };
-
-  /** Points `f.path` at image `id`; the image it pointed at before goes if it has no path left. */
-  const link = (f: FoundFile, id: number) => {
-    const prev = store.findPath(f.path);
-    store.putPath({ path: f.path, imageId: id, root: f.root, size: f.size, mtimeMs: f.mtimeMs });
-    store.clearFailure(f.path);
-    if (prev && prev.imageId !== id && store.pathsOf(prev.imageId).length === 0) {
-      const img = store.getImage(prev.imageId);
-      store.deleteImage(prev.imageId);
-      if (img) gone.push({ id: img.id, hash: img.hash });
-    }
-  };
-
-  const fail = (f: FoundFile, err: unknown) => {
-    const msg =
-      err instanceof DecodeError ? err.message : `could not read: ${(err as Error).message}`;
-    write(() => {
-      dropPath(f.path);
-      store.recordFailure(f.path, f.root, f.size, f.mtimeMs, msg);
-    });
-    counts.failed++;
-    if (errors.length < 20) errors.push({ path: f.path, error: msg });
-  };
-
-  // Content that already has a vector of this model at this width or at full width needs no work.
-  const hasVector = (imageId: number) =>
-    store.getEmbedding(imageId, embedder.modelId, widthLabel) !== undefined ||
-    store.getEmbedding(imageId, embedder.modelId, '1') !== undefined;
-
-  let batch: Pending[] = [];
-  let flushing: Promise<void> = Promise.resolve();
-  let flushFailed = false;
-  const flush = async (items: Pending[]) => {
-    if (items.length === 0) return;
-    const vectors = await embedder.embed(
-      items.map((p) => p.decoded.input),
-      width,
-    );
-    for (const p of items) {
-      const file = thumbnailPath(ctx.thumbsDir, p.decoded.hash);
-      mkdirSync(dirname(file), { recursive: true });
-      writeFileSync(`${file}.tmp`, p.decoded.thumbnail);
-      renameSync(`${file}.tmp`, file);
-    }
-    const ids = write(() =>
-      items.map((p, i) => {
-        const d = p.decoded;
-        const known = store.findImageByHash(d.hash)?.id;
-        if (known !== undefined) {
-          counts.added--; // the same new content twice in one batch: the second is a duplicate
-          counts.duplicates++;
-        }
-        const id =
-          known ??
-          store.insertImage({
-            hash: d.hash,
-            size: d.size,
-            width: d.width,
-            height: d.height,
-            format: d.format,
-            status: 'ready',
-          });
-        link(p.file, id);
-        store.putEmbedding(id, embedder.modelId, widthLabel, widthRank, vectors[i]!);
-        return id;
-      }),
-    );
-    ids.forEach((id, i) => index.add(id, vectors[i]!));
-    counts.embedded += items.length;
-    store.updateJob(jobId, { done, errors: counts.failed });
-    if (performance.now() - lastSave > 30_000) {
-      index.save();
-      lastSave = performance.now();
-    }
-  };
-
-  const handle = async (f: FoundFile): Promise<Pending | null> => {
+  const handle = async (f: FoundFile): Promise<void> => {
     const known = store.findPath(f.path);
-    if (known && known.size === f.size && known.mtimeMs === f.mtimeMs && hasVector(known.imageId)) {
-      counts.unchanged++;
-      return null;
+    if (known && known.size === f.size && known.mtimeMs === f.mtimeMs) {
+      if (writer.hasVector(known.imageId)) {
+        counts.unchanged++;
+        return;
+      }
     }
     const failure = store.findFailure(f.path);
     if (failure && failure.size === f.size && failure.mtimeMs === f.mtimeMs) {
       counts.failed++;
-      return null;
+      return;
     }
+    let bytes: Buffer;
+    let hash: string;
     try {
-      const bytes = await readBytes(f.path, decodeOpts.maxBytes);
-      const hash = contentHash(bytes);
-      const same = store.findImageByHash(hash);
-      if (same && hasVector(same.id)) {
-        // Known content at a new path (a copy or a move) or a touched file: no decode needed.
-        write(() => link(f, same.id));
-        if (known?.imageId === same.id) counts.unchanged++;
-        else counts.duplicates++;
-        return null;
-      }
-      const decoded = await decodeBytes(bytes, decodeOpts, hash);
-      counts.added++;
-      return { file: f, decoded };
+      bytes = await readBytes(f.path, decode.maxBytes);
+      hash = contentHash(bytes);
     } catch (err) {
-      fail(f, err);
-      return null;
+      if (isFatal(err)) throw err; // out of file handles or memory: not this file's fault
+      writer.fail(f, err);
+      return;
     }
+    const same = store.findImageByHash(hash);
+    if (same && writer.hasVector(same.id)) {
+      // Known content at a new path (a copy or a move) or a touched file: no decode needed.
+      writer.transact(() => writer.link(f, same.id));
+      if (known?.imageId === same.id) counts.unchanged++;
+      else counts.duplicates++;
+      return;
+    }
+    await stage!.submit({ file: f, hash, bytes });
   };
 
   try {
-    for (let s = 0; s < files.length && !o.signal?.aborted && !flushFailed; s += concurrency) {
+    stage = await (o.stage ?? localStage)({
+      embedder,
+      width,
+      widthLabel,
+      decode,
+      batch: o.batch ?? 32,
+      writer,
+      ...(o.signal ? { signal: o.signal } : {}),
+      log,
+    });
+    for (let s = 0; s < files.length && !o.signal?.aborted && !stage.failed; s += concurrency) {
       const group = files.slice(s, s + concurrency);
-      const results = await Promise.all(group.map(handle));
+      await Promise.all(group.map(handle));
       done += group.length;
-      for (const r of results) if (r) batch.push(r);
-      if (batch.length >= batchSize) {
-        await flushing; // the previous batch's embedding overlapped with these decodes
-        const items = batch;
-        batch = [];
-        flushing = flush(items);
-        // A failure while the next files decode is handled here (not an unhandled rejection,
-        // which would end the process before the job is marked failed); the loop stops and
-        // the `await flushing` below rethrows it.
-        flushing.catch(() => (flushFailed = true));
-      }
+      await stage.settle();
       progress();
     }
-    await flushing;
-    await flush(batch);
-    if (o.prune && !o.signal?.aborted) {
-      const seen = new Set(files.map((f) => f.path));
-      const rootsSeen = new Set(files.map((f) => f.root));
-      for (const root of rootsSeen) {
-        for (const p of store.pathsUnder(root)) {
-          if (seen.has(p.path)) continue;
-          write(() => dropPath(p.path));
-          counts.pruned++;
-        }
-        for (const fl of store.failuresUnder(root))
-          if (!seen.has(fl.path)) store.clearFailure(fl.path);
-      }
-    }
-    index.save();
+    await stage.finish();
+    if (o.prune && !o.signal?.aborted) prune(ctx, writer, files);
+    ctx.index.save();
     store.updateJob(jobId, { done, errors: counts.failed });
     store.finishJob(jobId, o.signal?.aborted ? 'interrupted' : 'done');
   } catch (err) {
-    index.save();
-    store.finishJob(jobId, 'failed', (err as Error).message);
-    throw err;
+    const e = explainFatal(err, dirname(ctx.thumbsDir));
+    // On a full disk these can fail too (the next open repairs the index and marks the job
+    // interrupted): the error the caller sees stays the first one.
+    for (const cleanUp of [
+      () => ctx.index.save(),
+      () => store.finishJob(jobId, 'failed', (e as Error).message),
+    ]) {
+      try {
+        cleanUp();
+      } catch {
+        // already failing
+      }
+    }
+    throw e;
+  } finally {
+    await stage?.close();
   }
   progress();
   const seconds = (performance.now() - t0) / 1000;
@@ -292,6 +180,23 @@ export async function ingest(
     ...counts,
     seconds,
     imagesPerSecond: counts.embedded / Math.max(seconds, 1e-9),
-    errors,
+    errors: writer.errors,
   };
+}
+
+/** Drops library paths (and records of failures) under the walked roots that the walk no longer found. */
+function prune(ctx: IngestContext, writer: IngestWriter, files: readonly FoundFile[]): void {
+  const { store } = ctx;
+  const seen = new Set(files.map((f) => f.path));
+  const rootsSeen = new Set(files.map((f) => f.root));
+  for (const root of rootsSeen) {
+    for (const p of store.pathsUnder(root)) {
+      if (seen.has(p.path)) continue;
+      writer.transact(() => writer.dropPath(p.path));
+      writer.counts.pruned++;
+    }
+    for (const fl of store.failuresUnder(root)) if (!seen.has(fl.path)) store.clearFailure(fl.path);
+    for (const d of store.deadLettersUnder(root))
+      if (!seen.has(d.path)) store.clearDeadLetter(d.path);
+  }
 }

@@ -59,3 +59,10 @@ export class ModelMismatchError extends MatsearchError {
     super('E_MODEL_MISMATCH', message);
   }
 }
+
+/** The job queue of a scale-out ingest (queue/) is unreachable or answered something unusable. */
+export class QueueError extends MatsearchError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('E_QUEUE', message, options);
+  }
+}

@@ -11,7 +11,7 @@ import { join, resolve } from 'node:path';
 import { rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { Embedder } from './embed/embedder.js';
-import { Store } from './store/store.js';
+import { Store, type DeadLetterRow } from './store/store.js';
 import { LibraryIndex, type LibraryIndexOptions } from '../index/library-index.js';
 import { Searcher, type SearchOptions, type SearchResponse } from './search/searcher.js';
 import {
@@ -38,6 +38,11 @@ export interface LibraryStats {
   readonly modelId: string;
   /** Images whose vectors belong to another model only (need re-embedding). */
   readonly otherModelOnly: number;
+  /**
+   * The dead-letter list of queued ingests (queue/): files whose job failed on every try, most
+   * recent first (at most 20 here), with their errors; each leaves once ingested successfully.
+   */
+  readonly deadLetters: { count: number; recent: DeadLetterRow[] };
 }
 
 export class Library {
@@ -250,6 +255,7 @@ export class Library {
       index: { kind: this.index.kind, size: this.index.size },
       modelId: this.embedder.modelId,
       otherModelOnly: this.store.imageCount('ready') - mine,
+      deadLetters: { count: this.store.deadLetterCount(), recent: this.store.deadLetters(20) },
     };
   }
 

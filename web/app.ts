@@ -17,6 +17,7 @@ import { jobRoutes } from './routes/jobs.js';
 import { searchRoutes } from './routes/search.js';
 import { systemRoutes } from './routes/system.js';
 import { uiRoutes } from './routes/ui.js';
+import { sweepUploads } from './uploads.js';
 
 export type { ApiOptions } from './context.js';
 
@@ -57,6 +58,8 @@ export function cors(origins: readonly string[]): RequestHandler {
 export function createApp(library: Library, o: ApiOptions = {}): ApiApp {
   const ctx = makeContext(library, o);
   const log = o.log ?? ((m: string) => process.stderr.write(m + '\n'));
+  const swept = sweepUploads(ctx.uploadsDir, (p) => library.store.findPath(p) !== undefined);
+  if (swept > 0) log(`removed ${swept} file(s) left in uploads/ by interrupted uploads`);
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple'); // no nested objects from query strings

@@ -5,6 +5,7 @@
  */
 import type { ErrorRequestHandler } from 'express';
 import { MatsearchError } from '../src/errors.js';
+import { isDiskFull } from '../ingest/fatal.js';
 
 /** A request the server refuses for a reason the client can fix; `field` names the culprit. */
 export class ApiError extends MatsearchError {
@@ -44,6 +45,7 @@ const STATUS: Record<string, number> = {
   E_BUSY: 503,
   E_NOT_OPEN: 503,
   E_INDEX: 503,
+  E_DISK_FULL: 507,
 };
 
 export interface ErrorBody {
@@ -65,6 +67,16 @@ export function toHttp(err: unknown): { status: number; body: ErrorBody; retryAf
   }
   // express's own body parsers: malformed JSON, a body over the limit.
   const e = err as { type?: string; status?: number; message?: string };
+  if (isDiskFull(err))
+    return {
+      status: 507,
+      body: {
+        error: {
+          code: 'E_DISK_FULL',
+          message: "the server's disk is full; nothing was stored, try again later",
+        },
+      },
+    };
   if (e?.type === 'entity.parse.failed')
     return {
       status: 400,

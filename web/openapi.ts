@@ -212,6 +212,7 @@ const errorDescriptions: Record<string, string> = {
   404: 'No such image or job.',
   409: 'The library is busy writing (another ingest, or another process holds the lock).',
   503: 'Too many requests queued: retry after Retry-After seconds.',
+  507: "The server's disk is full: nothing was stored; retry once space is freed.",
 };
 
 export function openApiDocument(): Json {
@@ -268,6 +269,7 @@ export function openApiDocument(): Json {
       ...(r.write ? [401, 409] : []),
       ...(r.params ? [404] : []),
       ...(r.queued || r.write ? [503] : []),
+      ...(r.write ? [507] : []),
     ];
     for (const e of errors)
       responses[e] = {

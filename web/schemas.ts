@@ -244,6 +244,22 @@ export const StatsResponse = z
     index: z.object({ kind: z.string(), size: z.number().int() }),
     vectors: z.array(z.object({ model_id: z.string(), width: z.string(), count: z.number() })),
     other_model_only: z.number().int(),
+    dead_letters: z
+      .object({
+        count: z.number().int(),
+        recent: z.array(
+          z.object({
+            path: z.string(),
+            error: z.string().describe("The last try's error."),
+            attempts: z.number().int(),
+            job_id: z.string(),
+            at: z.string().describe('When it was given up on (ISO 8601).'),
+          }),
+        ),
+      })
+      .describe(
+        'Files of queued ingests (matsearch ingest --queue) whose job failed on every try, latest first (at most 20).',
+      ),
     queues: z.object({ search: GateStatsSchema, write: GateStatsSchema }),
     active_job: z.number().int().nullable(),
     uptime_s: z.number(),

@@ -5,7 +5,15 @@
  * so the same picture uploaded twice is one file.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import type { RequestHandler } from 'express';
 import multer from 'multer';
@@ -123,7 +131,39 @@ export function saveUpload(dir: string, u: CheckedUpload): { path: string; hash:
   const path = join(dir, `${hash.slice(0, 24)}.${u.sniffed.ext}`);
   if (existsSync(path)) return { path, hash }; // the same content: keep the file and its mtime
   const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, u.bytes);
-  renameSync(tmp, path);
+  try {
+    writeFileSync(tmp, u.bytes);
+    renameSync(tmp, path);
+  } catch (err) {
+    rmSync(tmp, { force: true }); // a full disk: leave no partial file behind
+    throw err;
+  }
   return { path, hash };
+}
+
+/**
+ * Removes what an interrupted upload left in `dir` (a server killed between saving a file and
+ * committing it): temp files, and files no library path points at. Run at start, before any
+ * request; returns how many files went.
+ */
+export function sweepUploads(dir: string, known: (path: string) => boolean): number {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return 0; // no uploads yet
+  }
+  let removed = 0;
+  for (const name of names) {
+    const path = join(dir, name);
+    if (!name.endsWith('.tmp') && known(path)) continue;
+    try {
+      if (!lstatSync(path).isFile()) continue;
+      rmSync(path, { force: true });
+      removed++;
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return removed;
 }

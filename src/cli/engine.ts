@@ -6,10 +6,14 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from './main.js';
 import { Library } from '../library.js';
+import type { Embedder } from '../embed/embedder.js';
 import { openEmbedder, resolveModelDir } from '../embed/open.js';
+import { TfjsEmbedder } from '../embed/tfjs-embedder.js';
+import { loadModel } from '../model/weights.js';
 import { ValidationError } from '../errors.js';
 import { Progress } from '../util/progress.js';
 import type { SearchOptions, SearchResponse } from '../search/searcher.js';
+import type { StageFactory } from '../../ingest/stage.js';
 
 const common = {
   library: { type: 'string', short: 'l' },
@@ -23,11 +27,21 @@ function libraryDir(v: Record<string, unknown>): string {
   );
 }
 
+/**
+ * Opens the library for a command. `light`: the model's tfjs twin, with no encoder worker threads,
+ * for a process that never embeds (a queued ingest: the workers embed).
+ */
 async function withLibrary<T>(
   v: Record<string, unknown>,
   fn: (lib: Library) => Promise<T> | T,
+  o: { light?: boolean } = {},
 ): Promise<T> {
-  const embedder = await openEmbedder(resolveModelDir(v['model'] as string | undefined));
+  const dir = resolveModelDir(v['model'] as string | undefined);
+  let embedder: Embedder;
+  if (o.light) {
+    const { model, modelId } = loadModel(dir);
+    embedder = await TfjsEmbedder.create(model, modelId);
+  } else embedder = await openEmbedder(dir);
   const quiet = Boolean(v['json']);
   const lib = Library.open(libraryDir(v), {
     embedder,
@@ -97,6 +111,40 @@ const searchFlags = {
   'no-dedupe': { type: 'boolean', default: false },
 } as const;
 
+const queueFlags = {
+  queue: { type: 'string' },
+  'queue-name': { type: 'string' },
+} as const;
+
+function queueAddress(v: Record<string, unknown>) {
+  const url = v['queue'] as string | undefined;
+  const name = v['queue-name'] as string | undefined;
+  return url ? { url, ...(name ? { name } : {}) } : undefined;
+}
+
+/** With --queue, the stage that hands decoding and embedding to workers (bullmq loads only then). */
+async function queueStage(v: Record<string, unknown>): Promise<StageFactory | undefined> {
+  const address = queueAddress(v);
+  if (!address) return undefined;
+  const attempts = num(v['attempts'], 'attempts');
+  const backoffMs = num(v['backoff-ms'], 'backoff-ms');
+  if (attempts !== undefined && (!Number.isInteger(attempts) || attempts < 1))
+    throw new ValidationError(`--attempts must be a positive integer, got ${attempts}`);
+  const { queuedStage } = await import('../../queue/producer.js');
+  return queuedStage({
+    ...address,
+    ...(attempts !== undefined ? { attempts } : {}),
+    ...(backoffMs !== undefined ? { backoffMs } : {}),
+  });
+}
+
+async function queueStats(v: Record<string, unknown>) {
+  const address = queueAddress(v);
+  if (!address) return undefined;
+  const { queueStatus } = await import('../../queue/status.js');
+  return queueStatus(address);
+}
+
 function printSearch(r: SearchResponse, json: boolean) {
   if (json) {
     console.log(JSON.stringify(r, null, 2));
@@ -118,15 +166,19 @@ function printSearch(r: SearchResponse, json: boolean) {
 export const ingestCommand: Command = {
   summary: 'add folders or files of images to the library (incremental; resumable)',
   usage:
-    '<paths...> [--library DIR] [--model DIR] [--width W] [--include GLOB] [--exclude GLOB] [--prune] [--hidden] [--max-pixels N] [--json]',
+    '<paths...> [--library DIR] [--model DIR] [--width W] [--include GLOB] [--exclude GLOB] [--prune] [--hidden] [--max-pixels N] [--decode-timeout SECONDS] [--queue redis://HOST:PORT [--queue-name NAME] [--attempts N] [--backoff-ms MS]] [--json]',
   options: {
     ...common,
+    ...queueFlags,
+    attempts: { type: 'string' },
+    'backoff-ms': { type: 'string' },
     width: { type: 'string', short: 'w' },
     include: { type: 'string', multiple: true },
     exclude: { type: 'string', multiple: true },
     prune: { type: 'boolean', default: false },
     hidden: { type: 'boolean', default: false },
     'max-pixels': { type: 'string' },
+    'decode-timeout': { type: 'string' },
     batch: { type: 'string' },
   },
   async run(v, paths) {
@@ -135,30 +187,45 @@ export const ingestCommand: Command = {
     for (const p of paths)
       if (!existsSync(p)) throw new ValidationError(`no such file or folder: ${p}`);
     const json = Boolean(v['json']);
-    const summary = await withLibrary(v, async (lib) => {
-      let bar: Progress | null = null;
-      const maxPixels = num(v['max-pixels'], 'max-pixels');
-      const batch = num(v['batch'], 'batch');
-      const s = await lib.ingest(paths, {
-        width: (v['width'] as string | undefined) ?? 1,
-        walk: {
-          include: (v['include'] as string[]) ?? [],
-          exclude: (v['exclude'] as string[]) ?? [],
-          hidden: Boolean(v['hidden']),
-        },
-        prune: Boolean(v['prune']),
-        ...(batch !== undefined ? { batch } : {}),
-        ...(maxPixels !== undefined ? { decode: { maxPixels } } : {}),
-        onProgress: json
-          ? undefined
-          : (p) => {
-              bar ??= new Progress(p.total, 'files');
-              bar.update(p.done, p.embedded, 'img', `${p.errors} errors`);
-            },
-      });
-      (bar as Progress | null)?.done();
-      return s;
-    });
+    const stage = await queueStage(v);
+    const summary = await withLibrary(
+      v,
+      async (lib) => {
+        let bar: Progress | null = null;
+        const maxPixels = num(v['max-pixels'], 'max-pixels');
+        const batch = num(v['batch'], 'batch');
+        const timeoutS = num(v['decode-timeout'], 'decode-timeout');
+        if (timeoutS !== undefined && timeoutS < 0)
+          throw new ValidationError(
+            `--decode-timeout must be >= 0 seconds (0: none), got ${timeoutS}`,
+          );
+        const decode = {
+          ...(maxPixels !== undefined ? { maxPixels } : {}),
+          ...(timeoutS !== undefined ? { timeoutMs: timeoutS * 1000 } : {}),
+        };
+        const s = await lib.ingest(paths, {
+          width: (v['width'] as string | undefined) ?? 1,
+          walk: {
+            include: (v['include'] as string[]) ?? [],
+            exclude: (v['exclude'] as string[]) ?? [],
+            hidden: Boolean(v['hidden']),
+          },
+          prune: Boolean(v['prune']),
+          ...(batch !== undefined ? { batch } : {}),
+          ...(stage ? { stage } : {}),
+          decode,
+          onProgress: json
+            ? undefined
+            : (p) => {
+                bar ??= new Progress(p.total, 'files');
+                bar.update(p.done, p.embedded, 'img', `${p.errors} errors`);
+              },
+        });
+        (bar as Progress | null)?.done();
+        return s;
+      },
+      { light: stage !== undefined },
+    );
     if (json) {
       console.log(JSON.stringify(summary, null, 2));
       return;
@@ -166,6 +233,7 @@ export const ingestCommand: Command = {
     console.log(
       `${summary.files} files: ${summary.added} added, ${summary.duplicates} duplicates or moves, ` +
         `${summary.unchanged} unchanged, ${summary.failed} failed, ${summary.pruned} pruned; ` +
+        (summary.deadLettered ? `${summary.deadLettered} dead-lettered; ` : '') +
         `${summary.embedded} embedded in ${summary.seconds.toFixed(1)} s (${summary.imagesPerSecond.toFixed(1)} images/s)`,
     );
     for (const e of summary.errors) console.log(`  ${e.path}: ${e.error}`);
@@ -233,12 +301,13 @@ export const dupesCommand: Command = {
 };
 
 export const statsCommand: Command = {
-  summary: 'what the library holds',
-  usage: '[--library DIR] [--json]',
-  options: { ...common },
+  summary: 'what the library holds (and, with --queue, the queue and its workers)',
+  usage: '[--library DIR] [--queue redis://HOST:PORT [--queue-name NAME]] [--json]',
+  options: { ...common, ...queueFlags },
   async run(v) {
     const s = await withLibrary(v, (lib) => lib.stats());
-    if (v['json']) return console.log(JSON.stringify(s, null, 2));
+    const q = await queueStats(v);
+    if (v['json']) return console.log(JSON.stringify(q ? { ...s, queue: q } : s, null, 2));
     console.log(
       `images ${s.images}, failed files ${s.failures}, index ${s.index.kind} of ${s.index.size}, model ${s.modelId}`,
     );
@@ -252,6 +321,24 @@ export const statsCommand: Command = {
       console.log(
         `${s.otherModelOnly} image(s) need re-embedding with this model (run ingest again)`,
       );
+    if (s.deadLetters.count > 0) {
+      console.log(
+        `\ndead letters: ${s.deadLetters.count} queued file(s) failed on every try (latest first)`,
+      );
+      console.log(
+        table(
+          ['path', 'tries', 'error'],
+          s.deadLetters.recent.map((d) => [d.path, d.attempts, d.error]),
+        ),
+      );
+    }
+    if (q) {
+      console.log(
+        `\nqueue ${q.name} at ${q.url}: ${q.waiting} waiting, ${q.active} active, ${q.delayed} delayed ` +
+          `(retrying), ${q.completed} results to write, ${q.failed} failed; ${q.workers.length} worker(s)` +
+          (q.workers.length ? `: ${q.workers.join(', ')}` : ''),
+      );
+    }
   },
 };
 

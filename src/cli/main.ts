@@ -5,12 +5,14 @@
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { MatsearchError } from '../errors.js';
+import { isDiskFull } from '../../ingest/fatal.js';
 import { modelInfoCommand } from './model-info.js';
 import { demoCommand } from './demo.js';
 import { dataCommand } from './data.js';
 import { trainCommand } from './train.js';
 import { evalCommand } from './eval.js';
 import { serveCommand } from './serve.js';
+import { workerCommand } from './worker.js';
 import {
   dupesCommand,
   ingestCommand,
@@ -44,6 +46,7 @@ const COMMANDS: Record<string, Command> = {
   reindex: reindexCommand,
   remove: removeCommand,
   serve: serveCommand,
+  worker: workerCommand,
 };
 
 const USER_ERROR_CODES = new Set([
@@ -55,6 +58,7 @@ const USER_ERROR_CODES = new Set([
   'E_LOCKED',
   'E_MODEL_MISMATCH',
   'E_DECODE',
+  'E_QUEUE',
   'EADDRINUSE',
   'EACCES',
 ]);
@@ -103,6 +107,15 @@ export async function main(argv: string[]): Promise<number> {
     if (code && (USER_ERROR_CODES.has(code) || code.startsWith('ERR_PARSE_ARGS'))) {
       console.error(`matsearch ${name}: ${(err as Error).message}`);
       return 2;
+    }
+    if (isDiskFull(err)) {
+      // A full disk, here or while opening the library: say so and what to do, no stack.
+      const msg =
+        err instanceof MatsearchError
+          ? err.message
+          : `the disk is full (${(err as Error).message}); free some space and run it again`;
+      console.error(`matsearch ${name}: ${msg}`);
+      return 1;
     }
     console.error(`matsearch ${name}: unexpected failure`);
     console.error(err);

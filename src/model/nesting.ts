@@ -70,10 +70,12 @@ function stepDim(cfg: MatMambaVisionConfig): number {
 /** Resolves a spec to one active dim per layer. */
 export function resolveWidths(cfg: MatMambaVisionConfig, spec: WidthSpec = 1): number[] {
   let items: (number | string)[];
-  if (typeof spec === 'string') items = expandList(spec);
+  if (typeof spec === 'string') items = expandList(spec, cfg.nLayer);
   else if (typeof spec === 'number') items = [spec];
   else
-    items = spec.flatMap((s): (number | string)[] => (typeof s === 'string' ? expandList(s) : [s]));
+    items = spec.flatMap((s): (number | string)[] =>
+      typeof s === 'string' ? expandList(s, cfg.nLayer) : [s],
+    );
   if (items.length === 1) items = Array<number | string>(cfg.nLayer).fill(items[0]!);
   if (items.length !== cfg.nLayer) {
     throw new ValidationError(
@@ -83,14 +85,21 @@ export function resolveWidths(cfg: MatMambaVisionConfig, spec: WidthSpec = 1): n
   return items.map((w) => widthToDim(cfg, w));
 }
 
-function expandList(s: string): string[] {
+/** "1/8x10,1/4x10" -> per-layer items; a repeat count past `nLayer` is refused before it is built. */
+function expandList(s: string, nLayer: number): string[] {
   return s
     .split(',')
     .map((p) => p.trim())
     .filter((p) => p.length > 0)
     .flatMap((p) => {
       const m = /^(.+?)\s*x\s*(\d+)$/i.exec(p);
-      return m ? Array<string>(Number(m[2])).fill(m[1]!) : [p];
+      if (!m) return [p];
+      const n = Number(m[2]);
+      if (n > nLayer)
+        throw new ValidationError(
+          `'${p}' repeats a width ${m[2]} times, more than the model's ${nLayer} layers`,
+        );
+      return Array<string>(n).fill(m[1]!);
     });
 }
 

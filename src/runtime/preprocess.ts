@@ -85,8 +85,12 @@ export async function loadPixels(input: ImageInput, opts: ModelInputOptions): Pr
   const R = Math.max(S, Math.round(S / cropPct));
   let img;
   try {
-    img = await src
-      .rotate()
+    const oriented = src.rotate();
+    // A strip (1 x 2,000,000 px, a few KB of PNG) would be resized to millions of rows before
+    // the crop, for minutes and gigabytes: keep only its centre (what the crop keeps anyway).
+    const centre = await stripCentre(oriented);
+    if (centre) oriented.extract(centre);
+    img = await oriented
       .flatten({ background: '#ffffff' })
       .resize({ width: R, height: R, fit: 'outside' })
       .toColourspace(opts.channels === 1 ? 'b-w' : 'srgb')
@@ -109,6 +113,24 @@ export async function loadPixels(input: ImageInput, opts: ModelInputOptions): Pr
     out.set(img.data.subarray(from, from + S * channels), y * S * channels);
   }
   return out;
+}
+
+/** Beyond this long-to-short side ratio an image is cut to its centre before resizing. */
+const MAX_ASPECT = 8;
+
+/** The centre region (long side MAX_ASPECT x the short one) of an oriented strip, else null. */
+async function stripCentre(
+  img: import('sharp').Sharp,
+): Promise<{ left: number; top: number; width: number; height: number } | null> {
+  const m = await img.metadata(); // the header only
+  const w = m.autoOrient?.width ?? m.width ?? 0;
+  const h = m.autoOrient?.height ?? m.height ?? 0;
+  const short = Math.min(w, h);
+  if (!short || Math.max(w, h) <= MAX_ASPECT * short) return null;
+  const keep = MAX_ASPECT * short;
+  return w > h
+    ? { left: Math.floor((w - keep) / 2), top: 0, width: keep, height: h }
+    : { left: 0, top: Math.floor((h - keep) / 2), width: w, height: keep };
 }
 
 /** One image -> normalised float32 [S, S, C], ready for the encoder. */

@@ -69,4 +69,18 @@ export const MIGRATIONS: readonly string[] = [
     finished_at INTEGER
   );
   `,
+  // 2: the dead-letter list of the scale-out ingest (queue/): files whose job failed on every
+  // try, with the last error, kept until the file is ingested again successfully.
+  `
+  CREATE TABLE dead_letters (
+    path      TEXT PRIMARY KEY,
+    root      TEXT NOT NULL,
+    hash      TEXT NOT NULL,
+    job_id    TEXT NOT NULL,
+    error     TEXT NOT NULL,
+    attempts  INTEGER NOT NULL,
+    at        INTEGER NOT NULL
+  );
+  CREATE INDEX dead_letters_root ON dead_letters(root);
+  `,
 ];

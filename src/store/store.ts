@@ -38,6 +38,18 @@ export interface FailureRow {
   readonly error: string;
 }
 
+/** A queued file whose job failed on every try (see queue/). */
+export interface DeadLetterRow {
+  readonly path: string;
+  readonly root: string;
+  readonly hash: string;
+  readonly jobId: string;
+  /** The last attempt's error. */
+  readonly error: string;
+  readonly attempts: number;
+  readonly at: number;
+}
+
 export interface JobRow {
   readonly id: number;
   readonly kind: string;
@@ -52,6 +64,7 @@ export interface JobRow {
 }
 
 const IMAGE_COLS = `id, hash, size, width, height, format, added_at AS addedAt, status, error`;
+const DEAD_COLS = `path, root, hash, job_id AS jobId, error, attempts, at`;
 const JOB_COLS = `id, kind, state, total, done, errors, message, started_at AS startedAt,
   updated_at AS updatedAt, finished_at AS finishedAt`;
 
@@ -94,10 +107,13 @@ export class Store {
     for (let v = version; v < MIGRATIONS.length; v++) {
       if (opts.readonly)
         throw new ValidationError(`${file} needs a schema upgrade; open it writable once`);
+      // IMMEDIATE, and the version read again inside: two processes opening a new library at
+      // once would otherwise both run the same migration (and the second fail).
       db.transaction(() => {
+        if ((db.pragma('user_version', { simple: true }) as number) > v) return;
         db.exec(MIGRATIONS[v]!);
         db.pragma(`user_version = ${v + 1}`);
-      })();
+      }).immediate();
     }
     return new Store(db);
   }
@@ -263,6 +279,34 @@ export class Store {
   failureCount(): number {
     this.check();
     return (this.s.countFailures.get() as { n: number }).n;
+  }
+
+  // ---- dead letters ---------------------------------------------------------------------
+
+  putDeadLetter(r: Omit<DeadLetterRow, 'at'>): void {
+    this.check();
+    this.s.putDeadLetter.run(r.path, r.root, r.hash, r.jobId, r.error, r.attempts, Date.now());
+  }
+
+  clearDeadLetter(path: string): void {
+    this.check();
+    this.s.clearDeadLetter.run(path);
+  }
+
+  /** The most recent dead letters first. */
+  deadLetters(limit = 100): DeadLetterRow[] {
+    this.check();
+    return this.s.deadLetters.all(limit) as DeadLetterRow[];
+  }
+
+  deadLettersUnder(root: string): DeadLetterRow[] {
+    this.check();
+    return this.s.deadLettersUnder.all(root) as DeadLetterRow[];
+  }
+
+  deadLetterCount(): number {
+    this.check();
+    return (this.s.countDeadLetters.get() as { n: number }).n;
   }
 
   // ---- embeddings --------------------------------------------------------------------------
@@ -489,6 +533,15 @@ function prepare(db: Database.Database) {
       'SELECT path, size, mtime_ms AS mtimeMs, error FROM failures WHERE root = ?',
     ),
     countFailures: db.prepare('SELECT COUNT(*) AS n FROM failures'),
+    putDeadLetter: db.prepare(
+      `INSERT INTO dead_letters (path, root, hash, job_id, error, attempts, at) VALUES (?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT(path) DO UPDATE SET root = excluded.root, hash = excluded.hash,
+         job_id = excluded.job_id, error = excluded.error, attempts = excluded.attempts, at = excluded.at`,
+    ),
+    clearDeadLetter: db.prepare('DELETE FROM dead_letters WHERE path = ?'),
+    deadLetters: db.prepare(`SELECT ${DEAD_COLS} FROM dead_letters ORDER BY at DESC, path LIMIT ?`),
+    deadLettersUnder: db.prepare(`SELECT ${DEAD_COLS} FROM dead_letters WHERE root = ?`),
+    countDeadLetters: db.prepare('SELECT COUNT(*) AS n FROM dead_letters'),
     putEmbedding: db.prepare(
       `INSERT INTO embeddings (image_id, model_id, width, width_rank, dim, vector, created_at)
        VALUES (?, ?, ?, ?, ?, ?, ?)

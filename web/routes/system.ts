@@ -83,6 +83,16 @@ export function systemRoutes(ctx: ApiContext): Router {
       index: s.index,
       vectors: s.vectors.map((v) => ({ model_id: v.modelId, width: v.width, count: v.count })),
       other_model_only: s.otherModelOnly,
+      dead_letters: {
+        count: s.deadLetters.count,
+        recent: s.deadLetters.recent.map((d) => ({
+          path: d.path,
+          error: d.error,
+          attempts: d.attempts,
+          job_id: d.jobId,
+          at: new Date(d.at).toISOString(),
+        })),
+      },
       queues: { search: gate(ctx.gates.search.stats()), write: gate(ctx.gates.write.stats()) },
       active_job: ctx.jobs.active?.id ?? null,
       uptime_s: (Date.now() - ctx.startedAt) / 1000,

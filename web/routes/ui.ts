@@ -3,9 +3,12 @@
  * A strict Content-Security-Policy keeps the page to this server: no external scripts, fonts or
  * images, nothing downloaded from anywhere else, no inline script.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import express, { Router } from 'express';
+import { NotFoundError } from '../../src/errors.js';
+import { isInside } from '../files.js';
 
 /** web/ui/ in the source tree: two levels up from dist/web/routes/, or beside this file's parent. */
 export const UI_DIR = [
@@ -30,9 +33,18 @@ export const UI_CSP = [
 export function uiRoutes(dir = UI_DIR): Router {
   const r = Router();
   if (!dir) return r; // an install without the UI files: the API still works
+  const root = realpathSync(dir);
   r.use((req, res, next) => {
     if (req.method !== 'GET' && req.method !== 'HEAD') return next();
     res.locals['route'] = 'ui'; // one metrics label for every static file
+    // express.static follows symlinks: a link in the UI folder must not serve a file outside it.
+    let target: string;
+    try {
+      target = realpathSync(join(root, decodeURIComponent(req.path)));
+    } catch {
+      return next(); // no such file, or a malformed path: express.static answers
+    }
+    if (!isInside(root, target)) return next(new NotFoundError(`no route GET ${req.path}`));
     next();
   });
   r.use(

@@ -1,0 +1,204 @@
+/**
+ * The single writer of an ingest run: everything a run changes in the library goes through here,
+ * whichever stage made the vectors (local-stage.ts, or the queue's workers).
+ *
+ * Crash safety: a batch's images, paths and vectors commit in one transaction; thumbnails are
+ * written before it (idempotent, named by content hash); index entries are added after it, and the
+ * index is a cache the next open repairs. Writing the same result twice leaves the library as
+ * writing it once, so a result delivered again after a crash does no harm.
+ */
+import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { Embedder } from '../src/embed/embedder.js';
+import type { Store } from '../src/store/store.js';
+import type { LibraryIndex } from '../index/library-index.js';
+import { DecodeError } from './decode.js';
+import type { EmbeddedImage } from './stage.js';
+import type { FoundFile } from './walk.js';
+
+export interface IngestContext {
+  readonly store: Store;
+  readonly index: LibraryIndex;
+  readonly embedder: Embedder;
+  readonly thumbsDir: string;
+  readonly log?: (msg: string) => void;
+}
+
+export interface IngestCounts {
+  added: number;
+  duplicates: number;
+  unchanged: number;
+  failed: number;
+  pruned: number;
+  embedded: number;
+  /** Files whose queued job failed on every try (queue/ only). */
+  deadLettered: number;
+}
+
+/** A queued job that failed for good. */
+export interface DeadLetter {
+  readonly file: FoundFile;
+  readonly hash: string;
+  readonly jobId: string;
+  readonly error: string;
+  readonly attempts: number;
+  /** The file itself is unusable (not an image): recorded as a failure too, like a local run. */
+  readonly badFile: boolean;
+}
+
+export function thumbnailPath(thumbsDir: string, hash: string): string {
+  return join(thumbsDir, hash.slice(0, 2), `${hash}.webp`);
+}
+
+const MAX_ERRORS = 20;
+const SAVE_EVERY_MS = 30_000;
+
+export class IngestWriter {
+  readonly counts: IngestCounts = {
+    added: 0,
+    duplicates: 0,
+    unchanged: 0,
+    failed: 0,
+    pruned: 0,
+    embedded: 0,
+    deadLettered: 0,
+  };
+  /** The first failures, for the summary (all are in the library's failures table). */
+  readonly errors: { path: string; error: string }[] = [];
+  /** Images deleted in the current transaction: their index entries and thumbnails go after commit. */
+  private gone: { id: number; hash: string }[] = [];
+  private lastSave = performance.now();
+
+  constructor(
+    private readonly ctx: IngestContext,
+    private readonly widthLabel: string,
+    private readonly widthRank: number,
+    /** Called after each committed write (progress, job row). */
+    private readonly onWrite: () => void = () => {},
+  ) {}
+
+  private get store(): Store {
+    return this.ctx.store;
+  }
+
+  noteError(path: string, error: string): void {
+    if (this.errors.length < MAX_ERRORS) this.errors.push({ path, error });
+  }
+
+  /** Runs fn in one transaction; what it deleted leaves the index and thumbnails after commit. */
+  transact<T>(fn: () => T): T {
+    this.gone = [];
+    const r = this.store.transaction(fn);
+    for (const g of this.gone) {
+      this.ctx.index.remove(g.id);
+      rmSync(thumbnailPath(this.ctx.thumbsDir, g.hash), { force: true });
+    }
+    this.gone = [];
+    return r;
+  }
+
+  /** Content that has a vector of this model at this width or at full width needs no work. */
+  hasVector(imageId: number): boolean {
+    const model = this.ctx.embedder.modelId;
+    return (
+      this.store.getEmbedding(imageId, model, this.widthLabel) !== undefined ||
+      this.store.getEmbedding(imageId, model, '1') !== undefined
+    );
+  }
+
+  /** Removes a path; an image left without paths is deleted with its vectors. In a transaction. */
+  dropPath(path: string): void {
+    const prev = this.store.findPath(path);
+    const img = prev && this.store.getImage(prev.imageId);
+    if (this.store.removePath(path) !== null && img) this.gone.push({ id: img.id, hash: img.hash });
+  }
+
+  /** Points `f.path` at image `id`; the image it pointed at before goes if it has no path left. */
+  link(f: FoundFile, id: number): void {
+    const { store } = this;
+    const prev = store.findPath(f.path);
+    store.putPath({ path: f.path, imageId: id, root: f.root, size: f.size, mtimeMs: f.mtimeMs });
+    store.clearFailure(f.path);
+    store.clearDeadLetter(f.path);
+    if (prev && prev.imageId !== id && store.pathsOf(prev.imageId).length === 0) {
+      const img = store.getImage(prev.imageId);
+      store.deleteImage(prev.imageId);
+      if (img) this.gone.push({ id: img.id, hash: img.hash });
+    }
+  }
+
+  /** Records a file that could not be read or decoded; it is not retried while unchanged. */
+  fail(f: FoundFile, err: unknown): void {
+    const msg =
+      err instanceof DecodeError ? err.message : `could not read: ${(err as Error).message}`;
+    this.transact(() => this.recordFailure(f, msg));
+    this.counts.failed++;
+    this.noteError(f.path, msg);
+  }
+
+  private recordFailure(f: FoundFile, msg: string): void {
+    this.dropPath(f.path);
+    this.store.recordFailure(f.path, f.root, f.size, f.mtimeMs, msg);
+  }
+
+  /** Records a queued job that failed for good (and, for an unusable file, a failure). */
+  deadLetter(d: DeadLetter): void {
+    const { file: f } = d;
+    this.transact(() => {
+      if (d.badFile) this.recordFailure(f, d.error);
+      this.store.putDeadLetter({
+        path: f.path,
+        root: f.root,
+        hash: d.hash,
+        jobId: d.jobId,
+        error: d.error,
+        attempts: d.attempts,
+      });
+    });
+    this.counts.failed++;
+    this.counts.deadLettered++;
+    this.noteError(f.path, d.error);
+    this.onWrite();
+  }
+
+  /** Stores embedded images: thumbnails, then images, paths and vectors in one transaction. */
+  write(items: readonly EmbeddedImage[]): void {
+    if (items.length === 0) return;
+    for (const it of items) {
+      const file = thumbnailPath(this.ctx.thumbsDir, it.hash);
+      mkdirSync(dirname(file), { recursive: true });
+      writeFileSync(`${file}.tmp`, it.thumbnail);
+      renameSync(`${file}.tmp`, file);
+    }
+    const { store } = this;
+    const modelId = this.ctx.embedder.modelId;
+    const ids = this.transact(() =>
+      items.map((it) => {
+        const known = store.findImageByHash(it.hash)?.id;
+        const id =
+          known ??
+          store.insertImage({
+            hash: it.hash,
+            size: it.size,
+            width: it.width,
+            height: it.height,
+            format: it.format,
+            status: 'ready',
+          });
+        // The same new content twice (in one batch, or one job): the later paths are duplicates.
+        if (known === undefined) this.counts.added++;
+        this.counts.duplicates += it.files.length - (known === undefined ? 1 : 0);
+        for (const f of it.files) this.link(f, id);
+        store.putEmbedding(id, modelId, this.widthLabel, this.widthRank, it.vector);
+        return id;
+      }),
+    );
+    ids.forEach((id, i) => this.ctx.index.add(id, items[i]!.vector));
+    this.counts.embedded += items.length;
+    if (performance.now() - this.lastSave > SAVE_EVERY_MS) {
+      this.ctx.index.save();
+      this.lastSave = performance.now();
+    }
+    this.onWrite();
+  }
+}
