@@ -245,3 +245,32 @@ test('screenshot for the README; nothing went wrong on the page', { timeout: 30_
   assert.ok(existsSync(shot));
   assert.deepEqual(problems, []);
 });
+
+test(
+  'files that failed on every worker try (dead letters) are shown',
+  { timeout: 30_000 },
+  async () => {
+    // A real queue needs redis (test/queue covers it); here the stats the server would send.
+    await page.route('**/api/stats', async (route) => {
+      const res = await route.fetch();
+      const body = (await res.json()) as Record<string, unknown>;
+      const recent = [
+        {
+          path: '/photos/<b>bad</b>.jpg',
+          error: 'corrupt JPEG',
+          attempts: 3,
+          job_id: 'j1',
+          at: '',
+        },
+      ];
+      await route.fulfill({ response: res, json: { ...body, dead_letters: { count: 7, recent } } });
+    });
+    await page.reload();
+    await page.waitForSelector('#dead-letters:not([hidden])');
+    const text = (await page.textContent('#dead-letters')) ?? '';
+    assert.match(text, /7 queued files failed on every worker try/);
+    assert.match(text, /<b>bad<\/b>\.jpg: corrupt JPEG \(3 tries\)/); // as text, never as markup
+    assert.equal(await page.$$eval('#dead-letters b', (b) => b.length), 0);
+    await page.unroute('**/api/stats');
+  },
+);

@@ -40,9 +40,32 @@ async function header() {
       banner.textContent = "The library is empty: add images with 'matsearch ingest'.";
       banner.hidden = false;
     }
+    deadLetters(s.dead_letters);
   } catch (err) {
     el.textContent = `server unreachable (${err.message})`;
   }
+}
+
+/** Queued files that failed on every worker try: said once, with the latest errors. */
+function deadLetters(dl) {
+  const el = $('#dead-letters');
+  if (!dl || dl.count === 0) {
+    el.hidden = true;
+    return;
+  }
+  el.replaceChildren();
+  const head = document.createElement('p');
+  head.textContent =
+    `${dl.count.toLocaleString()} queued file${dl.count === 1 ? '' : 's'} failed on every worker try ` +
+    "(dead letters; 'matsearch stats' lists them all):";
+  const list = document.createElement('ul');
+  for (const d of dl.recent.slice(0, 5)) {
+    const li = document.createElement('li');
+    li.textContent = `${d.path}: ${d.error} (${d.attempts} tries)`;
+    list.append(li);
+  }
+  el.append(head, list);
+  el.hidden = false;
 }
 
 initSearch({ onDetails: (img) => openDetail(img) });
