@@ -258,7 +258,7 @@ function metricLines(r: EvalReport, baseline?: CardInputs['baseline']): string[]
   }
   if (baseline?.report.classification) {
     const nested = top1(r, baseline.width)!;
-    const alone = top1(baseline.report, '1')!;
+    const alone = top1(baseline.report, baseline.width)!; // the width it was trained at
     rows.push(
       `| nested ${baseline.width} within 1 point of an independently trained ${baseline.width} model (${baseline.report.model}) | ${pct(nested)}% vs ${pct(alone)}% | ${check(nested >= alone - 0.01)} |`,
     );

@@ -75,7 +75,7 @@ test('a model card states each target with its measured value, and marks misses'
     modelDir,
     runDir: join(dir, 'run'),
     report: report('m', { '1': 0.915, '1/2': 0.9, '1/4': 0.89, '1/8': 0.87 }, 0.795),
-    baseline: { width: '1/4', report: report('b', { '1': 0.905 }, 0.8) },
+    baseline: { width: '1/4', report: report('b', { '1/4': 0.905 }, 0.8) },
     evalCommand: 'npx matsearch eval --model m --data fmnist',
     outDir: join(dir, 'cards'),
   });
