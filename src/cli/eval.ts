@@ -11,7 +11,7 @@ import { STANDARD_WIDTHS } from '../model/nesting.js';
 export const evalCommand: Command = {
   summary: "evaluate a model: top-1 per width and Mix'n'Match point, retrieval per width pair",
   usage:
-    '--model DIR --data fmnist|emoji|FOLDER [--out docs/eval] [--mix SPEC ...] [--queries N] [--json] [--card docs/models [--run DIR] [--baseline EVAL.json]]',
+    '--model DIR --data fmnist|emoji|FOLDER [--out docs/eval] [--mix SPEC ... | --mix none] [--queries N] [--json] [--card docs/models [--run DIR] [--baseline EVAL.json]]',
   options: {
     model: { type: 'string', short: 'm' },
     data: { type: 'string' },
@@ -41,7 +41,8 @@ export const evalCommand: Command = {
       outDir: String(v['out']),
       widths: (v['width'] as string[] | undefined) ?? [...STANDARD_WIDTHS],
       mixPoints:
-        (v['mix'] as string[] | undefined) ??
+        // `--mix none`: no Mix'n'Match points (e.g. a single-width baseline)
+        (v['mix'] as string[] | undefined)?.filter((m) => m !== 'none') ??
         (data.kind !== 'emoji'
           ? [
               '1/8x3,1/4x3',
