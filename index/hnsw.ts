@@ -4,10 +4,10 @@
  * by doubling. hnswlib resets `ef` to 10 on load and stores neither the space nor the dimension,
  * so both live in a JSON sidecar written next to the graph and `ef` is restored after every load.
  */
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import hnswlib from 'hnswlib-node';
 import { NotOpenError, ShapeError, WeightsFormatError } from '../src/errors.js';
-import type { SearchHits, VectorIndex } from './vector-index.js';
+import { saveIndexFiles, type SearchHits, type VectorIndex } from './vector-index.js';
 
 export interface HnswParams {
   /** Graph degree (links per node; level 0 has 2M). hnswlib's advice: 12-48. */
@@ -193,7 +193,6 @@ export class HnswIndex implements VectorIndex {
 
   save(path: string): void {
     const idx = this.idx;
-    idx.writeIndexSync(`${path}.tmp`);
     const meta: Sidecar = {
       format: 'matsearch-hnsw',
       version: 1,
@@ -202,11 +201,7 @@ export class HnswIndex implements VectorIndex {
       capacity: this.capacity,
       size: this.live.size,
     };
-    writeFileSync(`${path}.json.tmp`, JSON.stringify(meta));
-    writeFileSync(`${path}.labels.tmp`, Buffer.from(Float64Array.from(this.live).buffer));
-    renameSync(`${path}.tmp`, path);
-    renameSync(`${path}.labels.tmp`, `${path}.labels`);
-    renameSync(`${path}.json.tmp`, `${path}.json`);
+    saveIndexFiles(path, (tmp) => idx.writeIndexSync(tmp), meta, this.live);
   }
 
   close(): void {

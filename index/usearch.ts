@@ -9,10 +9,16 @@
  * builds the index with them before reading the file (the file itself carries dims, metric and
  * scalar kind, which are checked against the sidecar).
  */
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { Index, MetricKind, ScalarKind } from 'usearch';
 import { NotOpenError, ShapeError, ValidationError, WeightsFormatError } from '../src/errors.js';
-import { normalized, searchFiltered, type SearchHits, type VectorIndex } from './vector-index.js';
+import {
+  normalized,
+  saveIndexFiles,
+  searchFiltered,
+  type SearchHits,
+  type VectorIndex,
+} from './vector-index.js';
 
 /** How usearch stores each vector: f32 exact; f16 and i8 halve and quarter the memory. */
 export type UsearchScalar = 'f32' | 'f16' | 'i8';
@@ -210,7 +216,6 @@ export class UsearchIndex implements VectorIndex {
 
   save(path: string): void {
     const idx = this.idx;
-    idx.save(`${path}.tmp`);
     const meta: Sidecar = {
       format: 'matsearch-usearch',
       version: 1,
@@ -218,11 +223,7 @@ export class UsearchIndex implements VectorIndex {
       params: this.params,
       size: this.live.size,
     };
-    writeFileSync(`${path}.json.tmp`, JSON.stringify(meta));
-    writeFileSync(`${path}.labels.tmp`, Buffer.from(Float64Array.from(this.live).buffer));
-    renameSync(`${path}.tmp`, path);
-    renameSync(`${path}.labels.tmp`, `${path}.labels`);
-    renameSync(`${path}.json.tmp`, `${path}.json`);
+    saveIndexFiles(path, (tmp) => idx.save(tmp), meta, this.live);
   }
 
   /** Drops the native index (its memory goes with the next garbage collection: the binding has no free). */

@@ -3,6 +3,7 @@
  * integer labels (image ids). Exact (`BruteForceIndex`) and approximate (`HnswIndex`) indexes share
  * it, so the recall tests compare one against the other and another engine can be plugged in.
  */
+import { renameSync, writeFileSync } from 'node:fs';
 export interface SearchHits {
   /** Labels, best first. */
   readonly labels: number[];
@@ -83,4 +84,23 @@ export async function searchFilteredAsync(
     const hits = passing(await fetch(want), kk, filter);
     if (hits.labels.length >= kk || want >= n) return hits;
   }
+}
+
+/**
+ * Saves an index as three files, each written to a temp name first: the engine's own file
+ * (`writeMain` writes it to the path it is given), the live labels, and a JSON sidecar. The
+ * sidecar is renamed last, so its presence means the other two are complete.
+ */
+export function saveIndexFiles(
+  path: string,
+  writeMain: (tmp: string) => void,
+  sidecar: object,
+  labels: Iterable<number>,
+): void {
+  writeMain(`${path}.tmp`);
+  writeFileSync(`${path}.json.tmp`, JSON.stringify(sidecar));
+  writeFileSync(`${path}.labels.tmp`, Buffer.from(Float64Array.from(labels).buffer));
+  renameSync(`${path}.tmp`, path);
+  renameSync(`${path}.labels.tmp`, `${path}.labels`);
+  renameSync(`${path}.json.tmp`, `${path}.json`);
 }
