@@ -5,6 +5,8 @@
 import { mdTable } from './util.js';
 
 export interface SearchRow {
+  /** Database and indexes kept from a previous run (`--reuse`): insert and build are its figures. */
+  readonly reused?: boolean;
   readonly vectors: number;
   readonly engine: string;
   readonly index: string;
@@ -32,12 +34,15 @@ export interface SearchRow {
   readonly qps: number;
   readonly workerCoarseP50?: number;
   readonly workerCoarseP99?: number;
+  /** Coarse + rerank with the index in a worker thread. */
+  readonly workerTotalP50?: number;
+  readonly workerTotalP99?: number;
 }
 
 interface SearchResult {
   readonly dim: number;
   readonly queries: number;
-  readonly machine: { cpu: string; cores: number; node: string; date: string };
+  readonly machine: { cpu: string; cores: number; node: string; date: string; load?: number };
   readonly rows: SearchRow[];
 }
 
@@ -52,15 +57,19 @@ export function searchReport(r: SearchResult): string {
   const m = r.machine;
   const head =
     `# Search pipeline on synthetic vectors (${r.dim}-d)\n\n` +
-    `${m.cpu}, ${m.cores} cores, Node ${m.node}, ${m.date}; a training job shared the cores, so ` +
-    `compare engines by the ratios below, measured side by side (each query ran on every engine ` +
-    `back to back). ${r.queries} queries per size; query width 1/4 (noisier vector) for the ` +
+    `${m.cpu}, ${m.cores} cores, Node ${m.node}, ${m.date}` +
+    (m.load === undefined ? '' : `, load average ${m.load} at the end`) +
+    `; the machine is shared with other jobs at times, so compare engines by the ratios below, ` +
+    `measured side by side (each query ran on every engine back to back). ` +
+    `${r.queries} queries per size; query width 1/4 (noisier vector) for the ` +
     `coarse stage, full width for the rerank; times exclude encoding. Both engines use the same ` +
     `graph settings (M / connectivity 32, efConstruction / expansion_add 200, ef / ` +
     `expansion_search 400), usearch storing f32. "two-stage recall" is the final top 10 against ` +
     `exact full-width search over the whole collection; "engine recall" is the engine's own top 10 ` +
     `for the full-width query. "worker coarse" is the coarse stage with the saved index loaded in ` +
-    `a worker thread (\`thread: 'worker'\`, what a server uses).\n\n`;
+    `a worker thread (\`thread: 'worker'\`, what a server uses); "worker total" adds the rerank ` +
+    `to it. The rerank reads the shortlist's vectors from the index's memory where the engine ` +
+    `keeps them (hnswlib), else from the database (usearch).\n\n`;
   const table = mdTable(
     [
       'vectors',
@@ -74,11 +83,12 @@ export function searchReport(r: SearchResult): string {
       'engine recall@10',
       'queries/s',
       'worker coarse p50/p99 ms',
+      'worker total p50/p99 ms',
     ],
     r.rows.map((x) => [
       x.vectors,
       x.engine,
-      x.buildS,
+      x.reused ? `${x.buildS} (earlier run)` : x.buildS,
       x.rssMb,
       x.fileMb,
       `${x.coarseP50} / ${x.coarseP95} / ${x.coarseP99}`,
@@ -87,6 +97,7 @@ export function searchReport(r: SearchResult): string {
       x.annRecallAt10,
       x.qps,
       x.workerCoarseP50 === undefined ? '-' : `${x.workerCoarseP50} / ${x.workerCoarseP99}`,
+      x.workerTotalP50 === undefined ? '-' : `${x.workerTotalP50} / ${x.workerTotalP99}`,
     ]),
   );
   return head + table + '\n' + whichEngine(r.rows);

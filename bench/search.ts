@@ -4,6 +4,7 @@
  * two-stage result and of the engine alone against exact full-width search, and queries/s.
  *   npm run bench -- search [--sizes 10000,100000,1000000] [--engines hnswlib,usearch]
  *                           [--dim 128] [--queries 200] [--recall-queries N] [--no-worker]
+ *                           [--reuse]
  *
  * Vectors are clustered (centres + noise, like real embeddings; isotropic noise is the worst case
  * and is covered by the index tests). A query is a stored vector plus noise; its "narrow width"
@@ -15,8 +16,11 @@
  * loaded into a worker thread (`thread: 'worker'`) and the queries run again, to price the worker.
  * Exact truth costs n x dim per query, so at large sizes it is computed for the first
  * `--recall-queries` queries only (default: as many as keep n x queries <= 1e8).
+ * `--reuse` keeps the database and saved indexes a previous run left in `--dir` (the vectors are
+ * regenerated from the same seed, not rewritten), so a search change is re-measured at 1M
+ * without a 20-minute rebuild; insert and build figures then come from that previous report.
  */
-import { mkdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
@@ -93,25 +97,38 @@ function exactTop10(data: Float32Array, n: number, dim: number, q: Float32Array)
   return new Set(best.map((b) => b.id));
 }
 
-/** Fills the database with n clustered unit vectors; returns them flat, [n, dim]. */
-function fill(store: Store, n: number, dim: number, rng: Rng): Float32Array {
+/**
+ * Fills the database with n clustered unit vectors; returns them flat, [n, dim]. Without a store
+ * it only regenerates them (the same vectors for the same rng).
+ */
+function fill(store: Store | null, n: number, dim: number, rng: Rng): Float32Array {
   const centres = Array.from({ length: Math.max(10, Math.round(n / 200)) }, () =>
     Float32Array.from({ length: dim }, () => rng.normal()),
   );
   const data = new Float32Array(n * dim);
   for (let s = 0; s < n; s += 10_000) {
-    store.transaction(() => {
+    const chunk = () => {
       for (let i = s; i < Math.min(n, s + 10_000); i++) {
         const c = centres[rng.int(centres.length)]!;
         const v = data.subarray(i * dim, (i + 1) * dim);
         v.set(unit(c.map((x) => x + rng.normal() * 0.6)));
+        if (!store) continue;
         const id = store.insertImage({ hash: `h${i}`, size: 1, status: 'ready' });
         if (id !== i + 1) throw new Error(`expected image id ${i + 1}, got ${id}`);
         store.putEmbedding(id, MODEL, '1', 1, v);
       }
-    });
+    };
+    if (store) store.transaction(chunk);
+    else chunk();
   }
   return data;
+}
+
+/** The rows of size n in a previous report at `path` (none when it is missing). */
+function previousRows(path: string, n: number): SearchRow[] {
+  if (!existsSync(path)) return [];
+  const r = JSON.parse(readFileSync(path, 'utf8')) as { rows?: SearchRow[] };
+  return (r.rows ?? []).filter((x) => x.vectors === n);
 }
 
 interface Run {
@@ -137,6 +154,7 @@ export async function benchSearch(args: string[]): Promise<void> {
       queries: { type: 'string', default: '200' },
       'recall-queries': { type: 'string' },
       'no-worker': { type: 'boolean', default: false },
+      reuse: { type: 'boolean', default: false },
       dir: { type: 'string', default: '.cache/bench-search' },
       /** Report path without extension, so a long size can run on its own (e.g. search-1m). */
       out: { type: 'string', default: 'docs/bench/search' },
@@ -157,13 +175,20 @@ export async function benchSearch(args: string[]): Promise<void> {
         : Math.max(20, Math.floor(1e8 / n)),
     );
     const root = join(values.dir!, String(n));
-    rmSync(root, { recursive: true, force: true });
-    mkdirSync(root, { recursive: true });
+    const reuse = values.reuse && existsSync(join(root, 'matsearch.db'));
+    if (!reuse) {
+      rmSync(root, { recursive: true, force: true });
+      mkdirSync(root, { recursive: true });
+    }
     const rng = new Rng(n);
     const store = Store.open(join(root, 'matsearch.db'));
+    const have = store.modelFingerprint(MODEL).images;
+    if (reuse && have !== n)
+      throw new ValidationError(`--reuse: ${root} holds ${have} vectors, not ${n}; run without it`);
     const t0 = performance.now();
-    const data = fill(store, n, dim, rng);
-    const insertS = (performance.now() - t0) / 1000;
+    const data = fill(reuse ? null : store, n, dim, rng);
+    const previous = reuse ? previousRows(`${values.out!}.json`, n) : [];
+    const insertS = reuse ? (previous[0]?.insertS ?? NaN) : (performance.now() - t0) / 1000;
     const queries = Array.from({ length: nq }, () => {
       const i = rng.int(n);
       const v = data.subarray(i * dim, (i + 1) * dim);
@@ -173,7 +198,7 @@ export async function benchSearch(args: string[]): Promise<void> {
     const truth = queries.slice(0, nTruth).map((q) => exactTop10(data, n, dim, q));
     const truthS = (performance.now() - tt) / 1000;
     console.log(
-      `${n} vectors: inserted in ${insertS.toFixed(1)} s, truth for ${nTruth} queries in ${truthS.toFixed(1)} s`,
+      `${n} vectors: ${reuse ? 'kept from the earlier run' : `inserted in ${insertS.toFixed(1)} s`}, truth for ${nTruth} queries in ${truthS.toFixed(1)} s`,
     );
 
     // Build every engine's index over the same database; keep them all open.
@@ -184,12 +209,14 @@ export async function benchSearch(args: string[]): Promise<void> {
       const before = rssMb();
       const tb = performance.now();
       const index = LibraryIndex.open(store, dir, MODEL, dim, { engine, log: () => {} });
-      const buildS = (performance.now() - tb) / 1000;
+      const took = (performance.now() - tb) / 1000;
+      const buildS = reuse ? (previous.find((r) => r.engine === engine)?.buildS ?? NaN) : took;
+      if (reuse) console.log(`  ${engine}: loaded the saved index in ${took.toFixed(1)} s`);
       const file = join(dir, `${slug(MODEL)}.${index.kind}`);
       const fileMb =
         indexFiles(index.kind as IndexKind, file).reduce((s, p) => s + statSync(p).size, 0) / 1e6;
       build[engine] = { buildS, rssMb: rssMb() - before, fileMb };
-      console.log(`  ${engine}: ${index.kind} index built in ${buildS.toFixed(1)} s`);
+      if (!reuse) console.log(`  ${engine}: ${index.kind} index built in ${buildS.toFixed(1)} s`);
       const searcher = new Searcher(store, index, new VectorEmbedder(dim));
       runs.push({
         engine,
@@ -230,7 +257,7 @@ export async function benchSearch(args: string[]): Promise<void> {
     for (const run of runs) run.index.close();
 
     // The same queries with each saved index loaded into a worker thread.
-    const worker: Record<string, number[]> = {};
+    const worker: Record<string, { coarse: number[]; total: number[] }> = {};
     if (!values['no-worker']) {
       for (const run of runs) {
         const index = LibraryIndex.open(store, run.dir, MODEL, dim, {
@@ -240,19 +267,22 @@ export async function benchSearch(args: string[]): Promise<void> {
         });
         const searcher = new Searcher(store, index, new VectorEmbedder(dim));
         const coarse: number[] = [];
+        const total: number[] = [];
         for (let q = 0; q < Math.min(10, nq); q++)
           await searcher.search(queries[q]!, { k: 10, width: '1/4' });
         for (let q = 0; q < nq; q++) {
           const r = await searcher.search(queries[q]!, { k: 10, width: '1/4', dedupe: false });
           coarse.push(r.timings.coarse);
+          total.push(r.timings.coarse + r.timings.rerank);
         }
-        worker[run.engine] = coarse;
+        worker[run.engine] = { coarse, total };
         index.close();
       }
     }
 
     for (const run of runs) {
       const row: SearchRow = {
+        ...(reuse ? { reused: true } : {}),
         vectors: n,
         engine: run.engine,
         index: run.index.kind,
@@ -274,8 +304,10 @@ export async function benchSearch(args: string[]): Promise<void> {
         qps: +(nq / (run.wall.reduce((s, x) => s + x, 0) / 1000)).toFixed(1),
         ...(worker[run.engine]
           ? {
-              workerCoarseP50: r3(pct(worker[run.engine]!, 50)),
-              workerCoarseP99: r3(pct(worker[run.engine]!, 99)),
+              workerCoarseP50: r3(pct(worker[run.engine]!.coarse, 50)),
+              workerCoarseP99: r3(pct(worker[run.engine]!.coarse, 99)),
+              workerTotalP50: r3(pct(worker[run.engine]!.total, 50)),
+              workerTotalP99: r3(pct(worker[run.engine]!.total, 99)),
             }
           : {}),
       };

@@ -1,7 +1,7 @@
 /** Small timing and reporting helpers shared by the benchmarks. */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 
 /** Median of `reps` timed runs after `warmup` untimed ones, in ms. */
 export function timeMedian(
@@ -27,6 +27,8 @@ export function machine() {
     cores: c.length,
     node: process.version,
     date: new Date().toISOString(),
+    /** 1-minute load average when the report was written: above ~0.5, something else ran. */
+    load: +loadavg()[0]!.toFixed(2),
   };
 }
 

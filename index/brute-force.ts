@@ -2,9 +2,10 @@
  * Exact cosine search by scanning every vector: the oracle for the ANN recall tests, and the
  * index used below a few thousand vectors, where a scan is both faster and exact.
  */
+import { createHash } from 'node:crypto';
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { NotOpenError, ShapeError, WeightsFormatError } from '../src/errors.js';
-import { normalized, type SearchHits, type VectorIndex } from './vector-index.js';
+import { NotFoundError, NotOpenError, ShapeError, WeightsFormatError } from '../src/errors.js';
+import { normalized, tempPath, type SearchHits, type VectorIndex } from './vector-index.js';
 
 const MAGIC = 'MSBF1';
 
@@ -81,6 +82,18 @@ export class BruteForceIndex implements VectorIndex {
     return slot === undefined ? undefined : this.data.slice(slot * this.dim, (slot + 1) * this.dim);
   }
 
+  vectors(labels: readonly number[]): Float32Array {
+    this.check();
+    const d = this.dim;
+    const out = new Float32Array(labels.length * d);
+    labels.forEach((l, i) => {
+      const slot = this.labelSlot.get(l);
+      if (slot === undefined) throw new NotFoundError(`label ${l} is not in the index`);
+      out.set(this.data.subarray(slot * d, (slot + 1) * d), i * d);
+    });
+    return out;
+  }
+
   search(query: Float32Array, k: number, filter?: (label: number) => boolean): SearchHits {
     this.check(query);
     const q = normalized(query);
@@ -105,18 +118,19 @@ export class BruteForceIndex implements VectorIndex {
   save(path: string): void {
     this.check();
     const n = this.slotLabel.length;
-    const header = Buffer.from(JSON.stringify({ magic: MAGIC, dim: this.dim, n }));
-    const len = Buffer.alloc(4);
-    len.writeUInt32LE(header.length);
     const labels = Buffer.from(Float64Array.from(this.slotLabel).buffer);
     const vecs = Buffer.from(this.data.buffer, 0, n * this.dim * 4);
-    writeFileSync(`${path}.tmp`, Buffer.concat([len, header, labels, vecs]));
-    renameSync(`${path}.tmp`, path);
+    const sha256 = createHash('sha256').update(labels).update(vecs).digest('hex');
+    const header = Buffer.from(JSON.stringify({ magic: MAGIC, dim: this.dim, n, sha256 }));
+    const len = Buffer.alloc(4);
+    len.writeUInt32LE(header.length);
+    writeFileSync(tempPath(path), Buffer.concat([len, header, labels, vecs]));
+    renameSync(tempPath(path), path);
   }
 
   static load(path: string): BruteForceIndex {
     const buf = readFileSync(path);
-    let h: { magic: string; dim: number; n: number };
+    let h: { magic: string; dim: number; n: number; sha256?: string };
     try {
       h = JSON.parse(buf.subarray(4, 4 + buf.readUInt32LE(0)).toString('utf8')) as typeof h;
     } catch (err) {
@@ -126,6 +140,8 @@ export class BruteForceIndex implements VectorIndex {
     if (h.magic !== MAGIC || buf.length !== start + h.n * 8 + h.n * h.dim * 4) {
       throw new WeightsFormatError(`${path}: exact-index file is truncated or not ours`);
     }
+    if (h.sha256 && createHash('sha256').update(buf.subarray(start)).digest('hex') !== h.sha256)
+      throw new WeightsFormatError(`${path}: checksum mismatch (the file was damaged)`);
     const idx = new BruteForceIndex(h.dim, h.n);
     const labels = new Float64Array(
       buf.buffer.slice(buf.byteOffset + start, buf.byteOffset + start + h.n * 8),

@@ -6,8 +6,14 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import hnswlib from 'hnswlib-node';
-import { NotOpenError, ShapeError, WeightsFormatError } from '../src/errors.js';
-import { saveIndexFiles, type SearchHits, type VectorIndex } from './vector-index.js';
+import { NotFoundError, NotOpenError, ShapeError, WeightsFormatError } from '../src/errors.js';
+import {
+  saveIndexFiles,
+  verifyIndexFiles,
+  type IndexDigests,
+  type SearchHits,
+  type VectorIndex,
+} from './vector-index.js';
 
 export interface HnswParams {
   /** Graph degree (links per node; level 0 has 2M). hnswlib's advice: 12-48. */
@@ -32,6 +38,7 @@ interface Sidecar {
   params: HnswParams;
   capacity: number;
   size: number;
+  sha256?: IndexDigests;
 }
 
 export class HnswIndex implements VectorIndex {
@@ -93,6 +100,7 @@ export class HnswIndex implements VectorIndex {
     }
     const raw = readFileSync(labelsFile);
     if (raw.length !== meta.size * 8) throw new WeightsFormatError(`${labelsFile}: truncated`);
+    verifyIndexFiles(path, meta.sha256);
     const live = new Float64Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.length));
     const index = new hnswlib.HierarchicalNSW('cosine', meta.dim);
     try {
@@ -172,6 +180,17 @@ export class HnswIndex implements VectorIndex {
 
   labels(): number[] {
     return this.idx && [...this.live];
+  }
+
+  /** hnswlib's cosine space stores each vector normalised: these are the unit vectors. */
+  vectors(labels: readonly number[]): Float32Array {
+    const idx = this.idx;
+    const out = new Float32Array(labels.length * this.dim);
+    labels.forEach((l, i) => {
+      if (!this.live.has(l)) throw new NotFoundError(`label ${l} is not in the index`);
+      out.set(idx.getPoint(l), i * this.dim);
+    });
+    return out;
   }
 
   setEf(ef: number): void {

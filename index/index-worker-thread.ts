@@ -58,6 +58,10 @@ function handle(m: Request): unknown {
       return null;
     case 'search':
       return open().search(m.query, m.k);
+    case 'vectors': {
+      const idx = open();
+      return idx.vectors ? idx.vectors([...m.labels]) : null;
+    }
     case 'save':
       open().save(m.path);
       return null;

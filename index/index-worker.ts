@@ -47,6 +47,7 @@ export type Request =
   | { op: 'add'; id?: undefined; sync?: false; labels: Float64Array; vectors: Float32Array }
   | { op: 'remove'; id?: undefined; sync?: false; labels: Float64Array }
   | { op: 'search'; id: number; sync: boolean; query: Float32Array; k: number }
+  | { op: 'vectors'; id: number; sync: false; labels: Float64Array }
   | { op: 'save'; id: number; sync: true; path: string };
 
 export interface WireError {
@@ -229,6 +230,21 @@ export class WorkerIndex implements VectorIndex {
     return filter ? searchFilteredAsync(n, k, filter, fetch) : fetch(k);
   }
 
+  /**
+   * The stored unit vectors of live labels, flat [labels.length, dim], answered later; null when
+   * the engine keeps no exact copy (see `VectorIndex.vectors`).
+   */
+  async vectorsAsync(labels: readonly number[]): Promise<Float32Array | null> {
+    this.check();
+    if (labels.length === 0) return new Float32Array(0);
+    return this.request({
+      op: 'vectors',
+      id: this.nextId++,
+      sync: false,
+      labels: Float64Array.from(labels),
+    });
+  }
+
   private checkQuery(query: Float32Array): void {
     this.check();
     if (query.length !== this.dim)
@@ -251,9 +267,9 @@ export class WorkerIndex implements VectorIndex {
     void w.terminate();
   }
 
-  private request(m: Request & { id: number }): Promise<SearchHits> {
+  private request<T = SearchHits>(m: Request & { id: number }): Promise<T> {
     this.check().flush();
-    return new Promise((resolve, reject) => {
+    return new Promise<T>((resolve, reject) => {
       this.pending.set(m.id, { resolve: resolve as (v: unknown) => void, reject });
       if (this.pending.size === 1) this.worker!.ref(); // keep the process alive for the answer
       this.worker!.postMessage(m);

@@ -30,7 +30,7 @@ import {
 import type { HnswParams } from './hnsw.js';
 import { WorkerIndex } from './index-worker.js';
 import type { UsearchParams } from './usearch.js';
-import type { SearchHits, VectorIndex } from './vector-index.js';
+import { sweepIndexTemps, tempPath, type SearchHits, type VectorIndex } from './vector-index.js';
 
 export interface LibraryIndexOptions {
   /** Use exact search while the model has fewer vectors than this (default 5000). */
@@ -55,6 +55,8 @@ interface SyncState {
   images: number;
   idSum: number;
   maxCreatedAt: number;
+  /** [image id, width rank] of the indexed vectors narrower than full width (absent: unknown). */
+  narrow?: [number, number][];
 }
 
 /** A file-name-safe form of a model id. */
@@ -66,6 +68,8 @@ export class LibraryIndex {
   private index: VectorIndex;
   private maxCreatedAt: number;
   private idSum = 0;
+  /** Width rank of every indexed vector narrower than full width (full-width ones are absent). */
+  private narrow: Map<number, number>;
   private readonly log: (msg: string) => void;
 
   private constructor(
@@ -76,9 +80,11 @@ export class LibraryIndex {
     private readonly opts: LibraryIndexOptions,
     index: VectorIndex,
     maxCreatedAt: number,
+    narrow: Map<number, number>,
   ) {
     this.index = index;
     this.maxCreatedAt = maxCreatedAt;
+    this.narrow = narrow;
     this.log = opts.log ?? ((m) => process.stderr.write(m + '\n'));
     for (const l of index.labels()) this.idSum += l;
   }
@@ -102,6 +108,7 @@ export class LibraryIndex {
   ): LibraryIndex {
     mkdirSync(dir, { recursive: true });
     const log = opts.log ?? ((m: string) => process.stderr.write(m + '\n'));
+    sweepIndexTemps(dir); // left by a writer killed mid-save
     const f = LibraryIndex.files(dir, modelId);
     const engine = opts.engine ?? 'hnswlib';
     if (!Object.hasOwn(ANN_ENGINES, engine))
@@ -136,11 +143,22 @@ export class LibraryIndex {
     if (!index || !sync) {
       if (!existsSync(f.sync) && store.modelFingerprint(modelId).images > 0)
         log(`index for ${modelId} is missing; rebuilding it from the database`);
-      const li = new LibraryIndex(store, dir, modelId, dim, opts, new BruteForceIndex(dim), 0);
+      const li = new LibraryIndex(
+        store,
+        dir,
+        modelId,
+        dim,
+        opts,
+        new BruteForceIndex(dim),
+        0,
+        new Map(),
+      );
       li.rebuild();
       return li;
     }
-    const li = new LibraryIndex(store, dir, modelId, dim, opts, index, sync.maxCreatedAt);
+    // An index saved before widths were recorded: ask the database which images are narrow.
+    const narrow = sync.narrow ? new Map(sync.narrow) : store.narrowImages(modelId);
+    const li = new LibraryIndex(store, dir, modelId, dim, opts, index, sync.maxCreatedAt, narrow);
     li.catchUp();
     return li;
   }
@@ -178,8 +196,9 @@ export class LibraryIndex {
     this.index = this.newIndex(fp.images);
     this.idSum = 0;
     this.maxCreatedAt = 0;
+    this.narrow.clear();
     for (const r of this.store.widestEmbeddings(this.modelId, this.dim))
-      this.put(r.imageId, r.vector, r.createdAt);
+      this.put(r.imageId, r.vector, r.createdAt, r.width, r.widthRank);
     if (fp.images > 0)
       this.log(
         `built ${this.index.kind} index of ${this.index.size} vectors for ${this.modelId} in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
@@ -187,10 +206,21 @@ export class LibraryIndex {
     this.save();
   }
 
-  private put(imageId: number, vector: Float32Array, createdAt: number) {
-    if (!this.index.has(imageId)) this.idSum += imageId;
-    this.index.add(imageId, vector);
+  private put(
+    imageId: number,
+    vector: Float32Array,
+    createdAt: number,
+    width: string,
+    rank: number,
+  ) {
     this.maxCreatedAt = Math.max(this.maxCreatedAt, createdAt);
+    if (this.index.has(imageId)) {
+      // The index holds each image's widest vector: a narrower one written later does not replace it.
+      if (width !== '1' && rank < (this.narrow.get(imageId) ?? 1)) return;
+    } else this.idSum += imageId;
+    this.index.add(imageId, vector);
+    if (width === '1') this.narrow.delete(imageId);
+    else this.narrow.set(imageId, rank);
   }
 
   /** Applies what the database gained or lost since the index was saved; rebuilds if that fails. */
@@ -204,7 +234,7 @@ export class LibraryIndex {
       return;
     let added = 0;
     for (const r of this.store.widestEmbeddings(this.modelId, this.dim, this.maxCreatedAt)) {
-      this.put(r.imageId, r.vector, r.createdAt);
+      this.put(r.imageId, r.vector, r.createdAt, r.width, r.widthRank);
       added++;
     }
     let removed = 0;
@@ -214,7 +244,7 @@ export class LibraryIndex {
       for (const r of this.store.widestEmbeddings(this.modelId, this.dim)) {
         inDb.add(r.imageId);
         if (!this.index.has(r.imageId)) {
-          this.put(r.imageId, r.vector, r.createdAt);
+          this.put(r.imageId, r.vector, r.createdAt, r.width, r.widthRank);
           added++;
         }
       }
@@ -237,9 +267,12 @@ export class LibraryIndex {
     else this.save();
   }
 
-  /** Mirrors a vector just written to the database. */
-  add(imageId: number, vector: Float32Array): void {
-    this.put(imageId, vector, Date.now());
+  /**
+   * Mirrors a vector just written to the database, of width label `width` and width rank `rank`
+   * (default: full width); one narrower than the image's indexed vector is not indexed.
+   */
+  add(imageId: number, vector: Float32Array, width = '1', rank = 1): void {
+    this.put(imageId, vector, Date.now(), width, rank);
     if (this.index.kind === 'exact' && this.index.size >= (this.opts.exactBelow ?? 5000))
       this.rebuild();
   }
@@ -247,6 +280,7 @@ export class LibraryIndex {
   remove(imageId: number): boolean {
     const had = this.index.remove(imageId);
     if (had) this.idSum -= imageId;
+    this.narrow.delete(imageId);
     return had;
   }
 
@@ -273,6 +307,22 @@ export class LibraryIndex {
       : this.index.search(query, k, filter);
   }
 
+  /**
+   * Per label, its stored full-width unit vector when the index holds one in memory; undefined
+   * when the engine keeps no exact copy (usearch) or the image has no full-width vector yet. The
+   * rerank reads these instead of the database (from the worker in one round trip).
+   */
+  async fullVectors(labels: readonly number[]): Promise<(Float32Array | undefined)[]> {
+    const v =
+      this.index instanceof WorkerIndex
+        ? await this.index.vectorsAsync(labels)
+        : (this.index.vectors?.(labels) ?? null);
+    const d = this.dim;
+    return labels.map((l, i) =>
+      v && !this.narrow.has(l) ? v.subarray(i * d, (i + 1) * d) : undefined,
+    );
+  }
+
   /** Writes the index and its fingerprint (index first: a crash between leaves it stale, which open() repairs). */
   save(): void {
     const f = LibraryIndex.files(this.dir, this.modelId);
@@ -285,9 +335,10 @@ export class LibraryIndex {
       images: this.index.size,
       idSum: this.idSum,
       maxCreatedAt: this.maxCreatedAt,
+      narrow: [...this.narrow],
     };
-    writeFileSync(`${f.sync}.tmp`, JSON.stringify(sync));
-    renameSync(`${f.sync}.tmp`, f.sync);
+    writeFileSync(tempPath(f.sync), JSON.stringify(sync));
+    renameSync(tempPath(f.sync), f.sync);
     for (const other of INDEX_KINDS)
       if (other !== kind)
         for (const p of indexFiles(other, f.index(other))) rmSync(p, { force: true });

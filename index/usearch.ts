@@ -16,6 +16,8 @@ import {
   normalized,
   saveIndexFiles,
   searchFiltered,
+  verifyIndexFiles,
+  type IndexDigests,
   type SearchHits,
   type VectorIndex,
 } from './vector-index.js';
@@ -58,6 +60,7 @@ interface Sidecar {
   dim: number;
   params: UsearchParams;
   size: number;
+  sha256?: IndexDigests;
 }
 
 /**
@@ -133,6 +136,7 @@ export class UsearchIndex implements VectorIndex {
     }
     const raw = readFileSync(labelsFile);
     if (raw.length !== meta.size * 8) throw new WeightsFormatError(`${labelsFile}: truncated`);
+    verifyIndexFiles(path, meta.sha256);
     const labels = new Float64Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.length));
     const index = nativeIndex(meta.dim, meta.params);
     try {

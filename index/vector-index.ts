@@ -3,7 +3,39 @@
  * integer labels (image ids). Exact (`BruteForceIndex`) and approximate (`HnswIndex`) indexes share
  * it, so the recall tests compare one against the other and another engine can be plugged in.
  */
-import { renameSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  openSync,
+  readdirSync,
+  readSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { WeightsFormatError } from '../src/errors.js';
+import { processAlive } from '../src/util/pid.js';
+
+/**
+ * The temp name an index file is written under before its rename: it carries the writer's pid,
+ * so a writer killed mid-save leaves files `sweepIndexTemps` can tell from a live writer's.
+ */
+export function tempPath(path: string): string {
+  return `${path}.${process.pid}.tmp`;
+}
+
+/** Removes the index temp files in `dir` whose writer is gone; returns how many. */
+export function sweepIndexTemps(dir: string): number {
+  let n = 0;
+  for (const name of readdirSync(dir)) {
+    const m = /\.(\d+)\.tmp$/.exec(name);
+    if (!m || processAlive(Number(m[1]))) continue;
+    rmSync(join(dir, name), { force: true });
+    n++;
+  }
+  return n;
+}
 export interface SearchHits {
   /** Labels, best first. */
   readonly labels: number[];
@@ -25,6 +57,12 @@ export interface VectorIndex {
   search(query: Float32Array, k: number, filter?: (label: number) => boolean): SearchHits;
   /** Every live label. */
   labels(): number[];
+  /**
+   * The stored (unit-length) vectors of live labels, flat [labels.length, dim]: the rerank reads
+   * them from memory instead of the database. Absent on engines without an exact copy (usearch:
+   * its binding cannot read a vector back, and a quantized one is not exact anyway).
+   */
+  vectors?(labels: readonly number[]): Float32Array;
   /** Writes the index to `path` (atomically: temp file then rename). */
   save(path: string): void;
   /** Frees native memory; idempotent; any later use throws. */
@@ -86,10 +124,45 @@ export async function searchFilteredAsync(
   }
 }
 
+/** SHA-256 of a file, read in 16 MiB chunks (an index file can be most of a gigabyte). */
+export function fileSha256(path: string): string {
+  const hash = createHash('sha256');
+  const buf = Buffer.allocUnsafe(16 << 20);
+  const fd = openSync(path, 'r');
+  try {
+    for (let n; (n = readSync(fd, buf, 0, buf.length, null)) > 0;) hash.update(buf.subarray(0, n));
+  } finally {
+    closeSync(fd);
+  }
+  return hash.digest('hex');
+}
+
+/** The checksums a sidecar keeps of the engine's file and the labels file. */
+export interface IndexDigests {
+  readonly index: string;
+  readonly labels: string;
+}
+
+/**
+ * Checks an index's files against the checksums saved with them, so damage that keeps sizes and
+ * structure (a flipped bit) is caught and the index rebuilt, not searched. Sidecars written
+ * before checksums were kept have none and pass.
+ */
+export function verifyIndexFiles(path: string, sha256: IndexDigests | undefined): void {
+  if (!sha256) return;
+  for (const [file, want] of [
+    [path, sha256.index],
+    [`${path}.labels`, sha256.labels],
+  ] as const)
+    if (fileSha256(file) !== want)
+      throw new WeightsFormatError(`${file}: checksum mismatch (the file was damaged)`);
+}
+
 /**
  * Saves an index as three files, each written to a temp name first: the engine's own file
- * (`writeMain` writes it to the path it is given), the live labels, and a JSON sidecar. The
- * sidecar is renamed last, so its presence means the other two are complete.
+ * (`writeMain` writes it to the path it is given), the live labels, and a JSON sidecar with the
+ * other two's checksums. The sidecar is renamed last, so its presence means the others are
+ * complete.
  */
 export function saveIndexFiles(
   path: string,
@@ -97,10 +170,15 @@ export function saveIndexFiles(
   sidecar: object,
   labels: Iterable<number>,
 ): void {
-  writeMain(`${path}.tmp`);
-  writeFileSync(`${path}.json.tmp`, JSON.stringify(sidecar));
-  writeFileSync(`${path}.labels.tmp`, Buffer.from(Float64Array.from(labels).buffer));
-  renameSync(`${path}.tmp`, path);
-  renameSync(`${path}.labels.tmp`, `${path}.labels`);
-  renameSync(`${path}.json.tmp`, `${path}.json`);
+  const [main, labelsFile, side] = [path, `${path}.labels`, `${path}.json`];
+  writeMain(tempPath(main));
+  writeFileSync(tempPath(labelsFile), Buffer.from(Float64Array.from(labels).buffer));
+  const sha256: IndexDigests = {
+    index: fileSha256(tempPath(main)),
+    labels: fileSha256(tempPath(labelsFile)),
+  };
+  writeFileSync(tempPath(side), JSON.stringify({ ...sidecar, sha256 }));
+  renameSync(tempPath(main), main);
+  renameSync(tempPath(labelsFile), labelsFile);
+  renameSync(tempPath(side), side);
 }

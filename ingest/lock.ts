@@ -5,19 +5,11 @@
  */
 import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { MatsearchError } from '../src/errors.js';
+import { processAlive } from '../src/util/pid.js';
 
 export class LockedError extends MatsearchError {
   constructor(message: string) {
     super('E_LOCKED', message);
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
@@ -42,7 +34,7 @@ export function acquireLock(path: string, what: string): () => void {
       } catch {
         // a half-written lock from a crash: treat as stale
       }
-      if (owner.pid && owner.pid !== process.pid && alive(owner.pid)) {
+      if (owner.pid && owner.pid !== process.pid && processAlive(owner.pid)) {
         throw new LockedError(
           `another matsearch process (pid ${owner.pid}, ${owner.what ?? 'writing'} since ${owner.since ?? '?'}) is writing to this library; wait for it or stop it`,
         );

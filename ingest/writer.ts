@@ -193,7 +193,9 @@ export class IngestWriter {
         return id;
       }),
     );
-    ids.forEach((id, i) => this.ctx.index.add(id, items[i]!.vector));
+    ids.forEach((id, i) =>
+      this.ctx.index.add(id, items[i]!.vector, this.widthLabel, this.widthRank),
+    );
     this.counts.embedded += items.length;
     if (performance.now() - this.lastSave > SAVE_EVERY_MS) {
       this.ctx.index.save();

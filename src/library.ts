@@ -175,7 +175,7 @@ export class Library {
         this.store.transaction(() =>
           inputs.forEach((x, i) => this.store.putEmbedding(x.id, model, '1', rank, vectors[i]!)),
         );
-        inputs.forEach((x, i) => this.index.add(x.id, vectors[i]!));
+        inputs.forEach((x, i) => this.index.add(x.id, vectors[i]!, '1', rank));
         done += inputs.length;
         o.onProgress?.(done, todo.length);
       }

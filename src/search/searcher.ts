@@ -3,7 +3,8 @@
  *   1. encode the query at the requested width (or the widest that fits a latency budget);
  *   2. coarse: the index's top-K' shortlist for that vector;
  *   3. rerank: exact cosine between the full-width query vector and the stored full-width
- *      vectors of the shortlist (the full-width query pass runs alongside stage 2);
+ *      vectors of the shortlist (the full-width query pass runs alongside stage 2); the vectors
+ *      come from the index's memory where it keeps them (hnswlib, exact), else the database;
  *   4. filter (min score, excluded ids), drop near-duplicates, keep k.
  * Every width shares one embedding space, which is what makes 1 + 3 valid.
  * Stage 2 is awaited: with the index in a worker thread (`thread: 'worker'`) it runs there and
@@ -115,7 +116,7 @@ export class Searcher {
     const coarseMs = performance.now() - tc;
     const full = await fullPromise;
     const tr = performance.now();
-    const results = this.finish(shortlist, rerank === 'full' ? full.vector : null, k, o);
+    const results = await this.finish(shortlist, rerank === 'full' ? full.vector : null, k, o);
     const rerankMs = performance.now() - tr;
     return {
       results,
@@ -145,7 +146,12 @@ export class Searcher {
     const shortlist = await this.coarse(v, k, opts);
     const coarseMs = performance.now() - tc;
     const tr = performance.now();
-    const results = this.finish(shortlist, (o.rerank ?? 'full') === 'full' ? v : null, k, opts);
+    const results = await this.finish(
+      shortlist,
+      (o.rerank ?? 'full') === 'full' ? v : null,
+      k,
+      opts,
+    );
     return {
       results,
       timings: {
@@ -169,15 +175,18 @@ export class Searcher {
       .filter((h) => !exclude.has(h.id));
   }
 
-  private finish(
+  private async finish(
     shortlist: { id: number; coarse: number }[],
     fullQuery: Float32Array | null,
     k: number,
     o: SearchOptions,
-  ): SearchHit[] {
+  ): Promise<SearchHit[]> {
     const model = this.embedder.modelId;
-    const scored = shortlist.map((h) => {
-      const full = this.store.getEmbedding(h.id, model, '1');
+    // From the index's memory where it holds the full-width vector; else from the database.
+    const needVectors = fullQuery !== null || o.dedupe !== false;
+    const inMemory = needVectors ? await this.index.fullVectors(shortlist.map((h) => h.id)) : [];
+    const scored = shortlist.map((h, i) => {
+      const full = inMemory[i] ?? this.store.getEmbedding(h.id, model, '1');
       const stored = full ?? [...this.store.widestEmbeddingsOf(h.id, model)][0]?.vector;
       return {
         id: h.id,

@@ -367,12 +367,19 @@ export class Store {
     modelId: string,
     dim: number,
     since = -1,
-  ): Generator<{ imageId: number; width: string; createdAt: number; vector: Float32Array }> {
+  ): Generator<{
+    imageId: number;
+    width: string;
+    widthRank: number;
+    createdAt: number;
+    vector: Float32Array;
+  }> {
     this.check();
     let last = -1;
     const rows = this.s.widest.iterate(modelId) as Iterable<{
       imageId: number;
       width: string;
+      widthRank: number;
       dim: number;
       createdAt: number;
       vector: Buffer;
@@ -388,6 +395,7 @@ export class Store {
       yield {
         imageId: r.imageId,
         width: r.width,
+        widthRank: r.widthRank,
         createdAt: r.createdAt,
         vector: fromBlob(r.vector),
       };
@@ -406,6 +414,13 @@ export class Store {
     }>) {
       yield { width: r.width, vector: fromBlob(r.vector) };
     }
+  }
+
+  /** Images whose widest vector of `modelId` is narrower than full width, with its width rank. */
+  narrowImages(modelId: string): Map<number, number> {
+    this.check();
+    const rows = this.s.narrow.all(modelId) as { imageId: number; rank: number }[];
+    return new Map(rows.map((r) => [r.imageId, r.rank]));
   }
 
   /** Count, id sum and latest write of a model's vectors: a cheap fingerprint for index checks. */
@@ -555,11 +570,15 @@ function prepare(db: Database.Database) {
       'SELECT image_id AS imageId, dim, vector FROM embeddings WHERE model_id = ? AND width = ? ORDER BY image_id',
     ),
     widest: db.prepare(
-      `SELECT image_id AS imageId, width, dim, created_at AS createdAt, vector FROM embeddings
-       WHERE model_id = ? ORDER BY image_id, width_rank DESC`,
+      `SELECT image_id AS imageId, width, width_rank AS widthRank, dim, created_at AS createdAt,
+         vector FROM embeddings WHERE model_id = ? ORDER BY image_id, width_rank DESC`,
     ),
     vectorsOf: db.prepare(
       'SELECT width, vector FROM embeddings WHERE image_id = ? AND model_id = ? ORDER BY width_rank DESC',
+    ),
+    narrow: db.prepare(
+      `SELECT image_id AS imageId, MAX(width_rank) AS rank FROM embeddings WHERE model_id = ?
+         GROUP BY image_id HAVING SUM(width = '1') = 0`,
     ),
     fingerprint: db.prepare(
       `SELECT COUNT(*) AS images, SUM(image_id) AS idSum, MAX(mc) AS maxCreatedAt FROM

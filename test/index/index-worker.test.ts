@@ -3,39 +3,15 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Embedder } from '../../src/embed/embedder.js';
 import { Store } from '../../src/store/store.js';
 import { Searcher } from '../../src/search/searcher.js';
 import { createIndex, type AnnEngine } from '../../index/engines.js';
 import { LibraryIndex } from '../../index/library-index.js';
 import { WorkerIndex } from '../../index/index-worker.js';
 import { normalized } from '../../index/vector-index.js';
-import { Rng } from '../../src/util/rng.js';
+import { IdentityEmbedder, randomVectors } from './fixtures.js';
 
 const MODEL = 'm@1';
-
-function randomVectors(n: number, d: number, seed: number): Float32Array[] {
-  const rng = new Rng(seed);
-  return Array.from({ length: n }, () => Float32Array.from({ length: d }, () => rng.normal()));
-}
-
-/** The "image" is its own vector, at every width. */
-class IdentityEmbedder implements Embedder {
-  readonly modelId = MODEL;
-  readonly inputSize = 1;
-  readonly inputChannels = 1;
-  constructor(readonly dim: number) {}
-  widthLabel(w: unknown): string {
-    return String(w);
-  }
-  widthRank(w: unknown): number {
-    return String(w) === '1' ? 1 : 0.5;
-  }
-  async embed(inputs: readonly Float32Array[]): Promise<Float32Array[]> {
-    return inputs.map((x) => normalized(x));
-  }
-  async close() {}
-}
 
 function fillStore(s: Store, vecs: Float32Array[]): number[] {
   const ids: number[] = [];
@@ -89,7 +65,7 @@ for (const engine of ['hnswlib', 'usearch'] as AnnEngine[]) {
     await same('after writes');
 
     // The whole two-stage search, through Searcher.
-    const embedder = new IdentityEmbedder(d);
+    const embedder = new IdentityEmbedder(d, MODEL);
     const a = new Searcher(store, main, embedder);
     const b = new Searcher(store, worker, embedder);
     for (const q of queries.slice(0, 5)) {

@@ -1,17 +1,22 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync, truncateSync, statSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  rmSync,
+  writeFileSync,
+  truncateSync,
+  statSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BruteForceIndex } from '../../index/brute-force.js';
 import { HnswIndex } from '../../index/hnsw.js';
 import type { VectorIndex } from '../../index/vector-index.js';
-import { Rng } from '../../src/util/rng.js';
-
-function randomVectors(n: number, d: number, seed: number): Float32Array[] {
-  const rng = new Rng(seed);
-  return Array.from({ length: n }, () => Float32Array.from({ length: d }, () => rng.normal()));
-}
+import { LibraryIndex } from '../../index/library-index.js';
+import { Store } from '../../src/store/store.js';
+import { randomVectors } from './fixtures.js';
 
 function recallAt10(approx: VectorIndex, exact: VectorIndex, queries: Float32Array[]): number {
   let hit = 0;
@@ -64,6 +69,14 @@ for (const make of [
     idx.add(108, vecs[30]!); // a deleted label comes back with a new vector
     assert.equal(idx.size, 51);
     assert.ok(idx.search(vecs[30]!, 2).labels.includes(108));
+    // stored vectors read back: the unit-length input, in the order asked
+    const back = idx.vectors!([105, 102]);
+    [5, 2].forEach((i, j) => {
+      const v = vecs[i]!;
+      const norm = Math.hypot(...v);
+      for (let c = 0; c < d; c++) assert.ok(Math.abs(back[j * d + c]! - v[c]! / norm) < 1e-6);
+    });
+    assert.throws(() => idx.vectors!([12345]), { code: 'E_NOT_FOUND' });
     // filter
     assert.ok(idx.search(vecs[5]!, 10, (l) => l % 2 === 0).labels.every((l) => l % 2 === 0));
     assert.throws(() => idx.add(1, new Float32Array(3)), { code: 'E_SHAPE' });
@@ -90,3 +103,18 @@ for (const make of [
     rmSync(dir, { recursive: true });
   });
 }
+
+test("index temp files of a writer killed mid-save are swept at open, not a live writer's", () => {
+  const dir = mkdtempSync(join(tmpdir(), 'idx-sweep-'));
+  const index = join(dir, 'index');
+  mkdirSync(index);
+  const dead = join(index, 'm_1.hnsw.4194999.tmp'); // above Linux's pid_max: never alive
+  const live = join(index, `m_1.hnsw.json.${process.pid}.tmp`);
+  const other = join(index, 'notes.tmp'); // not an index temp name: left alone
+  for (const f of [dead, live, other]) writeFileSync(f, 'x');
+  const store = Store.open(join(dir, 'matsearch.db'));
+  LibraryIndex.open(store, index, 'm@1', 4, { log: () => {} }).close();
+  assert.deepEqual([existsSync(dead), existsSync(live), existsSync(other)], [false, true, true]);
+  store.close();
+  rmSync(dir, { recursive: true });
+});

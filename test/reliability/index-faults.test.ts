@@ -1,6 +1,7 @@
 /**
- * The index is a cache of the database: deleted, truncated, or older or newer than the database,
- * it is detected when the library opens and rebuilt or caught up, with a log line that says so.
+ * The index is a cache of the database: deleted, truncated, damaged in place (a flipped byte), or
+ * older or newer than the database, it is detected when the library opens and rebuilt or caught
+ * up, with a log line that says so.
  * Each case damages a closed library's index files, reopens it, and runs the shared checker.
  */
 import { test, before, after } from 'node:test';
@@ -10,6 +11,7 @@ import {
   existsSync,
   mkdtempSync,
   readdirSync,
+  readFileSync,
   rmSync,
   statSync,
   truncateSync,
@@ -73,7 +75,7 @@ function reopen(d: string, index: LibraryIndexOptions): { log: string[]; images:
 const cases: { engine: string; fault: string; logLine: string }[] = [];
 
 for (const e of ENGINES) {
-  test(`${e.name}: a deleted or truncated index file is rebuilt at open, with a log line`, async () => {
+  test(`${e.name}: a deleted, truncated or damaged index file is rebuilt at open, with a log line`, async () => {
     const file = (d: string) => join(d, 'index', `${slug(embedder.modelId)}.${e.kind}`);
     const sidecars = e.kind === 'exact' ? [''] : ['', '.json', '.labels'];
     const faults: { fault: string; apply: (d: string) => void }[] = [
@@ -99,6 +101,17 @@ for (const e of ENGINES) {
           },
         });
       }
+    // A flipped byte keeps every size and structure: only the checksums can tell.
+    for (const side of e.kind === 'exact' ? [''] : ['', '.labels'])
+      faults.push({
+        fault: `${e.kind}${side}: one byte flipped in the middle (size unchanged)`,
+        apply: (d) => {
+          const f = file(d) + side;
+          const buf = readFileSync(f);
+          buf[buf.length >> 1]! ^= 0x40;
+          writeFileSync(f, buf);
+        },
+      });
     for (const f of faults) {
       const d = await library(e.index);
       assert.ok(existsSync(file(d)), `${e.name}: no ${file(d)}`);
