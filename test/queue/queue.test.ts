@@ -1,13 +1,15 @@
 /**
  * The scale-out ingest against a real redis-server (Debian's `redis-server`; without it these
  * tests fail with the command that installs it): two worker processes and a writer make the
- * library a local ingest makes; a worker killed mid-job loses nothing; files that fail on every
- * try land in the dead-letter list with their errors; a stopping worker hands back its jobs.
+ * library a local ingest makes; a worker killed mid-job loses nothing, nor does a writer killed
+ * mid-run; files that fail on every try land in the dead-letter list with their errors; a
+ * stopping worker hands back its jobs.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import Database from 'better-sqlite3';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,6 +26,7 @@ import { setup } from '../helpers.js';
 import { saveTestModel, writeBadImages, writeImages } from '../ingest/fixtures.js';
 import { assertSameLibrary, snapshot, until, WorkerProcess } from './helpers.js';
 
+const cliPath = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 let redis: LocalRedis;
 let dir: string;
 let modelDir: string;
@@ -140,10 +143,9 @@ test('two workers and a writer make the library a local ingest makes; dead lette
   lib.close();
 
   // `matsearch stats` shows the dead letters, and the queue with no worker left.
-  const cli = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
   const st = spawnSync(
     process.execPath,
-    [cli, 'stats', '--library', join(dir, 'lib-queued'), '--model', modelDir],
+    [cliPath, 'stats', '--library', join(dir, 'lib-queued'), '--model', modelDir],
     { encoding: 'utf8', env: { ...process.env, MATSEARCH_RUNTIME: 'tfjs' } },
   );
   assert.equal(st.status, 0, st.stderr);
@@ -181,6 +183,69 @@ test('a worker killed mid-job loses nothing: its jobs are retried by another', a
   assertSameLibrary(snapshot(lib, [photos]), snapshot(local, [photos]), TOL);
   local.close();
   lib.close();
+});
+
+/** Images in a library's database, read without opening it for writing (0 before it exists). */
+function imagesIn(libDir: string): number {
+  const file = join(libDir, 'matsearch.db');
+  if (!existsSync(file)) return 0;
+  const db = new Database(file, { readonly: true, fileMustExist: true });
+  try {
+    return (db.prepare('SELECT COUNT(*) AS n FROM images').get() as { n: number }).n;
+  } catch {
+    return 0; // the schema is still being created
+  } finally {
+    db.close();
+  }
+}
+
+test('a writer killed mid-run loses nothing: the next run writes what the workers finished', async () => {
+  const photos = join(dir, 'photos-4');
+  await writeImages(photos, 48, 14);
+  const libDir = join(dir, 'lib-writer-kill');
+  const q = observe('q4');
+  const w = startWorker('q4', 'steady', 2);
+  await w.ready;
+  const writer = spawn(
+    process.execPath,
+    [cliPath, 'ingest', photos, '--library', libDir, '--model', modelDir].concat([
+      '--queue',
+      redis.url,
+      '--queue-name',
+      'q4',
+    ]),
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  let stderr = '';
+  writer.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
+  const writerExit = new Promise((r) => writer.once('exit', r));
+  // Killed once it has written some images while finished results still wait in Redis.
+  await until(
+    async () => imagesIn(libDir) > 0 && (await q.getCompletedCount()) > 0,
+    `the writer to store some results (${stderr})`,
+  );
+  writer.kill('SIGKILL');
+  await writerExit;
+  const written = imagesIn(libDir);
+  const stranded = await q.getCompletedCount();
+  assert.ok(written > 0 && written < 48, `${written} images written before the kill`);
+
+  // The next run (here in-process) resumes: nothing lost, nothing doubled, Redis left empty.
+  const lib = await openLib('lib-writer-kill');
+  const summary = await lib.ingest([photos], queued('q4'));
+  assert.equal(lib.store.imageCount(), 48);
+  assert.equal(summary.added + written, 48, JSON.stringify(summary));
+  const counts = await q.getJobCounts('waiting', 'active', 'delayed', 'completed', 'failed');
+  assert.deepEqual(Object.values(counts), [0, 0, 0, 0, 0], 'every result taken, none stranded');
+  w.kill('SIGTERM');
+  assert.equal((await w.exited).code, 0, w.stderr);
+
+  const local = await openLib('lib-writer-kill-local');
+  await local.ingest([photos]);
+  assertSameLibrary(snapshot(lib, [photos]), snapshot(local, [photos]), TOL);
+  local.close();
+  lib.close();
+  console.log(`writer kill: ${written} images written, ${stranded} results in Redis at the kill`);
 });
 
 test('a stopping worker puts its running jobs back on the queue, untried', async () => {
