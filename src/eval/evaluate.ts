@@ -27,7 +27,7 @@ export interface EvalOptions {
   readonly widths: readonly string[];
   /** Extra per-layer Mix'n'Match specs for the classification curve. */
   readonly mixPoints: readonly string[];
-  /** At most this many queries in class-level retrieval (all test images when larger). */
+  /** At most this many queries in class-level retrieval (all test images when larger; 0: none). */
   readonly queries: number;
   readonly log?: (s: string) => void;
 }
@@ -120,7 +120,8 @@ export async function evaluate(o: EvalOptions) {
   // Retrieval for every (query width, database width) pair.
   const nq = instance ? imageCount(test) : Math.min(o.queries, imageCount(test));
   const dbEmb = new Map<string, Float32Array>();
-  for (const w of o.widths)
+  // `--queries 0` skips class-level retrieval (and embedding the database for it).
+  for (const w of nq > 0 ? o.widths : [])
     dbEmb.set(w, instance ? testEmb.get(w)!.features : embed(model, db, w).features);
   const qLabels = test.labels;
   const dLabels = db.labels;
@@ -137,7 +138,7 @@ export async function evaluate(o: EvalOptions) {
     return relevantCount.get(q)!;
   };
   const pairs: { queryWidth: string; dbWidth: string; metrics: RetrievalMetrics }[] = [];
-  for (const qw of o.widths) {
+  for (const qw of nq > 0 ? o.widths : []) {
     const Q = testEmb.get(qw)!.features.subarray(0, nq * D);
     for (const dw of o.widths) {
       const ranks = rankTopK(Q, dbEmb.get(dw)!, D, 10, skip);
@@ -261,11 +262,13 @@ function write(
   );
   const widths = o.widths;
   const retrieval = report['retrieval'] as { protocol: string };
-  for (const [metric, key] of [
-    ['mAP@10', 'mapAt10'],
-    ['recall@1', 'recallAt1'],
-    ['recall@10', 'recallAt10'],
-  ] as const) {
+  for (const [metric, key] of pairs.length === 0
+    ? []
+    : ([
+        ['mAP@10', 'mapAt10'],
+        ['recall@1', 'recallAt1'],
+        ['recall@10', 'recallAt10'],
+      ] as const)) {
     lines.push(
       `## Retrieval ${metric} (%), rows: query width, columns: database width`,
       '',
