@@ -6,13 +6,16 @@
  */
 import { createHash } from 'node:crypto';
 import {
+  closeSync,
   existsSync,
+  fsyncSync,
   lstatSync,
   mkdirSync,
+  openSync,
   readdirSync,
   renameSync,
   rmSync,
-  writeFileSync,
+  writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
 import type { RequestHandler } from 'express';
@@ -132,8 +135,21 @@ export function saveUpload(dir: string, u: CheckedUpload): { path: string; hash:
   if (existsSync(path)) return { path, hash }; // the same content: keep the file and its mtime
   const tmp = `${path}.${process.pid}.tmp`;
   try {
-    writeFileSync(tmp, u.bytes);
+    // On disk before the database commit that acknowledges it: file, then its directory entry.
+    const fd = openSync(tmp, 'w');
+    try {
+      for (let off = 0; off < u.bytes.length;) off += writeSync(fd, u.bytes, off);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
     renameSync(tmp, path);
+    const dirFd = openSync(dir, 'r');
+    try {
+      fsyncSync(dirFd);
+    } finally {
+      closeSync(dirFd);
+    }
   } catch (err) {
     rmSync(tmp, { force: true }); // a full disk: leave no partial file behind
     throw err;

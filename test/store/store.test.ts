@@ -68,6 +68,16 @@ function fill(s: Store, n: number, d: number, rng: Rng, model = 'm@1'): Map<numb
   return out;
 }
 
+test('every commit is fsynced (WAL, synchronous = FULL): an acknowledged write survives a power cut', () => {
+  const dir = tmp();
+  const s = Store.open(join(dir, 'matsearch.db'));
+  // Per-connection settings: read them on the store's own (private) connection.
+  const conn = (s as unknown as { conn: { pragma(p: string, o: object): unknown } }).conn;
+  assert.equal(conn.pragma('journal_mode', { simple: true }), 'wal');
+  assert.equal(conn.pragma('synchronous', { simple: true }), 2); // 2 = FULL
+  s.close();
+});
+
 test('the index is a cache of the database: built, persisted, caught up and rebuilt', () => {
   const dir = tmp();
   const logs: string[] = [];
