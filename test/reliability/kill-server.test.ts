@@ -202,7 +202,17 @@ test(`the server killed with SIGKILL during uploads and deletes ${ROUNDS} times 
       }
     };
     const clients = Array.from({ length: 4 }, client);
-    await new Promise((r) => setTimeout(r, 600 + rng.int(1200)));
+    // Kill at a random moment once this round has acknowledged some writes (by the last round,
+    // a delete among them), so a slow, loaded machine still puts writes at risk.
+    const ackedBefore = tally.uploadsAcked + tally.deletesAcked;
+    const deadline = Date.now() + 30_000;
+    while (
+      Date.now() < deadline &&
+      (tally.uploadsAcked + tally.deletesAcked - ackedBefore < 3 ||
+        (round === ROUNDS - 1 && tally.deletesAcked === 0))
+    )
+      await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, rng.int(1200)));
     await c.kill();
     for (const e of c.events) if (e.event === 'log') logs.push(e['message'] as string);
     stop = true;
