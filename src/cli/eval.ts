@@ -8,10 +8,28 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { STANDARD_WIDTHS } from '../model/nesting.js';
 
+function readReport(path: string): Record<string, unknown> {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+  } catch (err) {
+    throw new ValidationError(`--from-report: cannot read ${path}: ${(err as Error).message}`);
+  }
+}
+
+/** argv without `name` and its value (in either the `--name value` or `--name=value` form). */
+function withoutOption(argv: readonly string[], name: string): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === name) i++;
+    else if (!argv[i]!.startsWith(`${name}=`)) out.push(argv[i]!);
+  }
+  return out;
+}
+
 export const evalCommand: Command = {
   summary: "evaluate a model: top-1 per width and Mix'n'Match point, retrieval per width pair",
   usage:
-    '--model DIR --data fmnist|emoji|FOLDER [--out docs/eval] [--mix SPEC ... | --mix none] [--queries N] [--json] [--card docs/models [--run DIR] [--baseline EVAL.json]]',
+    '--model DIR --data fmnist|emoji|FOLDER [--out docs/eval] [--mix SPEC ... | --mix none] [--queries N] [--json] [--card docs/models [--run DIR] [--baseline EVAL.json] [--from-report EVAL.json]]',
   options: {
     model: { type: 'string', short: 'm' },
     data: { type: 'string' },
@@ -24,6 +42,8 @@ export const evalCommand: Command = {
     run: { type: 'string' },
     baseline: { type: 'string' },
     'baseline-width': { type: 'string', default: '1/4' },
+    /** With --card: write the card from a report this command wrote before, without evaluating. */
+    'from-report': { type: 'string' },
   },
   async run(v) {
     if (typeof v['model'] !== 'string')
@@ -34,28 +54,34 @@ export const evalCommand: Command = {
       throw new ValidationError('give --data fmnist, --data emoji or --data <folder>');
     const json = Boolean(v['json']);
     const data = parseDataSpec(v['data']);
-    await prepareData(data, json ? undefined : (s) => console.log(s));
-    const report = await evaluate({
-      modelDir: v['model'],
-      data,
-      outDir: String(v['out']),
-      widths: (v['width'] as string[] | undefined) ?? [...STANDARD_WIDTHS],
-      mixPoints:
-        // `--mix none`: no Mix'n'Match points (e.g. a single-width baseline)
-        (v['mix'] as string[] | undefined)?.filter((m) => m !== 'none') ??
-        (data.kind !== 'emoji'
-          ? [
-              '1/8x3,1/4x3',
-              '1/4x3,1/2x3',
-              '1/2x3,1x3',
-              '1/8x2,1/4x2,1/2x2',
-              '1/4x2,1/2x2,1x2',
-              '1/8x4,1x2',
-            ]
-          : []),
-      queries: Number(v['queries']),
-      log: json ? () => {} : (s) => console.log(s),
-    });
+    const fromReport = v['from-report'] as string | undefined;
+    if (fromReport !== undefined && typeof v['card'] !== 'string')
+      throw new ValidationError('--from-report only goes with --card DIR');
+    if (fromReport === undefined) await prepareData(data, json ? undefined : (s) => console.log(s));
+    const report =
+      fromReport !== undefined
+        ? readReport(fromReport)
+        : await evaluate({
+            modelDir: v['model'],
+            data,
+            outDir: String(v['out']),
+            widths: (v['width'] as string[] | undefined) ?? [...STANDARD_WIDTHS],
+            mixPoints:
+              // `--mix none`: no Mix'n'Match points (e.g. a single-width baseline)
+              (v['mix'] as string[] | undefined)?.filter((m) => m !== 'none') ??
+              (data.kind !== 'emoji'
+                ? [
+                    '1/8x3,1/4x3',
+                    '1/4x3,1/2x3',
+                    '1/2x3,1x3',
+                    '1/8x2,1/4x2,1/2x2',
+                    '1/4x2,1/2x2,1x2',
+                    '1/8x4,1x2',
+                  ]
+                : []),
+            queries: Number(v['queries']),
+            log: json ? () => {} : (s) => console.log(s),
+          });
     if (typeof v['card'] === 'string') {
       const r = report as unknown as EvalReport;
       const baseline =
@@ -70,7 +96,8 @@ export const evalCommand: Command = {
         runDir: (v['run'] as string | undefined) ?? join('checkpoints', r.model),
         report: r,
         ...(baseline ? { baseline } : {}),
-        evalCommand: `npx matsearch ${process.argv.slice(2).join(' ')}`,
+        // The command that reproduces the numbers: this one, evaluating.
+        evalCommand: `npx matsearch ${withoutOption(process.argv.slice(2), '--from-report').join(' ')}`,
         outDir: v['card'],
       });
       if (!json) console.log(`model card: ${out}`);

@@ -52,8 +52,15 @@ export interface CardInputs {
   /** The training run folder (holds ckpt/state.json). */
   readonly runDir: string;
   readonly report: EvalReport;
-  /** Evaluation of an independently trained single-width baseline, when one exists. */
-  readonly baseline?: { readonly width: string; readonly report: EvalReport };
+  /**
+   * Evaluation of an independently trained single-width baseline, when one exists, and its run
+   * folder (default checkpoints/<its name>) for its recipe and cost.
+   */
+  readonly baseline?: {
+    readonly width: string;
+    readonly report: EvalReport;
+    readonly runDir?: string;
+  };
   /** The command line that reproduces the evaluation (the training one is rebuilt from the run). */
   readonly evalCommand: string;
   readonly outDir: string;
@@ -177,6 +184,7 @@ export function writeModelCard(c: CardInputs): string {
     '```',
     '',
     ...metricLines(r, c.baseline),
+    ...(c.baseline ? baselineLines(r, c.baseline) : []),
     '## Known limits',
     '',
     ...(LIMITS[kind] ?? ['- Trained on one user folder; its quality is that of the folder.']),
@@ -187,6 +195,36 @@ export function writeModelCard(c: CardInputs): string {
   const out = join(c.outDir, `${name}.md`);
   writeFileSync(out, L.join('\n'));
   return out;
+}
+
+/** The independent single-width model next to the nested one at that width. */
+function baselineLines(r: EvalReport, b: NonNullable<CardInputs['baseline']>): string[] {
+  const w = b.width;
+  const statePath = join(b.runDir ?? join('checkpoints', b.report.model), 'ckpt', 'state.json');
+  const state = existsSync(statePath)
+    ? (JSON.parse(readFileSync(statePath, 'utf8')) as RunState)
+    : null;
+  const mapAt = (x: EvalReport) =>
+    x.retrieval.pairs.find((p) => p.queryWidth === w && p.dbWidth === w);
+  const row = (who: string, x: EvalReport) => {
+    const m = mapAt(x);
+    return `| ${who} | ${pct(top1(x, w) ?? NaN)} | ${m ? pct(m.metrics.mapAt10) : '-'} |`;
+  };
+  return [
+    `## Independent baseline at width ${w}`,
+    '',
+    `\`${b.report.model}\` is the same architecture trained at width ${w} alone, one micro-batch per ` +
+      `step, so it sees as many images at that width as the nested model does; the nested weights ` +
+      `also learn from the other widths. Its full report: docs/eval/${b.report.model}.md.` +
+      (state ? ` Compute: ${(state.cpuSeconds / 3600).toFixed(2)} CPU-hours.` : ''),
+    '',
+    ...(state ? ['```sh', trainCommand(state), '```', ''] : []),
+    `| model | test top-1 % at ${w} | mAP@10 % (query ${w}, database ${w}) |`,
+    '| --- | --- | --- |',
+    row(`nested (${r.model})`, r),
+    row(`independent (${b.report.model})`, b.report),
+    '',
+  ];
 }
 
 /** The `matsearch train` line that reproduces a run, from its stored options. */

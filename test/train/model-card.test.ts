@@ -71,11 +71,25 @@ test('a model card states each target with its measured value, and marks misses'
     join(dir, 'run', 'ckpt', 'state.json'),
     JSON.stringify({ step: 100, cpuSeconds: 7200, options, history }),
   );
+  mkdirSync(join(dir, 'run-b', 'ckpt'), { recursive: true });
+  writeFileSync(
+    join(dir, 'run-b', 'ckpt', 'state.json'),
+    JSON.stringify({
+      step: 100,
+      cpuSeconds: 3600,
+      options: { ...options, name: 'b', levels: ['1/4'], loss: { ...options.loss, distill: 0 } },
+      history,
+    }),
+  );
   const out = writeModelCard({
     modelDir,
     runDir: join(dir, 'run'),
     report: report('m', { '1': 0.915, '1/2': 0.9, '1/4': 0.89, '1/8': 0.87 }, 0.795),
-    baseline: { width: '1/4', report: report('b', { '1/4': 0.905 }, 0.8) },
+    baseline: {
+      width: '1/4',
+      report: report('b', { '1/4': 0.905 }, 0.8),
+      runDir: join(dir, 'run-b'),
+    },
     evalCommand: 'npx matsearch eval --model m --data fmnist',
     outDir: join(dir, 'cards'),
   });
@@ -92,6 +106,12 @@ test('a model card states each target with its measured value, and marks misses'
     md,
     /independently trained 1\/4 model \(b\) \| 89\.00% vs 90\.50% \| \*\*missed\*\*/,
   );
+  // The baseline's own section: its recipe, cost, and both models side by side at its width.
+  assert.match(md, /## Independent baseline at width 1\/4/);
+  assert.match(md, /Compute: 1\.00 CPU-hours/);
+  assert.match(md, /--name b --steps 100 --batch 64 --lr 0\.002 --warmup 10 --width 1\/4\n/);
+  assert.match(md, /\| nested \(m\) \| 89\.00 \| 80\.00 \|/);
+  assert.match(md, /\| independent \(b\) \| 90\.50 \| 80\.00 \|/);
   assert.match(readFileSync(join(dir, 'cards', 'm-training.svg'), 'utf8'), /<svg/);
   rmSync(dir, { recursive: true });
 });
