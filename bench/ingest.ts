@@ -30,7 +30,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { Embedder } from '../src/embed/embedder.js';
 import { openEmbedder, resolveModelDir } from '../src/embed/open.js';
-import { NotFoundError, ValidationError } from '../src/errors.js';
+import { NotFoundError } from '../src/errors.js';
 import { openLibrary } from '../src/library.js';
 import { initBackend } from '../src/model/backend.js';
 import { parseConfig, presetConfig } from '../src/model/config.js';
@@ -40,7 +40,7 @@ import { MatMambaVision } from '../src/model/vision.js';
 import { CONFIG_FILE, saveModel } from '../src/model/weights.js';
 import { walk } from '../ingest/walk.js';
 import { report, plot, type IngestResult, type Rate } from './ingest-report.js';
-import { machine, writeReport } from './util.js';
+import { machine, positiveInts, writeReport } from './util.js';
 
 const EMOJI = fileURLToPath(new URL('../../.cache/data/emoji/', import.meta.url));
 const PNG_DIR = join(EMOJI, 'twitter/img/twitter/64');
@@ -232,14 +232,12 @@ export async function benchIngest(args: string[]): Promise<void> {
       concurrency: { type: 'string', default: '4' },
     },
   });
-  const [n, reps, batch, concurrency] = (['files', 'reps', 'batch', 'concurrency'] as const).map(
-    (k) => {
-      const v = Number(values[k]);
-      if (!Number.isInteger(v) || v < 1)
-        throw new ValidationError(`--${k} must be a positive integer`);
-      return v;
-    },
-  ) as [number, number, number, number];
+  const [n, reps, batch, concurrency] = positiveInts(values, [
+    'files',
+    'reps',
+    'batch',
+    'concurrency',
+  ]) as [number, number, number, number];
   const tmp = mkdtempSync(join(tmpdir(), 'bench-ingest-'));
   try {
     const { files, source } = pickFiles(values.folder, n);

@@ -21,7 +21,6 @@ import { parseArgs } from 'node:util';
 import type { Embedder } from '../src/embed/embedder.js';
 import { openEmbedder } from '../src/embed/open.js';
 import { TfjsEmbedder } from '../src/embed/tfjs-embedder.js';
-import { ValidationError } from '../src/errors.js';
 import { openLibrary } from '../src/library.js';
 import { loadModel } from '../src/model/weights.js';
 import type { IngestOptions } from '../ingest/pipeline.js';
@@ -29,7 +28,7 @@ import { loadBullmq } from '../queue/connection.js';
 import { startLocalRedis, type LocalRedis } from '../queue/local-redis.js';
 import { queuedStage } from '../queue/producer.js';
 import { pickFiles, pickModel } from './ingest.js';
-import { machine, mdTable, writeReport } from './util.js';
+import { machine, mdTable, positiveInts, writeReport } from './util.js';
 
 const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const TWITTER_64 = fileURLToPath(
@@ -125,14 +124,12 @@ export async function benchScale(args: string[]): Promise<void> {
       note: { type: 'string' },
     },
   });
-  const [n, reps, concurrency, batch] = (['files', 'reps', 'concurrency', 'batch'] as const).map(
-    (k) => {
-      const v = Number(values[k]);
-      if (!Number.isInteger(v) || v < 1)
-        throw new ValidationError(`--${k} must be a positive integer`);
-      return v;
-    },
-  ) as [number, number, number, number];
+  const [n, reps, concurrency, batch] = positiveInts(values, [
+    'files',
+    'reps',
+    'concurrency',
+    'batch',
+  ]) as [number, number, number, number];
   const tmp = mkdtempSync(join(tmpdir(), 'bench-scale-'));
   let redis: LocalRedis | undefined;
   try {

@@ -2,6 +2,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { cpus, loadavg } from 'node:os';
+import { ValidationError } from '../src/errors.js';
 
 /** Median of `reps` timed runs after `warmup` untimed ones, in ms. */
 export function timeMedian(
@@ -42,4 +43,17 @@ export function writeReport(jsonPath: string, json: unknown, mdPath: string, md:
 export function mdTable(head: string[], rows: (string | number)[][]): string {
   const line = (r: (string | number)[]) => `| ${r.join(' | ')} |`;
   return [line(head), line(head.map(() => '---')), ...rows.map(line)].join('\n') + '\n';
+}
+
+/** The values of options that must be positive integers, in the order of `keys`. */
+export function positiveInts(
+  values: Readonly<Record<string, unknown>>,
+  keys: readonly string[],
+): number[] {
+  return keys.map((k) => {
+    const v = Number(values[k]);
+    if (!Number.isInteger(v) || v < 1)
+      throw new ValidationError(`--${k} must be a positive integer`);
+    return v;
+  });
 }

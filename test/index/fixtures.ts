@@ -1,6 +1,6 @@
 /** Shared fixtures of the index and search tests: random vectors and an encoder stand-in. */
 import type { Embedder } from '../../src/embed/embedder.js';
-import { normalized } from '../../index/vector-index.js';
+import { normalized, type VectorIndex } from '../../index/vector-index.js';
 import { Rng } from '../../src/util/rng.js';
 
 export function randomVectors(n: number, d: number, seed: number): Float32Array[] {
@@ -26,4 +26,18 @@ export class IdentityEmbedder implements Embedder {
     return inputs.map((x) => normalized(x));
   }
   async close() {}
+}
+
+/** Recall@10 of `approx` against the exact index on `queries`. */
+export function recallAt10(
+  approx: VectorIndex,
+  exact: VectorIndex,
+  queries: Float32Array[],
+): number {
+  let hit = 0;
+  for (const q of queries) {
+    const truth = new Set(exact.search(q, 10).labels);
+    hit += approx.search(q, 10).labels.filter((l) => truth.has(l)).length;
+  }
+  return hit / (10 * queries.length);
 }

@@ -13,19 +13,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BruteForceIndex } from '../../index/brute-force.js';
 import { HnswIndex } from '../../index/hnsw.js';
-import type { VectorIndex } from '../../index/vector-index.js';
 import { LibraryIndex } from '../../index/library-index.js';
 import { Store } from '../../src/store/store.js';
-import { randomVectors } from './fixtures.js';
-
-function recallAt10(approx: VectorIndex, exact: VectorIndex, queries: Float32Array[]): number {
-  let hit = 0;
-  for (const q of queries) {
-    const truth = new Set(exact.search(q, 10).labels);
-    hit += approx.search(q, 10).labels.filter((l) => truth.has(l)).length;
-  }
-  return hit / (10 * queries.length);
-}
+import { randomVectors, recallAt10 } from './fixtures.js';
 
 test('HNSW recall@10 against exact search on 20k random unit vectors is at least 0.98', () => {
   const d = 128;

@@ -7,22 +7,7 @@ import { BruteForceIndex } from '../../index/brute-force.js';
 import { LibraryIndex, slug } from '../../index/library-index.js';
 import { Store } from '../../src/store/store.js';
 import { UsearchIndex } from '../../index/usearch.js';
-import type { VectorIndex } from '../../index/vector-index.js';
-import { Rng } from '../../src/util/rng.js';
-
-function randomVectors(n: number, d: number, seed: number): Float32Array[] {
-  const rng = new Rng(seed);
-  return Array.from({ length: n }, () => Float32Array.from({ length: d }, () => rng.normal()));
-}
-
-function recallAt10(approx: VectorIndex, exact: VectorIndex, queries: Float32Array[]): number {
-  let hit = 0;
-  for (const q of queries) {
-    const truth = new Set(exact.search(q, 10).labels);
-    hit += approx.search(q, 10).labels.filter((l) => truth.has(l)).length;
-  }
-  return hit / (10 * queries.length);
-}
+import { randomVectors, recallAt10 } from './fixtures.js';
 
 test('usearch recall@10 against exact search on 20k random unit vectors is at least 0.98', () => {
   const d = 128;

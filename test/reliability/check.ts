@@ -10,11 +10,14 @@
  * `assertSameLibrary` compares with the snapshot of a clean run.
  */
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Embedder } from '../../src/embed/embedder.js';
 import { Library } from '../../src/library.js';
+import { setup } from '../helpers.js';
+import { testEmbedder, writeCorpus } from './helpers.js';
 
 export interface LibrarySnapshot {
   readonly images: number;
@@ -154,4 +157,26 @@ export function assertSameLibrary(b: LibrarySnapshot, a: LibrarySnapshot, what: 
     for (let i = 0; i < v.length; i++)
       assert.ok(Math.abs(v[i]! - w[i]!) < 1e-5, `${what}: the vector of ${hash} differs`);
   }
+}
+
+/** What a fault test starts from, in a new temp folder: the test encoder, a corpus, and the library a clean ingest makes of it. */
+export async function cleanCorpus(
+  prefix: string,
+  n: number,
+  seed: number,
+): Promise<{
+  dir: string;
+  modelDir: string;
+  embedder: Embedder;
+  photos: string;
+  clean: LibrarySnapshot;
+}> {
+  await setup();
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const { modelDir, embedder } = await testEmbedder(join(dir, 'model'));
+  const photos = await writeCorpus(join(dir, 'photos'), n, seed);
+  const lib = Library.open(join(dir, 'clean'), { embedder, log: () => {} });
+  await lib.ingest([photos], { batch: 4 });
+  lib.close();
+  return { dir, modelDir, embedder, photos, clean: checkLibrary(join(dir, 'clean'), embedder) };
 }

@@ -14,23 +14,13 @@
 import { test, before, after, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import {
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  rmSync,
-  statfsSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readdirSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Embedder } from '../../src/embed/embedder.js';
 import { Library } from '../../src/library.js';
-import { setup } from '../helpers.js';
-import { assertSameLibrary, checkLibrary, type LibrarySnapshot } from './check.js';
-import { Child, reportFigures, script, testEmbedder, writeCorpus } from './helpers.js';
+import { assertSameLibrary, checkLibrary, cleanCorpus, type LibrarySnapshot } from './check.js';
+import { Child, reportFigures, script } from './helpers.js';
 
 const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 let dir: string;
@@ -42,14 +32,7 @@ let mounted: string | null = null;
 const figures: Record<string, unknown> = {};
 
 before(async () => {
-  await setup();
-  dir = mkdtempSync(join(tmpdir(), 'disk-full-'));
-  ({ modelDir, embedder } = await testEmbedder(join(dir, 'model')));
-  photos = await writeCorpus(join(dir, 'photos'), 40, 21);
-  const lib = Library.open(join(dir, 'clean'), { embedder, log: () => {} });
-  await lib.ingest([photos], { batch: 4 });
-  lib.close();
-  clean = checkLibrary(join(dir, 'clean'), embedder);
+  ({ dir, modelDir, embedder, photos, clean } = await cleanCorpus('disk-full-', 40, 21));
 });
 
 after(async () => {

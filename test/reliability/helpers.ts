@@ -34,8 +34,12 @@ export async function loadEmbedder(modelDir: string): Promise<Embedder> {
   return TfjsEmbedder.create(model, modelId);
 }
 
-/** An encoder that waits `ms` before each batch: keeps a run long enough to interrupt. */
-export function delayed(inner: Embedder, ms: number): Embedder {
+/**
+ * An encoder that waits `ms` (or what `ms()` says at the time) before each batch: keeps a run
+ * long enough to interrupt, or requests in flight.
+ */
+export function delayed(inner: Embedder, ms: number | (() => number)): Embedder {
+  const wait = typeof ms === 'number' ? () => ms : ms;
   return {
     modelId: inner.modelId,
     dim: inner.dim,
@@ -44,7 +48,8 @@ export function delayed(inner: Embedder, ms: number): Embedder {
     widthLabel: (w) => inner.widthLabel(w),
     widthRank: (w) => inner.widthRank(w),
     async embed(inputs, width) {
-      if (ms > 0) await new Promise((r) => setTimeout(r, ms));
+      const w = wait();
+      if (w > 0) await new Promise((r) => setTimeout(r, w));
       return inner.embed(inputs, width);
     },
     close: () => inner.close(),

@@ -7,16 +7,14 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Embedder } from '../../src/embed/embedder.js';
 import { Library } from '../../src/library.js';
 import { Store } from '../../src/store/store.js';
-import { setup } from '../helpers.js';
-import { assertSameLibrary, checkLibrary, type LibrarySnapshot } from './check.js';
-import { Child, reportFigures, script, testEmbedder, writeCorpus } from './helpers.js';
+import { assertSameLibrary, checkLibrary, cleanCorpus, type LibrarySnapshot } from './check.js';
+import { Child, reportFigures, script } from './helpers.js';
 
 const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const child = script('ingest-child.js');
@@ -28,14 +26,7 @@ let clean: LibrarySnapshot;
 const figures: Record<string, unknown> = {};
 
 before(async () => {
-  await setup();
-  dir = mkdtempSync(join(tmpdir(), 'two-writers-'));
-  ({ modelDir, embedder } = await testEmbedder(join(dir, 'model')));
-  photos = await writeCorpus(join(dir, 'photos'), 24, 31);
-  const lib = Library.open(join(dir, 'clean'), { embedder, log: () => {} });
-  await lib.ingest([photos], { batch: 4 });
-  lib.close();
-  clean = checkLibrary(join(dir, 'clean'), embedder);
+  ({ dir, modelDir, embedder, photos, clean } = await cleanCorpus('two-writers-', 24, 31));
 });
 
 after(async () => {

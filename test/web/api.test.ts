@@ -12,7 +12,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
-import type { Embedder } from '../../src/embed/embedder.js';
 import { TfjsEmbedder } from '../../src/embed/tfjs-embedder.js';
 import { Library } from '../../src/library.js';
 import { loadModel } from '../../src/model/weights.js';
@@ -21,6 +20,7 @@ import * as S from '../../web/schemas.js';
 import { startServer, type RunningServer } from '../../web/server.js';
 import { setup } from '../helpers.js';
 import { saveTestModel, writeImages } from '../ingest/fixtures.js';
+import { delayed } from '../reliability/helpers.js';
 
 const KEY = 'test-key-123';
 let dir: string;
@@ -30,23 +30,6 @@ let lib: Library;
 let srv: RunningServer;
 /** Extra latency per embed call, to hold requests in flight. */
 let delayMs = 0;
-
-/** The test encoder, slowed down on demand. */
-function slowed(inner: Embedder): Embedder {
-  return {
-    modelId: inner.modelId,
-    dim: inner.dim,
-    inputSize: inner.inputSize,
-    inputChannels: inner.inputChannels,
-    widthLabel: (w) => inner.widthLabel(w),
-    widthRank: (w) => inner.widthRank(w),
-    async embed(inputs, width) {
-      if (delayMs) await new Promise((r) => setTimeout(r, delayMs));
-      return inner.embed(inputs, width);
-    },
-    close: () => inner.close(),
-  };
-}
 
 const idOf = (path: string) => lib.store.findPath(path)!.imageId;
 
@@ -104,7 +87,7 @@ before(async () => {
   symlinkSync(secret!, join(photos, 'link.png'));
   const { model, modelId } = loadModel(modelDir);
   lib = Library.open(join(dir, 'lib'), {
-    embedder: slowed(await TfjsEmbedder.create(model, modelId)),
+    embedder: delayed(await TfjsEmbedder.create(model, modelId), () => delayMs),
     log: () => {},
   });
   await lib.ingest([photos]);
