@@ -1,11 +1,14 @@
 /**
- * One writer at a time: an exclusive lock file with the owner's pid. A lock left by a dead
- * process (kill -9, power cut) is taken over; a live owner makes the second writer stop with a
- * message that says who holds it.
+ * One writer at a time. Exclusivity comes from the operating system: the writer holds an
+ * exclusive SQLite transaction on `<lock>.db` (a POSIX record lock underneath), which the kernel
+ * drops the instant its process dies, however it dies. So a crashed writer never leaves a lock
+ * that needs taking over, and two processes can never both get it, even when they start at the
+ * same instant after a crash. Beside it, `<lock>` holds the owner's pid, task and start time,
+ * only to tell a refused writer who holds the library.
  */
-import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import Database from 'better-sqlite3';
 import { MatsearchError } from '../src/errors.js';
-import { processAlive } from '../src/util/pid.js';
 
 export class LockedError extends MatsearchError {
   constructor(message: string) {
@@ -13,34 +16,40 @@ export class LockedError extends MatsearchError {
   }
 }
 
-/** Takes the lock at `path`; returns the release function. */
-export function acquireLock(path: string, what: string): () => void {
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const fd = openSync(path, 'wx');
-      writeSync(fd, JSON.stringify({ pid: process.pid, what, since: new Date().toISOString() }));
-      closeSync(fd);
-      let released = false;
-      return () => {
-        if (released) return;
-        released = true;
-        rmSync(path, { force: true });
-      };
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      let owner: { pid?: number; what?: string; since?: string } = {};
-      try {
-        owner = JSON.parse(readFileSync(path, 'utf8')) as typeof owner;
-      } catch {
-        // a half-written lock from a crash: treat as stale
-      }
-      if (owner.pid && owner.pid !== process.pid && processAlive(owner.pid)) {
-        throw new LockedError(
-          `another matsearch process (pid ${owner.pid}, ${owner.what ?? 'writing'} since ${owner.since ?? '?'}) is writing to this library; wait for it or stop it`,
-        );
-      }
-      rmSync(path, { force: true }); // stale: its owner is gone
-    }
+interface Owner {
+  pid?: number;
+  what?: string;
+  since?: string;
+}
+
+function owner(path: string): Owner {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as Owner;
+  } catch {
+    return {}; // not written yet by a writer that has just taken the lock, or left by a crash
   }
-  throw new LockedError(`could not take the library lock ${path}`);
+}
+
+/** Takes the lock at `path` or throws LockedError at once; returns the release function. */
+export function acquireLock(path: string, what: string): () => void {
+  const db = new Database(`${path}.db`, { timeout: 0 });
+  try {
+    db.exec('BEGIN EXCLUSIVE'); // held until release; SQLITE_BUSY while another writer holds it
+  } catch (err) {
+    db.close();
+    if ((err as { code?: string }).code !== 'SQLITE_BUSY') throw err;
+    const o = owner(path);
+    throw new LockedError(
+      `another matsearch process (${o.pid ? `pid ${o.pid}, ` : ''}${o.what ?? 'writing'} since ${o.since ?? '?'}) is writing to this library; wait for it or stop it`,
+    );
+  }
+  writeFileSync(path, JSON.stringify({ pid: process.pid, what, since: new Date().toISOString() }));
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    rmSync(path, { force: true });
+    db.exec('ROLLBACK');
+    db.close();
+  };
 }

@@ -2,10 +2,11 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { acquireLock } from '../../ingest/lock.js';
 import { setup } from '../helpers.js';
 import { saveTestModel, writeImages } from '../ingest/fixtures.js';
 
@@ -58,13 +59,14 @@ test('ingest, search, similar, stats, remove and the exit codes', async () => {
   assert.equal(run('search', join(dir, 'nope.jpg')).code, 2);
   assert.equal(run('ingest', join(dir, 'nowhere')).code, 2);
   assert.equal(run('frobnicate').code, 2);
-  // A second writer is refused while the lock's owner lives.
-  writeFileSync(
-    join(dir, 'lib', 'write.lock'),
-    JSON.stringify({ pid: process.pid, what: 'ingesting', since: 'now' }),
-  );
+  // A second writer is refused while the lock's owner (this process) holds it.
+  const release = acquireLock(join(dir, 'lib', 'write.lock'), 'ingesting');
   const locked = run('ingest', photos);
+  release();
   assert.equal(locked.code, 2);
-  assert.match(locked.err, new RegExp(`another matsearch process \\(pid ${process.pid}`));
+  assert.match(
+    locked.err,
+    new RegExp(`another matsearch process \\(pid ${process.pid}, ingesting`),
+  );
   rmSync(dir, { recursive: true });
 });

@@ -82,7 +82,7 @@ const table = [
     'a second ingest while one runs; two started at once',
     `1 + ${tw2['rounds']} rounds + a stale lock + a new library opened by two processes`,
     `${1 + n(tw2['rounds'])} concurrent writers`,
-    `${n(tw1['refused']) + n(tw2['refused'])} refused with the lock message, ${tw2['bothHeldTheLock']} held the lock at once; stale lock taken over`,
+    `${n(tw1['refused']) + n(tw2['refused'])} refused with the lock message, ${tw2['bothHeldTheLock']} held the lock at once; a killed writer's lock did not block the next`,
     '0',
   ]),
   row([
@@ -255,6 +255,11 @@ missing, wrong, any length, prefix, upper-cased, Basic scheme, in the query stri
 - The database ran \`synchronous = NORMAL\` and uploads were not fsynced: a power cut could take
   back writes the server had acknowledged. Now \`FULL\` (measured 0.3-0.5 ms a commit; an ingest
   commits once per batch) and fsynced uploads.
+- The writer lock was a file holding the owner's pid: taking over a dead owner's lock was not
+  atomic (two processes finding the same dead owner at once could both take it), and a lock read
+  while its owner was still writing it looked stale. Exclusivity now comes from an exclusive SQLite
+  transaction on \`write.lock.db\`, an OS lock the kernel drops when its process dies: nothing is
+  ever taken over; the pid file only names the owner in the refusal message.
 - A flipped byte inside an index file (size and structure intact) went unnoticed, and once the
   rerank read vectors from the index's memory it would have skewed scores too. Every index file
   is now saved with a SHA-256 (in its sidecar, or its header for the exact index), checked at
@@ -269,8 +274,6 @@ missing, wrong, any length, prefix, upper-cased, Basic scheme, in the query stri
   searchable), and a damaged index fails its checksum and is rebuilt.
 - Damage to an index after it was loaded (memory errors) is not detected; index files saved
   before checksums were kept are trusted until their next save.
-- Taking over a stale lock is not atomic: two processes that find the same dead owner at the same
-  instant could both take it (not observed in the tests' races).
 - Leftover thumbnails of interrupted writes are not swept (they are keyed by content and unused).
 `;
 
