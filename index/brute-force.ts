@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { NotFoundError, NotOpenError, ShapeError, WeightsFormatError } from '../src/errors.js';
+import { NotOpenError, ShapeError, WeightsFormatError } from '../src/errors.js';
 import { normalized, tempPath, type SearchHits, type VectorIndex } from './vector-index.js';
 
 const MAGIC = 'MSBF1';
@@ -82,16 +82,9 @@ export class BruteForceIndex implements VectorIndex {
     return slot === undefined ? undefined : this.data.slice(slot * this.dim, (slot + 1) * this.dim);
   }
 
-  vectors(labels: readonly number[]): Float32Array {
+  vectors(labels: readonly number[]): (Float32Array | undefined)[] {
     this.check();
-    const d = this.dim;
-    const out = new Float32Array(labels.length * d);
-    labels.forEach((l, i) => {
-      const slot = this.labelSlot.get(l);
-      if (slot === undefined) throw new NotFoundError(`label ${l} is not in the index`);
-      out.set(this.data.subarray(slot * d, (slot + 1) * d), i * d);
-    });
-    return out;
+    return labels.map((l) => this.vector(l));
   }
 
   search(query: Float32Array, k: number, filter?: (label: number) => boolean): SearchHits {

@@ -6,7 +6,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import hnswlib from 'hnswlib-node';
-import { NotFoundError, NotOpenError, ShapeError, WeightsFormatError } from '../src/errors.js';
+import { NotOpenError, ShapeError, WeightsFormatError } from '../src/errors.js';
 import {
   saveIndexFiles,
   verifyIndexFiles,
@@ -183,14 +183,9 @@ export class HnswIndex implements VectorIndex {
   }
 
   /** hnswlib's cosine space stores each vector normalised: these are the unit vectors. */
-  vectors(labels: readonly number[]): Float32Array {
+  vectors(labels: readonly number[]): (Float32Array | undefined)[] {
     const idx = this.idx;
-    const out = new Float32Array(labels.length * this.dim);
-    labels.forEach((l, i) => {
-      if (!this.live.has(l)) throw new NotFoundError(`label ${l} is not in the index`);
-      out.set(idx.getPoint(l), i * this.dim);
-    });
-    return out;
+    return labels.map((l) => (this.live.has(l) ? Float32Array.from(idx.getPoint(l)) : undefined));
   }
 
   setEf(ef: number): void {

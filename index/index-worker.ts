@@ -231,12 +231,12 @@ export class WorkerIndex implements VectorIndex {
   }
 
   /**
-   * The stored unit vectors of live labels, flat [labels.length, dim], answered later; null when
-   * the engine keeps no exact copy (see `VectorIndex.vectors`).
+   * The stored unit vectors of `labels` (undefined for one no longer in the index), answered
+   * later; null when the engine keeps no exact copy (see `VectorIndex.vectors`).
    */
-  async vectorsAsync(labels: readonly number[]): Promise<Float32Array | null> {
+  async vectorsAsync(labels: readonly number[]): Promise<(Float32Array | undefined)[] | null> {
     this.check();
-    if (labels.length === 0) return new Float32Array(0);
+    if (labels.length === 0) return [];
     return this.request({
       op: 'vectors',
       id: this.nextId++,

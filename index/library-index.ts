@@ -317,10 +317,7 @@ export class LibraryIndex {
       this.index instanceof WorkerIndex
         ? await this.index.vectorsAsync(labels)
         : (this.index.vectors?.(labels) ?? null);
-    const d = this.dim;
-    return labels.map((l, i) =>
-      v && !this.narrow.has(l) ? v.subarray(i * d, (i + 1) * d) : undefined,
-    );
+    return labels.map((l, i) => (v && !this.narrow.has(l) ? v[i] : undefined));
   }
 
   /** Writes the index and its fingerprint (index first: a crash between leaves it stale, which open() repairs). */

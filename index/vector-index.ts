@@ -58,11 +58,12 @@ export interface VectorIndex {
   /** Every live label. */
   labels(): number[];
   /**
-   * The stored (unit-length) vectors of live labels, flat [labels.length, dim]: the rerank reads
-   * them from memory instead of the database. Absent on engines without an exact copy (usearch:
-   * its binding cannot read a vector back, and a quantized one is not exact anyway).
+   * The stored (unit-length) vectors of `labels`, undefined for a label not in the index (removed
+   * since the search that found it): the rerank reads them from memory instead of the database.
+   * Absent on engines without an exact copy (usearch: its binding cannot read a vector back, and
+   * a quantized one is not exact anyway).
    */
-  vectors?(labels: readonly number[]): Float32Array;
+  vectors?(labels: readonly number[]): (Float32Array | undefined)[];
   /** Writes the index to `path` (atomically: temp file then rename). */
   save(path: string): void;
   /** Frees native memory; idempotent; any later use throws. */

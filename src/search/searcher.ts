@@ -182,45 +182,48 @@ export class Searcher {
     o: SearchOptions,
   ): Promise<SearchHit[]> {
     const model = this.embedder.modelId;
-    // From the index's memory where it holds the full-width vector; else from the database.
     const needVectors = fullQuery !== null || o.dedupe !== false;
+    // From the index's memory where it holds the full-width vector; else from the database.
     const inMemory = needVectors ? await this.index.fullVectors(shortlist.map((h) => h.id)) : [];
     const scored = shortlist.map((h, i) => {
-      const full = inMemory[i] ?? this.store.getEmbedding(h.id, model, '1');
-      const stored = full ?? [...this.store.widestEmbeddingsOf(h.id, model)][0]?.vector;
+      const full = needVectors
+        ? (inMemory[i] ?? this.store.getEmbedding(h.id, model, '1'))
+        : undefined;
+      const stored =
+        full ??
+        (needVectors ? [...this.store.widestEmbeddingsOf(h.id, model)][0]?.vector : undefined);
       return {
         id: h.id,
         coarse: h.coarse,
         vector: stored,
         vectorWidth: full ? '1' : 'narrower',
         score: fullQuery && stored ? dot(fullQuery, stored) : h.coarse,
+        // No vector left anywhere: the image was deleted after the coarse stage found it.
+        gone: needVectors && !stored,
       };
     });
     scored.sort((a, b) => b.score - a.score);
     const minScore = o.minScore ?? -Infinity;
     const dedupe = o.dedupe === undefined ? 0.99 : o.dedupe;
-    const kept: typeof scored = [];
+    const kept: SearchHit[] = [];
+    const keptVectors: Float32Array[] = [];
     for (const s of scored) {
       if (kept.length >= k) break;
-      if (s.score < minScore) continue;
-      if (
-        dedupe !== false &&
-        s.vector &&
-        kept.some((x) => x.vector && dot(x.vector, s.vector!) >= dedupe)
-      )
+      if (s.gone || s.score < minScore) continue;
+      if (dedupe !== false && s.vector && keptVectors.some((v) => dot(v, s.vector!) >= dedupe))
         continue;
-      kept.push(s);
-    }
-    return kept.map((s) => {
       const paths = this.store.pathsOf(s.id);
-      return {
+      if (paths.length === 0 && !this.store.getImage(s.id)) continue; // deleted meanwhile
+      kept.push({
         id: s.id,
         score: s.score,
         coarseScore: s.coarse,
         vectorWidth: s.vectorWidth,
         path: paths[0] ?? '',
         paths,
-      };
-    });
+      });
+      if (s.vector) keptVectors.push(s.vector);
+    }
+    return kept;
   }
 }

@@ -148,6 +148,32 @@ for (const [name, opts] of setups) {
     assert.equal(got.results[0]!.id, narrow);
     assert.equal(got.results[0]!.vectorWidth, '1');
 
+    // An image deleted between the coarse stage and the rerank is never returned, whether the
+    // index has dropped it yet or not.
+    for (const dropFromIndex of [true, false]) {
+      const victim = [...lib.widest.keys()][1 + Number(dropFromIndex)]!;
+      const searchAsync = index.searchAsync.bind(index);
+      index.searchAsync = async (...a) => {
+        const hits = await searchAsync(...a);
+        lib.store.deleteImage(victim);
+        if (dropFromIndex) index.remove(victim);
+        return hits;
+      };
+      const q = lib.widest.get(victim)!.v;
+      const r = await new Searcher(lib.store, index, new IdentityEmbedder(d, MODEL)).search(q, {
+        k: 5,
+        shortlist: 50,
+        dedupe: false,
+      });
+      index.searchAsync = searchAsync;
+      assert.ok(
+        !r.results.some((h) => h.id === victim),
+        `deleted image returned (${dropFromIndex})`,
+      );
+      assert.equal(r.results.length, 5);
+      lib.widest.delete(victim);
+    }
+
     index.close();
     lib.store.close();
     rmSync(lib.dir, { recursive: true });
