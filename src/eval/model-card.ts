@@ -96,7 +96,11 @@ const LIMITS: Record<string, string[]> = {
     '- Trained on 28x28 grey clothing photos on a black background: it is a benchmark model for the',
     '  nesting, not a general photo encoder. Colour images are converted to grey by the runtime.',
     '- `tiny` (128 wide, 6 layers, 17 tokens) is chosen to train in a few CPU-hours; it trails larger',
-    '  published Fashion-MNIST models (~93-95% top-1).',
+    '  published Fashion-MNIST models (~93-95% top-1). Widths 1, 1/2 and 1/4 score within half a point',
+    '  of each other, so width is not what holds full width below 91%: the 7 px patches (16 tokens) are',
+    '  the likelier limit; 4 px patches (49 tokens) would cost about 3x the compute.',
+    "- Mix'n'Match points fall below the curve of the standard widths, most where narrow layers feed",
+    '  wide ones (1/8x4,1x2); self-distillation does not close that gap (docs/eval/distill.md).',
   ],
   emoji: [
     '- Learnt from about 1,400 emoji in three flat, vector-drawn styles: it finds the same pictogram',
