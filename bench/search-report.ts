@@ -175,5 +175,14 @@ function whichEngine(rows: SearchRow[]): string {
       "(`LibraryIndexOptions.engine: 'usearch'`)."
     : '**Verdict: hnswlib stays the default** (`LibraryIndexOptions.engine`, default ' +
       "`'hnswlib'`); usearch remains available with `engine: 'usearch'`.";
-  return md + rule + '\n\n' + lines.join('\n') + '\n\n' + verdict + '\n';
+  const rerank =
+    'The rule compares the engines, so it looks at the coarse stage. "total" also holds the ' +
+    "rerank, whose vectors come from different places: from hnswlib's memory (hnswlib-node hands " +
+    'a vector back as a JS array, about 25 µs each, so about 2.5 ms for a shortlist of 100) and ' +
+    'from the database for usearch (whose binding cannot read vectors back). With the database ' +
+    'freshly written and in the page cache, as here, that read is the faster of the two; with ' +
+    'most of it on disk, as in the 1M run (search-1m.md), the database read took 14.6 ms at p50 ' +
+    'and 30 ms at p99 against 2.1 and 3.7 ms from memory, which is why memory is used wherever ' +
+    'the engine has the vectors.';
+  return md + rule + '\n\n' + lines.join('\n') + '\n\n' + verdict + '\n\n' + rerank + '\n';
 }
