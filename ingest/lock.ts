@@ -43,7 +43,11 @@ export function acquireLock(path: string, what: string): () => void {
       `another matsearch process (${o.pid ? `pid ${o.pid}, ` : ''}${o.what ?? 'writing'} since ${o.since ?? '?'}) is writing to this library; wait for it or stop it`,
     );
   }
-  writeFileSync(path, JSON.stringify({ pid: process.pid, what, since: new Date().toISOString() }));
+  try {
+    writeFileSync(path, JSON.stringify({ pid: process.pid, what, since: new Date().toISOString() }));
+  } catch {
+    // Only the refusal message needs it: a full disk is reported by the writes that matter.
+  }
   let released = false;
   return () => {
     if (released) return;
