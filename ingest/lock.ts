@@ -44,7 +44,10 @@ export function acquireLock(path: string, what: string): () => void {
     );
   }
   try {
-    writeFileSync(path, JSON.stringify({ pid: process.pid, what, since: new Date().toISOString() }));
+    writeFileSync(
+      path,
+      JSON.stringify({ pid: process.pid, what, since: new Date().toISOString() }),
+    );
   } catch {
     // Only the refusal message needs it: a full disk is reported by the writes that matter.
   }
