@@ -160,6 +160,7 @@ export class LibraryIndex {
     const narrow = sync.narrow ? new Map(sync.narrow) : store.narrowImages(modelId);
     const li = new LibraryIndex(store, dir, modelId, dim, opts, index, sync.maxCreatedAt, narrow);
     li.catchUp();
+    if (!sync.narrow) li.writeSync(); // so the next open need not scan the database again
     return li;
   }
 
@@ -325,6 +326,15 @@ export class LibraryIndex {
     const f = LibraryIndex.files(this.dir, this.modelId);
     const kind = this.index.kind as IndexKind;
     this.index.save(f.index(kind));
+    this.writeSync();
+    for (const other of INDEX_KINDS)
+      if (other !== kind)
+        for (const p of indexFiles(other, f.index(other))) rmSync(p, { force: true });
+  }
+
+  /** Writes the fingerprint of the index as it is in memory (which `save` just wrote). */
+  private writeSync(): void {
+    const f = LibraryIndex.files(this.dir, this.modelId);
     const sync: SyncState = {
       modelId: this.modelId,
       dim: this.dim,
@@ -336,9 +346,6 @@ export class LibraryIndex {
     };
     writeFileSync(tempPath(f.sync), JSON.stringify(sync));
     renameSync(tempPath(f.sync), f.sync);
-    for (const other of INDEX_KINDS)
-      if (other !== kind)
-        for (const p of indexFiles(other, f.index(other))) rmSync(p, { force: true });
   }
 
   close(): void {
