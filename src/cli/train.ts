@@ -19,8 +19,8 @@ const num = (v: unknown, name: string, fallback: number): number => {
 export const trainCommand: Command = {
   summary: 'train a MatMamba-Vision model (joint nested widths, or one width as a baseline)',
   usage:
-    '--data fmnist|emoji|FOLDER [--config tiny] [--name N] [--steps N] [--batch N] [--lr X] [--width W ...] ' +
-    '[--distill X] [--workers N] [--resume] [--max-minutes M] [--run DIR] [--out DIR]',
+    '--data fmnist|emoji|FOLDER [--config tiny] [--patch PX] [--d-model N] [--name N] [--steps N] [--batch N] [--lr X] [--width W ...] ' +
+    '[--distill X] [--cross X] [--workers N] [--resume] [--max-minutes M] [--run DIR] [--out DIR]',
   options: {
     config: { type: 'string', default: 'tiny' },
     data: { type: 'string' },
@@ -37,6 +37,9 @@ export const trainCommand: Command = {
     supcon: { type: 'string' },
     temperature: { type: 'string' },
     distill: { type: 'string' },
+    cross: { type: 'string' },
+    patch: { type: 'string' },
+    'd-model': { type: 'string' },
     width: { type: 'string', multiple: true },
     workers: { type: 'string' },
     seed: { type: 'string' },
@@ -56,7 +59,11 @@ export const trainCommand: Command = {
     const emoji = data.kind === 'emoji';
     const dataName = data.kind === 'folder' ? basename(data.root) : data.kind;
     const trainSet = loadSplit(data, 'train');
-    const config = presetConfig(String(v['config']), configFor(data, trainSet));
+    const config = presetConfig(String(v['config']), {
+      ...configFor(data, trainSet),
+      ...(v['patch'] !== undefined ? { patchSize: num(v['patch'], 'patch', 0) } : {}),
+      ...(v['d-model'] !== undefined ? { dModel: num(v['d-model'], 'd-model', 0) } : {}),
+    });
     const levels = (v['width'] as string[] | undefined) ?? [...JOINT_LEVELS];
     for (const w of levels) widthToDim(config, w); // fail early on a bad width
     const baseline = levels.length === 1 ? `-w${levels[0]!.replace('/', 'of')}` : '';
@@ -82,6 +89,7 @@ export const trainCommand: Command = {
         supcon: num(v['supcon'], 'supcon', emoji ? 1 : 0),
         temperature: num(v['temperature'], 'temperature', 0.1),
         distill: num(v['distill'], 'distill', 0),
+        cross: num(v['cross'], 'cross', 0),
       },
       workers: num(v['workers'], 'workers', 2),
       seed: num(v['seed'], 'seed', 0),

@@ -8,7 +8,8 @@ import { join, relative } from 'node:path';
 import { modelCost } from '../model/cost.js';
 import { STANDARD_WIDTHS } from '../model/nesting.js';
 import { CONFIG_FILE, WEIGHTS_FILE } from '../model/weights.js';
-import type { MatMambaVisionConfig } from '../model/config.js';
+import { PRESETS, type MatMambaVisionConfig } from '../model/config.js';
+import { geometryFor } from '../train/data.js';
 import { NotFoundError } from '../errors.js';
 import { lineChart, type Series } from '../util/svg-plot.js';
 import type { RetrievalMetrics } from './retrieval.js';
@@ -27,9 +28,16 @@ interface RunState {
     minLrRatio: number;
     weightDecay: number;
     clip: number;
-    loss: { labelSmoothing: number; supcon: number; temperature: number; distill: number };
+    loss: {
+      labelSmoothing: number;
+      supcon: number;
+      temperature: number;
+      distill: number;
+      cross?: number;
+    };
     workers: number;
     seed: number;
+    config?: { patchSize: number; dModel: number };
   };
   history: { step: number; imagesPerS?: number; eval?: Record<string, number> }[];
 }
@@ -171,6 +179,10 @@ export function writeModelCard(c: CardInputs): string {
       (o.loss.distill > 0
         ? `, self-distillation from the full width (weight ${o.loss.distill})`
         : ', no distillation') +
+      ((o.loss.cross ?? 0) > 0
+        ? `; cross-width contrastive loss (weight ${o.loss.cross}): each narrower micro-batch's ` +
+          "embeddings query the full width's embeddings of the same images, positives as above"
+        : '') +
       '.',
     `- Data-parallel on ${o.workers} worker process${o.workers === 1 ? '' : 'es'} (tfjs, wasm backend), seed ${o.seed}.`,
     `- Compute: **${(state.cpuSeconds / 3600).toFixed(2)} CPU-hours** ` +
@@ -245,7 +257,14 @@ function trainCommand(s: RunState): string {
     `--lr ${o.lr}`,
     `--warmup ${o.warmup}`,
     ...(o.levels.length === 1 ? [`--width ${o.levels[0]}`] : []),
+    ...(o.config && o.config.patchSize !== geometryFor(o.data.kind).patchSize
+      ? [`--patch ${o.config.patchSize}`]
+      : []),
+    ...(o.config && o.config.dModel !== PRESETS['tiny']!.dModel
+      ? [`--d-model ${o.config.dModel}`]
+      : []),
     ...(o.loss.distill > 0 ? [`--distill ${o.loss.distill}`] : []),
+    ...((o.loss.cross ?? 0) > 0 ? [`--cross ${o.loss.cross}`] : []),
     ...(o.seed !== 0 ? [`--seed ${o.seed}`] : []),
   ];
   return parts.join(' ');

@@ -78,10 +78,19 @@ export function loadSplit(spec: DataSpec, split: 'train' | 'test', root?: string
  * patches, which keeps detail in the patch embedding at the same token cost. This keeps training
  * within a few CPU-hours.
  */
+/** The input geometry a data set trains at unless `--patch` says otherwise. */
+export function geometryFor(kind: DataSpec['kind'] | string): {
+  imageSize: number;
+  patchSize: number;
+  inChans: number;
+} {
+  return kind === 'fmnist'
+    ? { imageSize: 28, patchSize: 7, inChans: 1 }
+    : { imageSize: 64, patchSize: 16, inChans: 3 };
+}
+
 export function configFor(spec: DataSpec, train: ImageSet) {
-  return spec.kind === 'fmnist'
-    ? { imageSize: 28, patchSize: 7, inChans: 1, nClasses: train.classes.length }
-    : { imageSize: 64, patchSize: 16, inChans: 3, nClasses: train.classes.length };
+  return { ...geometryFor(spec.kind), nClasses: train.classes.length };
 }
 
 export function augmentFor(spec: DataSpec, imageSize: number, channels: number): AugmentOptions {

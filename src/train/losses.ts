@@ -66,3 +66,37 @@ export function cosineDistill(student: tf.Tensor2D, teacher: tf.Tensor2D): tf.Sc
     tf.mean(tf.sum(tf.mul(l2Normalize(student), l2Normalize(teacher)), 1)),
   ) as tf.Scalar;
 }
+
+/**
+ * Cross-width contrastive loss: narrow-width anchors (student [B, D]) against full-width
+ * candidates (teacher [B, D], fixed), the asymmetric search a cheap query runs against a
+ * full-width collection. Positives of anchor i: every candidate with its label, including its
+ * own image at full width; the denominator runs over all B candidates. Mean over anchors of the
+ * mean over positives of -log( exp(s_i·t_p/τ) / Σ_a exp(s_i·t_a/τ) ).
+ */
+export function crossWidthLoss(
+  student: tf.Tensor2D,
+  teacher: tf.Tensor2D,
+  labels: Int32Array,
+  temperature: number,
+): tf.Scalar {
+  const B = labels.length;
+  const pos = new Float32Array(B * B);
+  const counts = new Float32Array(B);
+  for (let i = 0; i < B; i++)
+    for (let j = 0; j < B; j++)
+      if (labels[i] === labels[j]) {
+        pos[i * B + j] = 1;
+        counts[i]!++;
+      }
+  const sim = tf.div(
+    tf.matMul(l2Normalize(student), tf.transpose(l2Normalize(teacher))),
+    temperature,
+  ); // [B, B]: anchor rows, candidate columns
+  const logProb = tf.sub(sim, tf.logSumExp(sim, 1, true));
+  const perAnchor = tf.div(
+    tf.sum(tf.mul(logProb, tf.tensor2d(pos, [B, B])), 1),
+    tf.tensor1d(counts),
+  ); // [B]
+  return tf.neg(tf.mean(perAnchor)) as tf.Scalar;
+}

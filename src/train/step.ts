@@ -4,7 +4,7 @@ import type { MatMambaVision } from '../model/vision.js';
 import { imageAt, type ImageSet } from '../data/image-set.js';
 import { Rng } from '../util/rng.js';
 import { augmentView, centerView, type AugmentOptions } from './augment.js';
-import { cosineDistill, crossEntropy, supConLoss } from './losses.js';
+import { cosineDistill, crossEntropy, crossWidthLoss, supConLoss } from './losses.js';
 
 export interface LossOptions {
   readonly labelSmoothing: number;
@@ -13,6 +13,11 @@ export interface LossOptions {
   readonly temperature: number;
   /** Weight of self-distillation from the full width to narrower ones (0 = off). */
   readonly distill: number;
+  /**
+   * Weight of the cross-width contrastive loss: each narrower micro-batch's embeddings query the
+   * full width's embeddings of the same images (0 = off; absent in older runs).
+   */
+  readonly cross?: number;
 }
 
 export interface MicroBatch {
@@ -53,6 +58,11 @@ export function batchPixels(
   return tf.tensor4d(buf, [indices.length, S, S, C]);
 }
 
+/** Whether a micro-batch at `width` needs the full width's embeddings of its images. */
+export function needsTeacher(o: LossOptions, width: string): boolean {
+  return width !== '1' && (o.distill > 0 || (o.cross ?? 0) > 0);
+}
+
 /** The scalar loss of one micro-batch at its width (unscaled). */
 export function microLoss(
   model: MatMambaVision,
@@ -66,7 +76,13 @@ export function microLoss(
   let loss: tf.Scalar = logits ? crossEntropy(logits, labels, o.labelSmoothing) : tf.scalar(0);
   if (o.supcon > 0)
     loss = tf.add(loss, tf.mul(supConLoss(features, labels, o.temperature), o.supcon));
-  if (teacher) loss = tf.add(loss, tf.mul(cosineDistill(features, teacher), o.distill));
+  if (teacher && o.distill > 0)
+    loss = tf.add(loss, tf.mul(cosineDistill(features, teacher), o.distill));
+  if (teacher && (o.cross ?? 0) > 0)
+    loss = tf.add(
+      loss,
+      tf.mul(crossWidthLoss(features, teacher, labels, o.temperature), o.cross ?? 0),
+    );
   return loss;
 }
 
@@ -87,8 +103,9 @@ export function accumulateGradients(
   for (const mb of micro) {
     const x = batchPixels(model, set, mb.indices, mb.seed, augment);
     const labels = Int32Array.from(mb.indices, (i) => set.labels[i]!);
-    // Self-distillation's teacher: the full width on the same images, outside the tape.
-    const teacher = o.distill > 0 && mb.width !== '1' ? model.encode(x, 1) : null;
+    // The teacher of distillation and cross-width loss: the full width on the same images,
+    // outside the tape.
+    const teacher = needsTeacher(o, mb.width) ? model.encode(x, 1) : null;
     const { value, grads } = tf.variableGrads(
       () => tf.mul(microLoss(model, x, labels, mb.width, o, teacher), mb.scale) as tf.Scalar,
       vars,

@@ -58,9 +58,10 @@ test('a model card states each target with its measured value, and marks misses'
     minLrRatio: 0.01,
     weightDecay: 0.05,
     clip: 1,
-    loss: { labelSmoothing: 0.1, supcon: 0, temperature: 0.1, distill: 0.5 },
+    loss: { labelSmoothing: 0.1, supcon: 0, temperature: 0.1, distill: 0.5, cross: 1 },
     workers: 2,
     seed: 0,
+    config: { ...cfg, patchSize: 4, dModel: 64 },
   };
   const history = [10, 20].map((step) => ({
     step,
@@ -77,7 +78,13 @@ test('a model card states each target with its measured value, and marks misses'
     JSON.stringify({
       step: 100,
       cpuSeconds: 3600,
-      options: { ...options, name: 'b', levels: ['1/4'], loss: { ...options.loss, distill: 0 } },
+      options: {
+        ...options,
+        name: 'b',
+        levels: ['1/4'],
+        config: cfg,
+        loss: { ...options.loss, distill: 0, cross: 0 },
+      },
       history,
     }),
   );
@@ -97,8 +104,9 @@ test('a model card states each target with its measured value, and marks misses'
   assert.match(md, /2\.00 CPU-hours/);
   assert.match(
     md,
-    /--data fmnist --name m --steps 100 --batch 64 --lr 0\.002 --warmup 10 --distill 0\.5/,
+    /--data fmnist --name m --steps 100 --batch 64 --lr 0\.002 --warmup 10 --patch 4 --d-model 64 --distill 0\.5 --cross 1/,
   );
+  assert.match(md, /cross-width contrastive loss \(weight 1\)/);
   assert.match(md, /full width top-1 >= 91% \| 91\.50% \| met/);
   assert.match(md, /1\/8 width top-1 >= 88% \| 87\.00% \| \*\*missed\*\*/);
   assert.match(md, /loses <= 1 point of mAP@10 \| 80\.00 -> 79\.50 \(-0\.50\) \| met/);

@@ -11,7 +11,7 @@ import {
   type LossOptions,
 } from '../../src/train/step.js';
 import { AdamW, clipGlobalNorm, learningRate } from '../../src/train/optimizer.js';
-import { crossEntropy, supConLoss, cosineDistill } from '../../src/train/losses.js';
+import { crossEntropy, supConLoss, cosineDistill, crossWidthLoss } from '../../src/train/losses.js';
 import { MatMambaVision } from '../../src/model/vision.js';
 import { makeConfig } from '../../src/model/config.js';
 import { fakeEmoji } from './fixtures.js';
@@ -62,7 +62,13 @@ test('accumulated gradients equal the 1/g-weighted sum of separate micro-batch g
   });
   const model = MatMambaVision.create(cfg, 4);
   const set = fakeEmoji(20);
-  const o: LossOptions = { labelSmoothing: 0.1, supcon: 0.5, temperature: 0.2, distill: 0.3 };
+  const o: LossOptions = {
+    labelSmoothing: 0.1,
+    supcon: 0.5,
+    temperature: 0.2,
+    distill: 0.3,
+    cross: 0.4,
+  };
   const aug = {
     size: 8,
     channels: 3,
@@ -174,4 +180,29 @@ test('losses equal their formulas', () => {
     [3, -1],
   ]);
   assert.ok(Math.abs(cosineDistill(a, tf.mul(a, 3) as tf.Tensor2D).dataSync()[0]!) < 1e-6);
+
+  // Cross-width loss: narrow anchors s_i against full-width candidates t_a, every candidate in
+  // the denominator, positives = same label including the anchor's own image.
+  const s = [
+    [1, 1],
+    [0.2, 1],
+    [1, -0.5],
+  ];
+  const t = [
+    [1, 0],
+    [0, 2],
+    [3, -3],
+  ];
+  const lab = Int32Array.from([4, 4, 7]);
+  const unit = (v: number[]) => v.map((x) => x / Math.hypot(...v));
+  const cos = (p: number[], q: number[]) => dot(unit(p), unit(q));
+  let oracle = 0;
+  s.forEach((si, i) => {
+    const logits = t.map((ta) => cos(si, ta) / 0.5);
+    const lse = Math.log(logits.reduce((acc, l) => acc + Math.exp(l), 0));
+    const positives = t.map((_, a) => a).filter((a) => lab[a] === lab[i]);
+    oracle += -positives.reduce((acc, p) => acc + logits[p]! - lse, 0) / positives.length;
+  });
+  const cw = crossWidthLoss(tf.tensor2d(s), tf.tensor2d(t), lab, 0.5).dataSync()[0]!;
+  assert.ok(Math.abs(cw - oracle / 3) < 1e-5, `${cw} vs ${oracle / 3}`);
 });
