@@ -21,6 +21,20 @@ export function l2Normalize(x: tf.Tensor2D): tf.Tensor2D {
   return tf.div(x, tf.sqrt(tf.add(tf.sum(tf.square(x), 1, true), 1e-12))) as tf.Tensor2D;
 }
 
+/** The [B, B] same-label mask (with or without the diagonal) and each row's count. */
+function positives(labels: Int32Array, self: boolean): { pos: Float32Array; counts: Float32Array } {
+  const B = labels.length;
+  const pos = new Float32Array(B * B);
+  const counts = new Float32Array(B);
+  for (let i = 0; i < B; i++)
+    for (let j = 0; j < B; j++)
+      if ((self || i !== j) && labels[i] === labels[j]) {
+        pos[i * B + j] = 1;
+        counts[i]!++;
+      }
+  return { pos, counts };
+}
+
 /**
  * Supervised contrastive loss (Khosla et al. 2020, L_out): for each anchor with at least one
  * positive (same label, other index), the mean over its positives of
@@ -32,18 +46,9 @@ export function supConLoss(
   temperature: number,
 ): tf.Scalar {
   const B = labels.length;
-  const pos = new Float32Array(B * B);
+  const { pos, counts } = positives(labels, false);
   const selfMask = new Float32Array(B * B);
-  const counts = new Float32Array(B);
-  for (let i = 0; i < B; i++) {
-    selfMask[i * B + i] = -1e9;
-    for (let j = 0; j < B; j++) {
-      if (i !== j && labels[i] === labels[j]) {
-        pos[i * B + j] = 1;
-        counts[i]!++;
-      }
-    }
-  }
+  for (let i = 0; i < B; i++) selfMask[i * B + i] = -1e9;
   const anchors = counts.reduce((n, c) => n + (c > 0 ? 1 : 0), 0);
   if (anchors === 0) return tf.scalar(0);
   const z = l2Normalize(features);
@@ -81,14 +86,7 @@ export function crossWidthLoss(
   temperature: number,
 ): tf.Scalar {
   const B = labels.length;
-  const pos = new Float32Array(B * B);
-  const counts = new Float32Array(B);
-  for (let i = 0; i < B; i++)
-    for (let j = 0; j < B; j++)
-      if (labels[i] === labels[j]) {
-        pos[i * B + j] = 1;
-        counts[i]!++;
-      }
+  const { pos, counts } = positives(labels, true);
   const sim = tf.div(
     tf.matMul(l2Normalize(student), tf.transpose(l2Normalize(teacher))),
     temperature,
