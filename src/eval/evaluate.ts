@@ -15,7 +15,15 @@ import { batchPixels } from '../train/step.js';
 import { loadSplit, type DataSpec } from '../train/data.js';
 import { lineChart, type Series } from '../util/svg-plot.js';
 import { rankTopK } from './rank.js';
-import { metricsFromRanks, normalizeRows, type RetrievalMetrics } from './retrieval.js';
+import {
+  apAt10PerQuery,
+  metricsFromRanks,
+  normalizeRows,
+  formatChange,
+  type QueryWidthLoss,
+  type RetrievalMetrics,
+} from './retrieval.js';
+import { clusterBootstrap } from './bootstrap.js';
 
 export interface EvalOptions {
   readonly modelDir: string;
@@ -138,18 +146,42 @@ export async function evaluate(o: EvalOptions) {
     return relevantCount.get(q)!;
   };
   const pairs: { queryWidth: string; dbWidth: string; metrics: RetrievalMetrics }[] = [];
+  const fullWidth = o.widths[0]!;
+  const apAgainstFull = new Map<string, Float64Array>(); // query width -> AP@10 per query
   for (const qw of nq > 0 ? o.widths : []) {
     const Q = testEmb.get(qw)!.features.subarray(0, nq * D);
     for (const dw of o.widths) {
       const ranks = rankTopK(Q, dbEmb.get(dw)!, D, 10, skip);
-      const m = metricsFromRanks(ranks, (q, j) => dLabels[j] === qLabels[q], countRel);
+      const isRelevant = (q: number, j: number) => dLabels[j] === qLabels[q];
+      const m = metricsFromRanks(ranks, isRelevant, countRel);
+      if (dw === fullWidth) apAgainstFull.set(qw, apAt10PerQuery(ranks, isRelevant, countRel));
       pairs.push({ queryWidth: qw, dbWidth: dw, metrics: m });
       log(
         `retrieval query ${qw} / database ${dw}: mAP@10 ${pct(m.mapAt10)} R@1 ${pct(m.recallAt1)} R@10 ${pct(m.recallAt10)}`,
       );
     }
   }
+  // What a cheaper query costs against the full-width collection, query by query, with a 95%
+  // paired bootstrap interval. Emoji queries are resampled by emoji (its three drawings share
+  // one answer set); class-level queries one by one.
+  const fullAp = apAgainstFull.get(fullWidth);
+  const queryWidthLoss = fullAp
+    ? o.widths.slice(1).map((qw) => {
+        const ap = apAgainstFull.get(qw)!;
+        const diff = ap.map((a, q) => a - fullAp[q]!);
+        const cluster = instance ? qLabels.subarray(0, nq) : Int32Array.from(diff, (_, q) => q);
+        const b = clusterBootstrap(diff, cluster);
+        return {
+          queryWidth: qw,
+          dbWidth: fullWidth,
+          mapAt10Change: b.mean,
+          ci95: [b.lo, b.hi] as [number, number],
+          clusters: b.clusters,
+        };
+      })
+    : [];
   report['retrieval'] = {
+    queryWidthLoss,
     protocol: instance
       ? 'held-out emoji: every image queries the images of the other two vendors; relevant = same emoji'
       : `${nq} test queries against the ${imageCount(db)} training images; relevant = same class`,
@@ -261,7 +293,10 @@ function write(
     '',
   );
   const widths = o.widths;
-  const retrieval = report['retrieval'] as { protocol: string };
+  const retrieval = report['retrieval'] as {
+    protocol: string;
+    queryWidthLoss?: QueryWidthLoss[];
+  };
   for (const [metric, key] of pairs.length === 0
     ? []
     : ([
@@ -285,6 +320,8 @@ function write(
       );
     }
     lines.push('');
+    if (key === 'mapAt10' && retrieval.queryWidthLoss?.length)
+      lines.push(queryWidthLossLine(retrieval.queryWidthLoss), '');
   }
   const vendors = report['vendors'] as
     { query: string; database: string; metrics: RetrievalMetrics }[] | undefined;
@@ -302,4 +339,12 @@ function write(
     lines.push('');
   }
   writeFileSync(join(o.outDir, `${name}.md`), lines.join('\n'));
+}
+
+function queryWidthLossLine(losses: readonly QueryWidthLoss[]): string {
+  return (
+    `Change in mAP@10 (points) when the query is embedded at a narrower width and searched against ` +
+    `the full-width database, with a 95% paired bootstrap interval over ${losses[0]!.clusters} ` +
+    `resampled units: ${losses.map((l) => `${l.queryWidth}: ${formatChange(l)}`).join(', ')}.`
+  );
 }

@@ -74,31 +74,44 @@ export function retrievalMetrics(
   return metricsFromRanks(ranks, (q, j) => dLabels[j] === qLabels[q], relevant);
 }
 
+/** AP@10 of each query from its ranked list; NaN for a query with no relevant item. */
+export function apAt10PerQuery(
+  ranks: number[][],
+  isRelevant: (q: number, j: number) => boolean,
+  relevantCount: (q: number) => number,
+): Float64Array {
+  return Float64Array.from(ranks, (top, q) => {
+    const rel = relevantCount(q);
+    if (rel === 0) return NaN;
+    let found = 0;
+    let sum = 0;
+    top.slice(0, 10).forEach((j, rank) => {
+      if (isRelevant(q, j)) sum += ++found / (rank + 1);
+    });
+    return sum / Math.min(10, rel);
+  });
+}
+
 /** recall@1, recall@10 and mAP@10 from ranked lists; `relevantCount(q)` = relevant items in the database. */
 export function metricsFromRanks(
   ranks: number[][],
   isRelevant: (q: number, j: number) => boolean,
   relevantCount: (q: number) => number,
 ): RetrievalMetrics {
+  const ap = apAt10PerQuery(ranks, isRelevant, relevantCount);
   let n = 0;
   let r1 = 0;
   let r10 = 0;
-  let ap = 0;
+  let apSum = 0;
   ranks.forEach((top, q) => {
-    const rel = relevantCount(q);
-    if (rel === 0) return;
+    if (Number.isNaN(ap[q]!)) return;
     n++;
     const hits = top.slice(0, 10).map((j) => isRelevant(q, j));
     if (hits[0]) r1++;
     if (hits.some(Boolean)) r10++;
-    let found = 0;
-    let sum = 0;
-    hits.forEach((h, rank) => {
-      if (h) sum += ++found / (rank + 1);
-    });
-    ap += sum / Math.min(10, rel);
+    apSum += ap[q]!;
   });
-  return { queries: n, recallAt1: r1 / n, recallAt10: r10 / n, mapAt10: ap / n };
+  return { queries: n, recallAt1: r1 / n, recallAt10: r10 / n, mapAt10: apSum / n };
 }
 
 /** recall@1 where each image queries all images of *other* groups (vendors). */
@@ -109,4 +122,21 @@ export function crossGroupRecallAt1(
   groups: Int32Array,
 ): number {
   return retrievalMetrics(F, labels, F, labels, d, (q, j) => groups[j] === groups[q]).recallAt1;
+}
+
+export interface QueryWidthLoss {
+  queryWidth: string;
+  dbWidth: string;
+  /** Mean over queries of AP@10 at this query width minus AP@10 at full width (fraction). */
+  mapAt10Change: number;
+  /** 95% paired cluster-bootstrap interval of that mean. */
+  ci95: [number, number];
+  /** Independent units resampled (emoji, or queries). */
+  clusters: number;
+}
+
+/** "-2.28 [-2.90, -1.66]": a change in mAP@10 points with its interval. */
+export function formatChange(l: QueryWidthLoss): string {
+  const pts = (x: number) => (100 * x).toFixed(2);
+  return `${pts(l.mapAt10Change)} [${pts(l.ci95[0])}, ${pts(l.ci95[1])}]`;
 }

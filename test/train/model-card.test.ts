@@ -110,6 +110,28 @@ test('a model card states each target with its measured value, and marks misses'
   assert.match(md, /full width top-1 >= 91% \| 91\.50% \| met/);
   assert.match(md, /1\/8 width top-1 >= 88% \| 87\.00% \| \*\*missed\*\*/);
   assert.match(md, /loses <= 1 point of mAP@10 \| 80\.00 -> 79\.50 \(-0\.50\) \| met/);
+  // With the per-query interval in the report, the card states it.
+  const withCi = report('m', { '1': 0.915, '1/2': 0.9, '1/4': 0.89, '1/8': 0.87 }, 0.795);
+  withCi.retrieval.queryWidthLoss = [
+    {
+      queryWidth: '1/4',
+      dbWidth: '1',
+      mapAt10Change: -0.005,
+      ci95: [-0.0123, 0.0021],
+      clusters: 9,
+    },
+  ];
+  const out2 = writeModelCard({
+    modelDir,
+    runDir: join(dir, 'run'),
+    report: withCi,
+    evalCommand: 'npx matsearch eval --model m --data fmnist',
+    outDir: join(dir, 'cards2'),
+  });
+  assert.match(
+    readFileSync(out2, 'utf8'),
+    /80\.00 -> 79\.50 \(-0\.50 \[-1\.23, 0\.21\], 95% interval\) \| met/,
+  );
   assert.match(
     md,
     /independently trained 1\/4 model \(b\) \| 89\.00% vs 90\.50% \| \*\*missed\*\*/,
