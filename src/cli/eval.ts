@@ -29,7 +29,7 @@ function withoutOption(argv: readonly string[], name: string): string[] {
 export const evalCommand: Command = {
   summary: "evaluate a model: top-1 per width and Mix'n'Match point, retrieval per width pair",
   usage:
-    '--model DIR --data fmnist|emoji|FOLDER [--out docs/eval] [--mix SPEC ... | --mix none] [--queries N] [--json] [--card docs/models [--run DIR] [--baseline EVAL.json] [--from-report EVAL.json]]',
+    '--model DIR --data fmnist|emoji|FOLDER [--out docs/eval] [--mix SPEC ... | --mix none] [--queries N] [--split train|test] [--json] [--card docs/models [--run DIR] [--baseline EVAL.json] [--from-report EVAL.json]]',
   options: {
     model: { type: 'string', short: 'm' },
     data: { type: 'string' },
@@ -37,6 +37,7 @@ export const evalCommand: Command = {
     width: { type: 'string', multiple: true },
     mix: { type: 'string', multiple: true },
     queries: { type: 'string', default: '10000' },
+    split: { type: 'string', default: 'test' },
     json: { type: 'boolean', default: false },
     card: { type: 'string' },
     run: { type: 'string' },
@@ -55,6 +56,8 @@ export const evalCommand: Command = {
     const json = Boolean(v['json']);
     const data = parseDataSpec(v['data']);
     const fromReport = v['from-report'] as string | undefined;
+    if (v['split'] === 'train' && typeof v['card'] === 'string')
+      throw new ValidationError('a model card reports held-out data: drop --split train');
     if (fromReport !== undefined && typeof v['card'] !== 'string')
       throw new ValidationError('--from-report only goes with --card DIR');
     if (fromReport === undefined) await prepareData(data, json ? undefined : (s) => console.log(s));
@@ -80,6 +83,7 @@ export const evalCommand: Command = {
                   ]
                 : []),
             queries: Number(v['queries']),
+            split: parseSplit(v['split']),
             log: json ? () => {} : (s) => console.log(s),
           });
     if (typeof v['card'] === 'string') {
@@ -105,3 +109,8 @@ export const evalCommand: Command = {
     if (json) console.log(JSON.stringify(report, null, 2));
   },
 };
+
+function parseSplit(v: unknown): 'train' | 'test' {
+  if (v === 'train' || v === 'test') return v;
+  throw new ValidationError(`--split must be train or test, got '${String(v)}'`);
+}

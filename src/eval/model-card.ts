@@ -117,6 +117,10 @@ const LIMITS: Record<string, string[]> = {
     '  photographs; for photo libraries train on your own folder (`matsearch train --data <folder>`).',
     '- 64 px input in 16 px patches: fine detail (text, small faces) is lost; near-identical emoji',
     '  that differ only in small marks (skin tones, gendered variants, flags of similar colours) are confused.',
+    '- A 1/4-width query against full-width vectors loses more than a point of mAP@10 (Targets). It finds',
+    "  the full-width vectors about as well as 1/4-width ones, so the cost is the 1/4 submodel's capacity,",
+    '  not a mismatch of the spaces; distillation and a cross-width loss did not reduce it',
+    '  (docs/eval/distill.md). Query at 1/2 width where a point matters.',
   ],
 };
 

@@ -46,3 +46,20 @@ test('metrics on a hand-made ranking', () => {
     1,
   );
 });
+
+test('eval refuses --split train where training queries would find themselves', async () => {
+  const { evaluate } = await import('../../src/eval/evaluate.js');
+  await assert.rejects(
+    evaluate({
+      modelDir: 'no-such-model',
+      data: { kind: 'fmnist' },
+      outDir: 'unused',
+      widths: ['1'],
+      mixPoints: [],
+      queries: 10,
+      split: 'train',
+      log: () => {},
+    }),
+    /--split train needs --data emoji/,
+  );
+});
