@@ -35,6 +35,15 @@ function positives(labels: Int32Array, self: boolean): { pos: Float32Array; coun
   return { pos, counts };
 }
 
+/** Per anchor row of `sim` [B, C], the mean over its positives of log softmax(sim row). [B] */
+function meanPositiveLogProb(sim: tf.Tensor, pos: Float32Array, counts: Float32Array): tf.Tensor {
+  const logProb = tf.sub(sim, tf.logSumExp(sim, 1, true));
+  return tf.div(
+    tf.sum(tf.mul(logProb, tf.tensor(pos, sim.shape)), 1),
+    tf.tensor1d(counts.map((c) => Math.max(c, 1))),
+  );
+}
+
 /**
  * Supervised contrastive loss (Khosla et al. 2020, L_out): for each anchor with at least one
  * positive (same label, other index), the mean over its positives of
@@ -56,12 +65,7 @@ export function supConLoss(
     tf.div(tf.matMul(z, tf.transpose(z)), temperature),
     tf.tensor2d(selfMask, [B, B]),
   ); // [B, B]
-  const logProb = tf.sub(sim, tf.logSumExp(sim, 1, true)); // [B, B]
-  const perAnchor = tf.div(
-    tf.sum(tf.mul(logProb, tf.tensor2d(pos, [B, B])), 1),
-    tf.tensor1d(counts.map((c) => Math.max(c, 1))),
-  ); // [B]
-  return tf.div(tf.neg(tf.sum(perAnchor)), anchors) as tf.Scalar;
+  return tf.div(tf.neg(tf.sum(meanPositiveLogProb(sim, pos, counts))), anchors) as tf.Scalar;
 }
 
 /** Self-distillation: mean (1 - cos) between student features and fixed teacher features. */
@@ -85,16 +89,10 @@ export function crossWidthLoss(
   labels: Int32Array,
   temperature: number,
 ): tf.Scalar {
-  const B = labels.length;
   const { pos, counts } = positives(labels, true);
   const sim = tf.div(
     tf.matMul(l2Normalize(student), tf.transpose(l2Normalize(teacher))),
     temperature,
   ); // [B, B]: anchor rows, candidate columns
-  const logProb = tf.sub(sim, tf.logSumExp(sim, 1, true));
-  const perAnchor = tf.div(
-    tf.sum(tf.mul(logProb, tf.tensor2d(pos, [B, B])), 1),
-    tf.tensor1d(counts),
-  ); // [B]
-  return tf.neg(tf.mean(perAnchor)) as tf.Scalar;
+  return tf.neg(tf.mean(meanPositiveLogProb(sim, pos, counts))) as tf.Scalar;
 }
