@@ -60,7 +60,7 @@ export function clusterBootstrap(
     let s = 0;
     let c = 0;
     for (let i = 0; i < C; i++) {
-      const k = Math.floor(rng.uniform() * C);
+      const k = rng.int(C);
       s += sums[k]!;
       c += counts[k]!;
     }

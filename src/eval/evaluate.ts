@@ -168,8 +168,9 @@ export async function evaluate(o: EvalOptions) {
     for (const dw of o.widths) {
       const ranks = rankTopK(Q, dbEmb.get(dw)!, D, 10, skip);
       const isRelevant = (q: number, j: number) => dLabels[j] === qLabels[q];
-      const m = metricsFromRanks(ranks, isRelevant, countRel);
-      if (dw === fullWidth) apAgainstFull.set(qw, apAt10PerQuery(ranks, isRelevant, countRel));
+      const ap = apAt10PerQuery(ranks, isRelevant, countRel);
+      const m = metricsFromRanks(ranks, isRelevant, countRel, ap);
+      if (dw === fullWidth) apAgainstFull.set(qw, ap);
       pairs.push({ queryWidth: qw, dbWidth: dw, metrics: m });
       log(
         `retrieval query ${qw} / database ${dw}: mAP@10 ${pct(m.mapAt10)} R@1 ${pct(m.recallAt1)} R@10 ${pct(m.recallAt10)}`,
@@ -198,7 +199,7 @@ export async function evaluate(o: EvalOptions) {
   report['retrieval'] = {
     queryWidthLoss,
     protocol: instance
-      ? `${split === 'train' ? 'training' : 'held-out'} emoji: every image queries the images of the other two vendors; relevant = same emoji`
+      ? `${splitWord(split)} emoji: every image queries the images of the other two vendors; relevant = same emoji`
       : `${nq} test queries against the ${imageCount(db)} training images; relevant = same class`,
     pairs,
   };
@@ -343,7 +344,7 @@ function write(
     { query: string; database: string; metrics: RetrievalMetrics }[] | undefined;
   if (vendors) {
     lines.push(
-      `## Cross-vendor retrieval on ${report['split'] === 'train' ? 'training' : 'held-out'} emoji (full width)`,
+      `## Cross-vendor retrieval on ${splitWord(report['split'])} emoji (full width)`,
       '',
       '| query | database | recall@1 | recall@10 | mAP@10 |',
       '| --- | --- | --- | --- | --- |',
@@ -356,6 +357,8 @@ function write(
   }
   writeFileSync(join(o.outDir, `${name}.md`), lines.join('\n'));
 }
+
+const splitWord = (split: unknown) => (split === 'train' ? 'training' : 'held-out');
 
 function queryWidthLossLine(losses: readonly QueryWidthLoss[]): string {
   return (

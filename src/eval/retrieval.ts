@@ -92,13 +92,16 @@ export function apAt10PerQuery(
   });
 }
 
-/** recall@1, recall@10 and mAP@10 from ranked lists; `relevantCount(q)` = relevant items in the database. */
+/**
+ * recall@1, recall@10 and mAP@10 from ranked lists; `relevantCount(q)` = relevant items in the
+ * database. `ap`: the lists' AP@10 per query when the caller has it already.
+ */
 export function metricsFromRanks(
   ranks: number[][],
   isRelevant: (q: number, j: number) => boolean,
   relevantCount: (q: number) => number,
+  ap: Float64Array = apAt10PerQuery(ranks, isRelevant, relevantCount),
 ): RetrievalMetrics {
-  const ap = apAt10PerQuery(ranks, isRelevant, relevantCount);
   let n = 0;
   let r1 = 0;
   let r10 = 0;

@@ -138,7 +138,7 @@ export class Searcher {
     const k = o.k ?? 10;
     const v =
       this.store.getEmbedding(imageId, this.embedder.modelId, '1') ??
-      [...this.store.widestEmbeddingsOf(imageId, this.embedder.modelId)][0]?.vector;
+      this.store.widestEmbedding(imageId, this.embedder.modelId)?.vector;
     if (!v)
       throw new NotFoundError(`image ${imageId} has no vector of model ${this.embedder.modelId}`);
     const opts = { ...o, exclude: [...(o.exclude ?? []), imageId] };
@@ -190,8 +190,7 @@ export class Searcher {
         ? (inMemory[i] ?? this.store.getEmbedding(h.id, model, '1'))
         : undefined;
       const stored =
-        full ??
-        (needVectors ? [...this.store.widestEmbeddingsOf(h.id, model)][0]?.vector : undefined);
+        full ?? (needVectors ? this.store.widestEmbedding(h.id, model)?.vector : undefined);
       return {
         id: h.id,
         coarse: h.coarse,

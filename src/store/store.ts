@@ -419,6 +419,17 @@ export class Store {
     }
   }
 
+  /** One image's widest vector of a model (one row read), or undefined when it has none. */
+  widestEmbedding(
+    imageId: number,
+    modelId: string,
+  ): { width: string; vector: Float32Array } | undefined {
+    this.check();
+    const r = this.s.vectorsOf.get(imageId, modelId) as
+      { width: string; vector: Buffer } | undefined;
+    return r && { width: r.width, vector: fromBlob(r.vector) };
+  }
+
   /** Images whose widest vector of `modelId` is narrower than full width, with its width rank. */
   narrowImages(modelId: string): Map<number, number> {
     this.check();

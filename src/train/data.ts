@@ -72,14 +72,13 @@ export function loadSplit(spec: DataSpec, split: 'train' | 'test', root?: string
 }
 
 /**
- * Model fields the data decides: input size, patch, channels, classes. Both use a 4x4 patch grid
- * (17 tokens with CLS): Fashion-MNIST 7 px patches, a training step a third of the cost of 4 px
- * patches (49 tokens; measured 109 vs 36 images/s per thread); colour sets 64 px images in 16 px
- * patches, which keeps detail in the patch embedding at the same token cost. This keeps training
- * within a few CPU-hours.
+ * The input geometry a data set trains at unless `--patch` says otherwise. Both use a 4x4 patch
+ * grid (17 tokens with CLS): Fashion-MNIST 7 px patches, a training step a third of the cost of
+ * 4 px patches (49 tokens; measured 109 vs 36 images/s per thread); colour sets 64 px images in
+ * 16 px patches, which keeps detail in the patch embedding at the same token cost. This keeps
+ * training within a few CPU-hours.
  */
-/** The input geometry a data set trains at unless `--patch` says otherwise. */
-export function geometryFor(kind: DataSpec['kind'] | string): {
+export function geometryFor(kind: string): {
   imageSize: number;
   patchSize: number;
   inChans: number;
@@ -89,6 +88,7 @@ export function geometryFor(kind: DataSpec['kind'] | string): {
     : { imageSize: 64, patchSize: 16, inChans: 3 };
 }
 
+/** Model fields the data decides: the geometry and the number of classes. */
 export function configFor(spec: DataSpec, train: ImageSet) {
   return { ...geometryFor(spec.kind), nClasses: train.classes.length };
 }

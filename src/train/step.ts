@@ -58,9 +58,12 @@ export function batchPixels(
   return tf.tensor4d(buf, [indices.length, S, S, C]);
 }
 
+/** The cross-width loss weight; runs from before the option have none. */
+const crossWeight = (o: LossOptions) => o.cross ?? 0;
+
 /** Whether a micro-batch at `width` needs the full width's embeddings of its images. */
 export function needsTeacher(o: LossOptions, width: string): boolean {
-  return width !== '1' && (o.distill > 0 || (o.cross ?? 0) > 0);
+  return width !== '1' && (o.distill > 0 || crossWeight(o) > 0);
 }
 
 /** The scalar loss of one micro-batch at its width (unscaled). */
@@ -78,10 +81,10 @@ export function microLoss(
     loss = tf.add(loss, tf.mul(supConLoss(features, labels, o.temperature), o.supcon));
   if (teacher && o.distill > 0)
     loss = tf.add(loss, tf.mul(cosineDistill(features, teacher), o.distill));
-  if (teacher && (o.cross ?? 0) > 0)
+  if (teacher && crossWeight(o) > 0)
     loss = tf.add(
       loss,
-      tf.mul(crossWidthLoss(features, teacher, labels, o.temperature), o.cross ?? 0),
+      tf.mul(crossWidthLoss(features, teacher, labels, o.temperature), crossWeight(o)),
     );
   return loss;
 }

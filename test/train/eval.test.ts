@@ -1,6 +1,7 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { rankTopK } from '../../src/eval/rank.js';
+import { evaluate } from '../../src/eval/evaluate.js';
 import {
   metricsFromRanks,
   retrievalMetrics,
@@ -48,7 +49,6 @@ test('metrics on a hand-made ranking', () => {
 });
 
 test('eval refuses --split train where training queries would find themselves', async () => {
-  const { evaluate } = await import('../../src/eval/evaluate.js');
   await assert.rejects(
     evaluate({
       modelDir: 'no-such-model',
