@@ -5,11 +5,17 @@ import { fetchEmoji, fetchFashionMnist } from '../data/fetch.js';
 import { buildEmojiCache } from '../data/emoji.js';
 import { dataDir } from '../data/paths.js';
 import { writeSamples } from '../data/samples.js';
+import { fetchCorpus, selectSources } from '../data/corpus/fetch.js';
+import { MatsearchError } from '../errors.js';
 
 export const dataCommand: Command = {
   summary: 'fetch Fashion-MNIST (Debian) and the emoji sets (npm) into .cache/data',
-  usage: '[--samples DIR [--count N]]',
-  options: { samples: { type: 'string' }, count: { type: 'string', default: '100' } },
+  usage: '[--corpus all|photos|textures|drawn|NAME] [--samples DIR [--count N]]',
+  options: {
+    samples: { type: 'string' },
+    count: { type: 'string', default: '100' },
+    corpus: { type: 'string' },
+  },
   async run(v) {
     const root = dataDir();
     mkdirSync(root, { recursive: true });
@@ -19,6 +25,17 @@ export const dataCommand: Command = {
     console.log(
       `emoji raster cache: ${info.path} (${info.count} emoji drawn by all three vendors)`,
     );
+    if (typeof v['corpus'] === 'string') {
+      const r = await fetchCorpus(selectSources(v['corpus']), root);
+      console.log(
+        `corpus: ${r.fetched.length} fetched, ${r.skipped.length} already there, ${r.failed.length} failed`,
+      );
+      if (r.failed.length > 0)
+        throw new MatsearchError(
+          'E_FETCH',
+          `corpus sources failed: ${r.failed.map((f) => `${f.name} (${f.error})`).join('; ')}; run again to retry them`,
+        );
+    }
     if (typeof v['samples'] === 'string') {
       const n = writeSamples(v['samples'], Number(v['count']), root);
       console.log(`sample images: ${n} held-out emoji x 3 vendors in ${v['samples']}`);

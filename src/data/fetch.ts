@@ -7,7 +7,7 @@
  *     (SVG), unpacked with `npm pack` + tar.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { dataDir, FMNIST_SUBDIR } from './paths.js';
@@ -19,6 +19,44 @@ export const EMOJI_PACKAGES = {
 
 function run(cmd: string, args: string[], cwd: string): void {
   execFileSync(cmd, args, { cwd, stdio: ['ignore', 'ignore', 'inherit'] });
+}
+
+/**
+ * Downloads Debian package `name` (apt-get download, no root) and unpacks it into `dest`
+ * (dpkg-deb -x; nothing is installed). Returns the package's version, e.g. '3.1-1'.
+ */
+export function unpackDebian(name: string, dest: string): string {
+  const work = `${dest}.download`;
+  rmSync(work, { recursive: true, force: true });
+  mkdirSync(work, { recursive: true });
+  run('apt-get', ['download', name], work);
+  const deb = readdirSync(work).find((f) => f.endsWith('.deb'));
+  if (!deb)
+    throw new Error(`apt-get download ${name} produced no .deb (run apt-get update first?)`);
+  rmSync(dest, { recursive: true, force: true });
+  mkdirSync(dest, { recursive: true });
+  run('dpkg-deb', ['-x', join(work, deb), dest], work);
+  rmSync(work, { recursive: true, force: true });
+  return decodeURIComponent(deb.split('_')[1] ?? 'unknown');
+}
+
+/**
+ * Fetches npm package `spec` (npm pack, no install scripts run) and unpacks it so that `dest`
+ * holds the package's files. Returns the version from its package.json.
+ */
+export function unpackNpm(spec: string, dest: string): string {
+  const work = `${dest}.download`;
+  rmSync(work, { recursive: true, force: true });
+  mkdirSync(work, { recursive: true });
+  run('npm', ['pack', spec, '--silent'], work);
+  const tgz = readdirSync(work).find((f) => f.endsWith('.tgz'));
+  if (!tgz) throw new Error(`npm pack ${spec} produced no tarball`);
+  run('tar', ['xzf', tgz], work);
+  rmSync(dest, { recursive: true, force: true });
+  renameSync(join(work, 'package'), dest);
+  rmSync(work, { recursive: true, force: true });
+  const pkg = JSON.parse(readFileSync(join(dest, 'package.json'), 'utf8')) as { version?: string };
+  return pkg.version ?? 'unknown';
 }
 
 export function fetchFashionMnist(root = dataDir()): string {

@@ -1,0 +1,4 @@
+/** The same thing drawn differently: emoji, icons, flags, cards, chess, glyphs, clip art. */
+import type { CorpusSource } from './source.js';
+
+export const DRAWN_SOURCES: readonly CorpusSource[] = [];
