@@ -19,7 +19,7 @@ const num = (v: unknown, name: string, fallback: number): number => {
 export const trainCommand: Command = {
   summary: 'train a MatMamba-Vision model (joint nested widths, or one width as a baseline)',
   usage:
-    '--data fmnist|emoji|FOLDER [--config tiny] [--patch PX] [--d-model N] [--name N] [--steps N] [--batch N] [--lr X] [--width W ...] ' +
+    '--data fmnist|emoji|general|FOLDER [--config tiny] [--image-size PX] [--patch PX] [--d-model N] [--layers N] [--name N] [--steps N] [--batch N] [--lr X] [--width W ...] ' +
     '[--distill X] [--cross X] [--workers N] [--resume] [--max-minutes M] [--run DIR] [--out DIR]',
   options: {
     config: { type: 'string', default: 'tiny' },
@@ -40,6 +40,8 @@ export const trainCommand: Command = {
     cross: { type: 'string' },
     patch: { type: 'string' },
     'd-model': { type: 'string' },
+    layers: { type: 'string' },
+    'image-size': { type: 'string' },
     width: { type: 'string', multiple: true },
     workers: { type: 'string' },
     seed: { type: 'string' },
@@ -53,16 +55,21 @@ export const trainCommand: Command = {
   },
   async run(v) {
     if (typeof v['data'] !== 'string')
-      throw new ValidationError('give --data fmnist, --data emoji or --data <folder>');
+      throw new ValidationError('give --data fmnist, emoji, general or a folder');
     const data = parseDataSpec(v['data']);
     await prepareData(data, (s) => console.log(s));
     const emoji = data.kind === 'emoji';
+    const general = data.kind === 'general';
     const dataName = data.kind === 'folder' ? basename(data.root) : data.kind;
     const trainSet = loadSplit(data, 'train');
     const config = presetConfig(String(v['config']), {
       ...configFor(data, trainSet),
       ...(v['patch'] !== undefined ? { patchSize: num(v['patch'], 'patch', 0) } : {}),
       ...(v['d-model'] !== undefined ? { dModel: num(v['d-model'], 'd-model', 0) } : {}),
+      ...(v['layers'] !== undefined ? { nLayer: num(v['layers'], 'layers', 0) } : {}),
+      ...(v['image-size'] !== undefined
+        ? { imageSize: num(v['image-size'], 'image-size', 0) }
+        : {}),
     });
     const levels = (v['width'] as string[] | undefined) ?? [...JOINT_LEVELS];
     for (const w of levels) widthToDim(config, w); // fail early on a bad width
@@ -78,7 +85,12 @@ export const trainCommand: Command = {
       outDir: (v['out'] as string | undefined) ?? `models/${name}`,
       levels,
       steps: num(v['steps'], 'steps', emoji ? 3000 : 4000),
-      units: emoji ? Math.max(2, Math.round(batch / 3)) : batch,
+      // Emoji units are identities of 3 drawings, general units pairs of views.
+      units: emoji
+        ? Math.max(2, Math.round(batch / 3))
+        : general
+          ? Math.max(2, Math.round(batch / 2))
+          : batch,
       lr: num(v['lr'], 'lr', 2e-3),
       warmup: num(v['warmup'], 'warmup', 200),
       minLrRatio: 0.01,
@@ -86,7 +98,7 @@ export const trainCommand: Command = {
       clip: num(v['clip'], 'clip', 1),
       loss: {
         labelSmoothing: num(v['smoothing'], 'smoothing', 0.1),
-        supcon: num(v['supcon'], 'supcon', emoji ? 1 : 0),
+        supcon: num(v['supcon'], 'supcon', emoji || general ? 1 : 0),
         temperature: num(v['temperature'], 'temperature', 0.1),
         distill: num(v['distill'], 'distill', 0),
         cross: num(v['cross'], 'cross', 0),

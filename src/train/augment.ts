@@ -5,6 +5,16 @@
  */
 import { normalizeUnitPixels } from '../runtime/preprocess.js';
 import type { Rng } from '../util/rng.js';
+import {
+  addBorder,
+  downscale,
+  drawText,
+  gaussianBlur,
+  greyscale,
+  jpegArtifacts,
+  pasteImage,
+  type OverlaySource,
+} from './distort.js';
 
 export interface AugmentOptions {
   /** Output side S. */
@@ -19,6 +29,21 @@ export interface AugmentOptions {
   readonly flip: boolean;
   /** Brightness / contrast / saturation jitter strength (0 = off), applied with probability 0.8. */
   readonly jitter: number;
+  /** Rotate by a random multiple of 90 degrees (copy detection: photos get rotated). */
+  readonly rot90?: boolean;
+  /** Probabilities of the copy-detection distortions (distort.ts); absent = none. */
+  readonly distort?: DistortOptions;
+}
+
+/** Each distortion's probability per view (3-channel views only). */
+export interface DistortOptions {
+  readonly overlay: number;
+  readonly text: number;
+  readonly border: number;
+  readonly grey: number;
+  readonly blur: number;
+  readonly downscale: number;
+  readonly jpeg: number;
 }
 
 interface Box {
@@ -57,15 +82,25 @@ function resample(
   cout: number,
   flip: boolean,
   out: Float32Array,
+  quarterTurns = 0,
 ) {
   const sx = box.w / S;
   const sy = box.h / S;
-  for (let y = 0; y < S; y++) {
-    const fy = Math.min(Math.max(box.y0 + (y + 0.5) * sy - 0.5, 0), src - 1);
-    const y0 = Math.floor(fy);
-    const y1 = Math.min(y0 + 1, src - 1);
-    const wy = fy - y0;
-    for (let x = 0; x < S; x++) {
+  for (let yo = 0; yo < S; yo++) {
+    for (let xo = 0; xo < S; xo++) {
+      // The output pixel (xo, yo) of a view turned clockwise by quarterTurns comes from (x, y).
+      const [x, y] =
+        quarterTurns === 1
+          ? [yo, S - 1 - xo]
+          : quarterTurns === 2
+            ? [S - 1 - xo, S - 1 - yo]
+            : quarterTurns === 3
+              ? [S - 1 - yo, xo]
+              : [xo, yo];
+      const fy = Math.min(Math.max(box.y0 + (y + 0.5) * sy - 0.5, 0), src - 1);
+      const y0 = Math.floor(fy);
+      const y1 = Math.min(y0 + 1, src - 1);
+      const wy = fy - y0;
       const xs = flip ? S - 1 - x : x;
       const fx = Math.min(Math.max(box.x0 + (xs + 0.5) * sx - 0.5, 0), src - 1);
       const x0 = Math.floor(fx);
@@ -76,7 +111,7 @@ function resample(
         ((1 - wy) * ((1 - wx) * px(y0, x0, c) + wx * px(y0, x1, c)) +
           wy * ((1 - wx) * px(y1, x0, c) + wx * px(y1, x1, c))) /
         255;
-      const o = (y * S + x) * cout;
+      const o = (yo * S + xo) * cout;
       if (cout === cin) for (let c = 0; c < cin; c++) out[o + c] = sample(c);
       else if (cout === 3) out[o] = out[o + 1] = out[o + 2] = sample(0);
       else out[o] = (sample(0) + sample(1) + sample(2)) / 3;
@@ -112,11 +147,23 @@ export function augmentView(
   o: AugmentOptions,
   rng: Rng,
   out: Float32Array,
+  overlay?: () => OverlaySource,
 ): void {
   const box = sampleBox(src, o, rng);
   const flip = o.flip && rng.uniform() < 0.5;
-  resample(img, src, cin, box, o.size, o.channels, flip, out);
+  const turns = o.rot90 ? Math.floor(rng.uniform() * 4) : 0;
+  resample(img, src, cin, box, o.size, o.channels, flip, out, turns);
+  const d = o.channels === 3 ? o.distort : undefined;
+  const S = o.size;
+  if (d && overlay && rng.uniform() < d.overlay) pasteImage(out, S, overlay(), rng);
+  if (d && rng.uniform() < d.text) drawText(out, S, rng);
+  if (d && rng.uniform() < d.border) addBorder(out, S, rng);
   if (o.jitter > 0 && rng.uniform() < 0.8) jitterInPlace(out, o.channels, o.jitter, rng);
+  if (d && rng.uniform() < d.grey) greyscale(out);
+  if (d && rng.uniform() < d.blur) gaussianBlur(out, S, 0.5 + 1.5 * rng.uniform());
+  if (d && rng.uniform() < d.downscale) downscale(out, S, 2 + Math.floor(rng.uniform() * 3));
+  if (d && S % 8 === 0 && rng.uniform() < d.jpeg)
+    jpegArtifacts(out, S, 10 + Math.floor(rng.uniform() * 50));
   normalizeUnitPixels(out, o.channels);
 }
 

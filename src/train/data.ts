@@ -3,7 +3,7 @@
  * adapted to it, its augmentation, and the seeded sampler that fixes the data order (so a resumed
  * run sees exactly the batches an uninterrupted one would).
  */
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { loadEmoji, splitEmoji } from '../data/emoji.js';
 import {
@@ -14,6 +14,9 @@ import {
   splitByClass,
 } from '../data/folder.js';
 import { loadFashionMnist } from '../data/fmnist.js';
+import { loadCorpus } from '../data/corpus/load.js';
+import { corpusDir, type CorpusKind } from '../data/corpus/manifest.js';
+import { rasterCorpus } from '../data/corpus/raster.js';
 import type { ImageSet } from '../data/image-set.js';
 import { ValidationError } from '../errors.js';
 import { Rng } from '../util/rng.js';
@@ -22,6 +25,8 @@ import type { AugmentOptions } from './augment.js';
 export type DataSpec =
   | { readonly kind: 'fmnist' }
   | { readonly kind: 'emoji'; readonly splitSeed: number }
+  /** The general corpus (src/data/corpus): every fetched source but the held-out parts. */
+  | { readonly kind: 'general' }
   /** A labelled folder (root/<label>/*.jpg), read from its raster cache. */
   | {
       readonly kind: 'folder';
@@ -34,6 +39,7 @@ export type DataSpec =
 export function parseDataSpec(s: string, dataRoot?: string): DataSpec {
   if (s === 'fmnist') return { kind: 'fmnist' };
   if (s === 'emoji') return { kind: 'emoji', splitSeed: 0 };
+  if (s === 'general') return { kind: 'general' };
   if (existsSync(s) && statSync(s).isDirectory())
     return {
       kind: 'folder',
@@ -42,12 +48,18 @@ export function parseDataSpec(s: string, dataRoot?: string): DataSpec {
       splitSeed: 0,
     };
   throw new ValidationError(
-    `unknown data set '${s}': use fmnist, emoji, or a folder with one sub-folder per class`,
+    `unknown data set '${s}': use fmnist, emoji, general, or a folder with one sub-folder per class`,
   );
 }
 
 /** Work a data set needs before loading (rasterising a folder); a no-op for the others. */
 export async function prepareData(spec: DataSpec, log?: (msg: string) => void): Promise<void> {
+  if (spec.kind === 'general') {
+    const dir = corpusDir();
+    const sources = existsSync(dir) ? readdirSync(dir).sort() : [];
+    await rasterCorpus(sources, log ? { log } : {});
+    return;
+  }
   if (spec.kind !== 'folder') return;
   const info = await buildFolderCache(spec.root, {
     cacheRoot: dirname(dirname(spec.cache)),
@@ -64,6 +76,10 @@ export async function prepareData(spec: DataSpec, log?: (msg: string) => void): 
 
 export function loadSplit(spec: DataSpec, split: 'train' | 'test', root?: string): ImageSet {
   if (spec.kind === 'fmnist') return loadFashionMnist(split, root);
+  // The general corpus's 'test' during training is its validation split: the held-out sets
+  // are for `matsearch eval` alone.
+  if (spec.kind === 'general')
+    return loadCorpus(split === 'train' ? 'train' : 'val', root ? { root } : {});
   const parts =
     spec.kind === 'emoji'
       ? splitEmoji(loadEmoji(root), 0.8, spec.splitSeed)
@@ -88,12 +104,37 @@ export function geometryFor(kind: string): {
     : { imageSize: 64, patchSize: 16, inChans: 3 };
 }
 
-/** Model fields the data decides: the geometry and the number of classes. */
+/** Model fields the data decides: the geometry and the number of classes (none: no head). */
 export function configFor(spec: DataSpec, train: ImageSet) {
-  return { ...geometryFor(spec.kind), nClasses: train.classes.length };
+  return {
+    ...geometryFor(spec.kind),
+    nClasses: spec.kind === 'general' ? 0 : train.classes.length,
+  };
 }
 
+/**
+ * The general model's views: crops down to a quarter of the area, flips, quarter turns and the
+ * distortions of distort.ts, at rates that leave about a third of views undistorted.
+ */
+export const GENERAL_AUGMENT = {
+  scale: [0.25, 1] as const,
+  ratio: [0.75, 1.333] as const,
+  flip: true,
+  rot90: true,
+  jitter: 0.4,
+  distort: {
+    overlay: 0.25,
+    text: 0.2,
+    border: 0.15,
+    grey: 0.2,
+    blur: 0.2,
+    downscale: 0.15,
+    jpeg: 0.25,
+  },
+};
+
 export function augmentFor(spec: DataSpec, imageSize: number, channels: number): AugmentOptions {
+  if (spec.kind === 'general') return { size: imageSize, channels, ...GENERAL_AUGMENT };
   if (spec.kind === 'folder')
     return {
       size: imageSize,
@@ -170,5 +211,72 @@ export class Sampler {
 
   get unitsPerEpoch(): number {
     return this.units.length;
+  }
+}
+
+/** How many times per epoch a unit of each kind is drawn: photos are scarce and matter most. */
+export const KIND_REPEATS: Partial<Record<CorpusKind, number>> = { photo: 4 };
+
+/**
+ * Pairs for instance discrimination (SimCLR / SSCD): each unit is one cross-style identity (all
+ * images sharing a label), drawn `repeats[u]` times per epoch in a seeded order, and each draw
+ * yields two images: two different drawings of it with probability `crossStyle` when it has
+ * several, else the same image twice (two augmentations of it make the pair).
+ */
+export class PairSampler {
+  private order: number[] = [];
+  private readonly units: number[][];
+  private readonly draws: number[];
+
+  constructor(
+    set: ImageSet,
+    private readonly seed: number,
+    public state: SamplerState = { epoch: 0, pos: 0 },
+    repeats: (firstImage: number) => number = () => 1,
+    private readonly crossStyle = 0.5,
+  ) {
+    const groups = new Map<number, number[]>();
+    set.labels.forEach((l, i) => {
+      const g = groups.get(l);
+      if (g) g.push(i);
+      else groups.set(l, [i]);
+    });
+    this.units = [...groups.values()];
+    this.draws = this.units.flatMap((u, k) => Array<number>(repeats(u[0]!)).fill(k));
+    this.shuffle();
+  }
+
+  private shuffle() {
+    this.order = new Rng(this.seed * 1_000_003 + this.state.epoch).shuffle([...this.draws]);
+  }
+
+  /** Two images per unit. */
+  get unitSize(): number {
+    return 2;
+  }
+
+  next(nUnits: number): number[][] {
+    const out: number[][] = [];
+    while (out.length < nUnits) {
+      if (this.state.pos >= this.order.length) {
+        this.state = { epoch: this.state.epoch + 1, pos: 0 };
+        this.shuffle();
+      }
+      const pos = this.state.pos++;
+      const unit = this.units[this.order[pos]!]!;
+      const rng = new Rng((this.seed * 2_246_822_519) ^ (this.state.epoch * 3_266_489_917) ^ pos);
+      const a = rng.int(unit.length);
+      let b = a;
+      if (unit.length > 1 && rng.uniform() < this.crossStyle) {
+        b = rng.int(unit.length - 1);
+        if (b >= a) b++;
+      }
+      out.push([unit[a]!, unit[b]!]);
+    }
+    return out;
+  }
+
+  get unitsPerEpoch(): number {
+    return this.order.length;
   }
 }

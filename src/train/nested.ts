@@ -24,7 +24,7 @@ export function microSeed(seed: number, step: number, micro: number): number {
  */
 export function planStep(
   levels: readonly string[],
-  sampler: Sampler,
+  sampler: Pick<Sampler, 'next'>,
   units: number,
   workers: number,
   seed: number,

@@ -1,7 +1,7 @@
 /** Accumulated gradients of a list of micro-batches (what a worker computes for one step). */
 import * as tf from '@tensorflow/tfjs-core';
 import type { MatMambaVision } from '../model/vision.js';
-import { imageAt, type ImageSet } from '../data/image-set.js';
+import { imageAt, imageCount, type ImageSet } from '../data/image-set.js';
 import { Rng } from '../util/rng.js';
 import { augmentView, centerView, type AugmentOptions } from './augment.js';
 import { cosineDistill, crossEntropy, crossWidthLoss, supConLoss } from './losses.js';
@@ -45,15 +45,15 @@ export function batchPixels(
   indices.forEach((idx, k) => {
     const out = buf.subarray(k * per, (k + 1) * per);
     if (seed === null) centerView(imageAt(set, idx), set.size, set.channels, S, C, out);
-    else
-      augmentView(
-        imageAt(set, idx),
-        set.size,
-        set.channels,
-        augment!,
-        new Rng((seed + 7919 * k) >>> 0),
-        out,
-      );
+    else {
+      const rng = new Rng((seed + 7919 * k) >>> 0);
+      // Stickers and logos pasted on a view are other images of the set (3-channel sets only).
+      const overlay =
+        set.channels === 3
+          ? () => ({ img: imageAt(set, rng.int(imageCount(set))), src: set.size })
+          : undefined;
+      augmentView(imageAt(set, idx), set.size, set.channels, augment!, rng, out, overlay);
+    }
   });
   return tf.tensor4d(buf, [indices.length, S, S, C]);
 }

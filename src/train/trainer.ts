@@ -15,7 +15,16 @@ import { saveWeights, WEIGHTS_FILE } from '../model/weights.js';
 import { ValidationError } from '../errors.js';
 import { Progress } from '../util/progress.js';
 import { AdamW, clipGlobalNorm, learningRate } from './optimizer.js';
-import { augmentFor, loadSplit, Sampler, type DataSpec, type SamplerState } from './data.js';
+import {
+  augmentFor,
+  KIND_REPEATS,
+  loadSplit,
+  PairSampler,
+  Sampler,
+  type DataSpec,
+  type SamplerState,
+} from './data.js';
+import type { CorpusSet } from '../data/corpus/load.js';
 import { planStep } from './nested.js';
 import type { LossOptions } from './step.js';
 import type { WorkerReply, WorkerRequest } from './worker.js';
@@ -211,7 +220,15 @@ export async function train(
   } else if (o.resume) {
     log(`no checkpoint in ${o.runDir}: starting ${o.name} from scratch`);
   }
-  const sampler = new Sampler(trainSet, byIdentity, o.seed, { ...state.sampler });
+  const sampler =
+    o.data.kind === 'general'
+      ? new PairSampler(
+          trainSet,
+          o.seed,
+          { ...state.sampler },
+          (i) => KIND_REPEATS[(trainSet as CorpusSet).entries[i]!.kind] ?? 1,
+        )
+      : new Sampler(trainSet, byIdentity, o.seed, { ...state.sampler });
   const nWorkers = Math.max(1, Math.min(o.workers, cpus().length));
   const pool = new WorkerPool(nWorkers);
   const augment = augmentFor(o.data, o.config.imageSize, o.config.inChans);
@@ -297,7 +314,10 @@ export async function train(
         imagesPerS: +(images / elapsed).toFixed(1),
       };
       if (state.step % o.evalEvery === 0 || state.step === o.steps) {
-        row.eval = await quickEval(pool, testSet, o.levels, o.evalImages);
+        row.eval =
+          o.data.kind === 'general'
+            ? await copyEval(pool, testSet, o.levels, o.evalImages)
+            : await quickEval(pool, testSet, o.levels, o.evalImages);
         log(
           `\nstep ${state.step}: ${Object.entries(row.eval)
             .map(([k, v]) => `${k} ${v.toFixed(4)}`)
@@ -385,6 +405,58 @@ async function quickEval(
     }
   }
   return out;
+}
+
+/**
+ * The general model's check on its validation split: each of the first `n` images, seeded and
+ * augmented like training, must find its own centred view among all `n` centred views at full
+ * width (recall@1), for a query at every level: the asymmetric search the product runs.
+ */
+async function copyEval(pool: WorkerPool, testSet: ImageSet, levels: readonly string[], n: number) {
+  const count = Math.min(n, testSet.labels.length);
+  const idx = Array.from({ length: count }, (_, i) => i);
+  const per = Math.ceil(count / pool.size);
+  const features = async (seed?: number) =>
+    (await pool.all((i) => ({
+      type: 'eval',
+      indices: idx.slice(i * per, (i + 1) * per),
+      widths: [...levels],
+      ...(seed !== undefined ? { seed: seed + i * per } : {}),
+    }))) as Extract<WorkerReply, { type: 'eval' }>[];
+  const db = await features();
+  const queries = await features(12_345);
+  const full = concat(db.map((r) => r.features['1'] ?? r.features[levels[0]!]!));
+  const own = Int32Array.from(idx);
+  const out: Record<string, number> = {};
+  for (const lvl of levels) {
+    const q = concat(queries.map((r) => r.features[lvl]!));
+    out[`copy-recall@1@${lvl}`] = selfRecallAt1(q, full, full.length / count, own);
+  }
+  return out;
+}
+
+/** Fraction of query rows whose nearest database row (cosine) is row `own[i]`. */
+function selfRecallAt1(q: Float32Array, db: Float32Array, D: number, own: Int32Array): number {
+  const n = own.length;
+  const norm = (m: Float32Array, i: number) => {
+    let s = 0;
+    for (let d = 0; d < D; d++) s += m[i * D + d]! ** 2;
+    return Math.sqrt(s) || 1;
+  };
+  const dbNorm = Float32Array.from({ length: n }, (_, j) => norm(db, j));
+  let hits = 0;
+  for (let i = 0; i < n; i++) {
+    let best = -Infinity;
+    let arg = -1;
+    for (let j = 0; j < n; j++) {
+      let s = 0;
+      for (let d = 0; d < D; d++) s += q[i * D + d]! * db[j * D + d]!;
+      s /= dbNorm[j]!;
+      if (s > best) [best, arg] = [s, j];
+    }
+    if (arg === own[i]) hits++;
+  }
+  return hits / n;
 }
 
 function concat<T extends Float32Array | Int32Array>(parts: T[]): T {

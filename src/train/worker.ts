@@ -27,7 +27,8 @@ export type WorkerRequest =
     }
   | { type: 'weights'; arrays: Record<string, Float32Array> }
   | { type: 'grads'; micro: MicroBatch[] }
-  | { type: 'eval'; indices: number[]; widths: string[] };
+  /** Features of the test images; with `seed`, of seeded augmented views instead of centred ones. */
+  | { type: 'eval'; indices: number[]; widths: string[]; seed?: number };
 
 export type WorkerReply =
   | { type: 'ready'; backend: string }
@@ -51,7 +52,7 @@ let cfg: MatMambaVisionConfig;
 let augment: AugmentOptions;
 let lossOpts: LossOptions;
 
-function evaluate(indices: number[], widths: string[]): WorkerReply {
+function evaluate(indices: number[], widths: string[], seed: number | null): WorkerReply {
   const D = cfg.dModel;
   const predictions: Record<string, Int32Array> = {};
   const features: Record<string, Float32Array> = {};
@@ -62,7 +63,13 @@ function evaluate(indices: number[], widths: string[]): WorkerReply {
   const batch = 64; // bounded memory: the SSD masks grow with batch x L²
   for (let s = 0; s < indices.length; s += batch) {
     const idx = indices.slice(s, s + batch);
-    const x = batchPixels(model!, test!, idx, null, null);
+    const x = batchPixels(
+      model!,
+      test!,
+      idx,
+      seed === null ? null : seed + s,
+      seed === null ? null : augment,
+    );
     for (const w of widths) {
       tf.tidy(() => {
         const { features: f, logits } = model!.forward(x, w);
@@ -107,7 +114,7 @@ async function handle(msg: WorkerRequest): Promise<WorkerReply> {
       return { type: 'grads', grads: Object.fromEntries(r.grads), losses: r.losses };
     }
     case 'eval':
-      return evaluate(msg.indices, msg.widths);
+      return evaluate(msg.indices, msg.widths, msg.seed ?? null);
   }
 }
 

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { readIdx } from '../../src/data/idx.js';
 import { loadFashionMnist } from '../../src/data/fmnist.js';
 import { splitEmoji } from '../../src/data/emoji.js';
-import { Sampler } from '../../src/train/data.js';
+import { PairSampler, Sampler } from '../../src/train/data.js';
 import { augmentView, centerView } from '../../src/train/augment.js';
 import { Rng } from '../../src/util/rng.js';
 import { fakeEmoji, idxBytes, writeFakeFashionMnist } from './fixtures.js';
@@ -95,4 +95,31 @@ test('augmentation is seeded, stays normalised and converts channels', () => {
   centerView(img, 8, 3, 8, 1, grey);
   const mean = (img[0]! + img[1]! + img[2]!) / 3 / 255;
   assert.ok(Math.abs(grey[0]! - (mean - 0.449) / 0.226) < 1e-5);
+});
+
+test('the pair sampler draws two images of one identity, seeded, and resumes exactly', () => {
+  // 30 identities: label l has (l % 3) + 1 images.
+  const labels: number[] = [];
+  for (let l = 0; l < 30; l++) for (let k = 0; k <= l % 3; k++) labels.push(l);
+  const set = { ...fakeEmoji(1), labels: Int32Array.from(labels) };
+  const repeats = (i: number) => (labels[i]! === 0 ? 3 : 1); // identity 0 drawn 3 times an epoch
+  const s = new PairSampler(set, 5, undefined, repeats);
+  assert.equal(s.unitsPerEpoch, 32);
+  const epoch = s.next(32);
+  for (const [a, b] of epoch) assert.equal(labels[a!], labels[b!]);
+  assert.equal(epoch.filter(([a]) => labels[a!] === 0).length, 3);
+  const crossed = epoch.filter(([a, b]) => a !== b).length;
+  assert.ok(
+    crossed > 0 && crossed < 20,
+    `about half the multi-image draws cross styles (${crossed})`,
+  );
+  const saved = { ...s.state };
+  const more = s.next(40);
+  const resumed = new PairSampler(set, 5, saved, repeats);
+  assert.deepEqual(resumed.next(40), more);
+  const same = new PairSampler(set, 5, undefined, repeats, 0).next(32);
+  assert.ok(
+    same.every(([a, b]) => a === b),
+    'crossStyle 0: the same image twice',
+  );
 });
