@@ -313,7 +313,9 @@ export async function train(
         gradNorm: +gradNorm.toFixed(4),
         imagesPerS: +(images / elapsed).toFixed(1),
       };
-      if (state.step % o.evalEvery === 0 || state.step === o.steps) {
+      // Decided before the check, so an early stop (time or step limit) is checked too.
+      const stop = shouldStop();
+      if (state.step % o.evalEvery === 0 || state.step === o.steps || stop) {
         row.eval =
           o.data.kind === 'general'
             ? await copyEval(pool, testSet, o.levels, o.evalImages)
@@ -333,7 +335,6 @@ export async function train(
           .map((v) => v.toFixed(3))
           .join('/')} lr ${lr.toExponential(2)} epoch ${state.sampler.epoch}`,
       );
-      const stop = shouldStop();
       if (
         stop ||
         (performance.now() - lastCkpt) / 60000 >= o.checkpointMinutes ||
