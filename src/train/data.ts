@@ -25,8 +25,12 @@ import type { AugmentOptions } from './augment.js';
 export type DataSpec =
   | { readonly kind: 'fmnist' }
   | { readonly kind: 'emoji'; readonly splitSeed: number }
-  /** The general corpus (src/data/corpus): every fetched source but the held-out parts. */
-  | { readonly kind: 'general' }
+  /**
+   * The general corpus (src/data/corpus) but its held-out parts. `sources` freezes which
+   * rasterised sources a run trains on (all of them when absent), so a resumed run sees the
+   * same data even after more sources were fetched.
+   */
+  | { readonly kind: 'general'; readonly sources?: readonly string[] }
   /** A labelled folder (root/<label>/*.jpg), read from its raster cache. */
   | {
       readonly kind: 'folder';
@@ -79,7 +83,10 @@ export function loadSplit(spec: DataSpec, split: 'train' | 'test', root?: string
   // The general corpus's 'test' during training is its validation split: the held-out sets
   // are for `matsearch eval` alone.
   if (spec.kind === 'general')
-    return loadCorpus(split === 'train' ? 'train' : 'val', root ? { root } : {});
+    return loadCorpus(split === 'train' ? 'train' : 'val', {
+      ...(root ? { root } : {}),
+      ...(spec.sources ? { sources: spec.sources } : {}),
+    });
   const parts =
     spec.kind === 'emoji'
       ? splitEmoji(loadEmoji(root), 0.8, spec.splitSeed)

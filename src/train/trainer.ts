@@ -24,7 +24,7 @@ import {
   type DataSpec,
   type SamplerState,
 } from './data.js';
-import type { CorpusSet } from '../data/corpus/load.js';
+import { rasterisedSources, type CorpusSet } from '../data/corpus/load.js';
 import { planStep } from './nested.js';
 import type { LossOptions } from './step.js';
 import type { WorkerReply, WorkerRequest } from './worker.js';
@@ -150,12 +150,23 @@ function saveCheckpoint(
   rmSync(old, { recursive: true, force: true });
 }
 
+/** The checkpoint folder of a run (the previous one if a swap was interrupted), or null. */
+function checkpointDir(o: TrainOptions): string | null {
+  const dir = join(o.runDir, CKPT);
+  if (existsSync(join(dir, STATE_FILE))) return dir;
+  if (existsSync(join(`${dir}.old`, STATE_FILE))) return `${dir}.old`;
+  return null;
+}
+
+function loadCheckpointState(o: TrainOptions): RunState | null {
+  const dir = checkpointDir(o);
+  return dir ? (JSON.parse(readFileSync(join(dir, STATE_FILE), 'utf8')) as RunState) : null;
+}
+
 function loadCheckpoint(o: TrainOptions) {
-  let dir = join(o.runDir, CKPT);
-  if (!existsSync(join(dir, STATE_FILE)) && existsSync(join(`${dir}.old`, STATE_FILE)))
-    dir = `${dir}.old`;
-  if (!existsSync(join(dir, STATE_FILE))) return null;
-  const state = JSON.parse(readFileSync(join(dir, STATE_FILE), 'utf8')) as RunState;
+  const dir = checkpointDir(o);
+  if (!dir) return null;
+  const state = loadCheckpointState(o)!;
   const w = readSafetensors(join(dir, WEIGHTS_FILE)).tensors;
   const m = readSafetensors(join(dir, OPT_FILE));
   const params = new Map<string, Float32Array>();
@@ -170,12 +181,31 @@ function loadCheckpoint(o: TrainOptions) {
   return { state, params, moments: m, dir };
 }
 
+/**
+ * A general-corpus run trains on the sources it started with: a new run records the rasterised
+ * sources there are now; a resumed one keeps its recorded list (and says so if more arrived).
+ */
+function withFrozenCorpus(o: TrainOptions, log: (s: string) => void): TrainOptions {
+  if (o.data.kind !== 'general' || o.data.sources) return o;
+  const now = rasterisedSources(undefined, o.dataRoot);
+  const ck = o.resume ? loadCheckpointState(o) : null;
+  const prev = ck?.options.data;
+  if (prev?.kind === 'general' && prev.sources) {
+    const added = now.filter((s) => !prev.sources!.includes(s));
+    if (added.length > 0)
+      log(`resuming on the run's ${prev.sources.length} sources; not in it: ${added.join(', ')}`);
+    return { ...o, data: prev };
+  }
+  return { ...o, data: { kind: 'general', sources: now } };
+}
+
 /** Trains (or resumes) and writes the final model. Returns the run's history. */
 export async function train(
   o: TrainOptions,
   log: (s: string) => void = (s) => console.log(s),
 ): Promise<HistoryRow[]> {
   mkdirSync(o.runDir, { recursive: true });
+  o = withFrozenCorpus(o, log);
   const trainSet = loadSplit(o.data, 'train', o.dataRoot);
   const testSet = loadSplit(o.data, 'test', o.dataRoot);
   const byIdentity = o.data.kind === 'emoji';
