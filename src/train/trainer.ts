@@ -206,8 +206,9 @@ export async function train(
 ): Promise<HistoryRow[]> {
   mkdirSync(o.runDir, { recursive: true });
   o = withFrozenCorpus(o, log);
-  const trainSet = loadSplit(o.data, 'train', o.dataRoot);
-  const testSet = loadSplit(o.data, 'test', o.dataRoot);
+  // Pixels live once, in shared memory that every worker reads (a corpus is gigabytes).
+  const trainSet = shared(loadSplit(o.data, 'train', o.dataRoot));
+  const testSet = shared(loadSplit(o.data, 'test', o.dataRoot));
   const byIdentity = o.data.kind === 'emoji';
   let params = initParams(o.config, o.seed);
   const opt = () =>
@@ -265,6 +266,7 @@ export async function train(
   try {
     const ready = await pool.all(() => ({
       type: 'init',
+      sets: { train: trainSet, test: testSet },
       config: o.config,
       data: o.data,
       ...(o.dataRoot ? { dataRoot: o.dataRoot } : {}),
@@ -488,6 +490,13 @@ function selfRecallAt1(q: Float32Array, db: Float32Array, D: number, own: Int32A
     if (arg === own[i]) hits++;
   }
   return hits / n;
+}
+
+/** The set with its pixels moved into a SharedArrayBuffer (posted to workers without a copy). */
+function shared<S extends ImageSet>(set: S): S {
+  const pixels = new Uint8Array(new SharedArrayBuffer(set.pixels.length));
+  pixels.set(set.pixels);
+  return { ...set, pixels };
 }
 
 function concat<T extends Float32Array | Int32Array>(parts: T[]): T {

@@ -18,6 +18,8 @@ export type { LossOptions, MicroBatch };
 export type WorkerRequest =
   | {
       type: 'init';
+      /** The data, pixels in shared memory; absent: the worker loads `data` itself. */
+      sets?: { train: ImageSet; test: ImageSet };
       config: MatMambaVisionConfig;
       data: DataSpec;
       dataRoot?: string;
@@ -92,8 +94,8 @@ async function handle(msg: WorkerRequest): Promise<WorkerReply> {
       cfg = msg.config;
       augment = msg.augment;
       lossOpts = msg.loss;
-      train = loadSplit(msg.data, 'train', msg.dataRoot);
-      test = loadSplit(msg.data, 'test', msg.dataRoot);
+      train = msg.sets?.train ?? loadSplit(msg.data, 'train', msg.dataRoot);
+      test = msg.sets?.test ?? loadSplit(msg.data, 'test', msg.dataRoot);
       return { type: 'ready', backend };
     }
     case 'weights': {
