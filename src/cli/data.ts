@@ -1,5 +1,7 @@
 /** `matsearch data` (`npm run data`): fetch the training and evaluation sets into the cache. */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readdirSync } from 'node:fs';
+import { corpusDir } from '../data/corpus/manifest.js';
+import { rasterCorpus } from '../data/corpus/raster.js';
 import type { Command } from './main.js';
 import { fetchEmoji, fetchFashionMnist } from '../data/fetch.js';
 import { buildEmojiCache } from '../data/emoji.js';
@@ -30,6 +32,8 @@ export const dataCommand: Command = {
       console.log(
         `corpus: ${r.fetched.length} fetched, ${r.skipped.length} already there, ${r.failed.length} failed`,
       );
+      // Rasterised now, so the first training run starts at once.
+      await rasterCorpus(readdirSync(corpusDir(root)).sort(), { root, log: (s) => console.log(s) });
       if (r.failed.length > 0)
         throw new MatsearchError(
           'E_FETCH',

@@ -1,5 +1,5 @@
 /**
- * `matsearch data --corpus all|photos|textures|drawn|NAME`: fetches corpus sources into
+ * `matsearch data --corpus all|photos|textures|drawn|procedural|NAME`: fetches corpus sources into
  * `<data>/corpus/`, skipping those already complete. A failed source is reported and the others
  * go on; the command fails at the end if any did.
  */
@@ -7,18 +7,24 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { DRAWN_SOURCES } from './drawn.js';
 import { sourceDir, sourceDone, writeSource } from './manifest.js';
 import { PHOTO_SOURCES } from './photos.js';
+import { proceduralSource } from './procedural.js';
 import type { CorpusSource } from './source.js';
 import { ValidationError } from '../../errors.js';
 import { dataDir } from '../paths.js';
 
-export const CORPUS_SOURCES: readonly CorpusSource[] = [...PHOTO_SOURCES, ...DRAWN_SOURCES];
+/** Procedural scenes come last: they compose the rasters of the others. */
+export const CORPUS_SOURCES: readonly CorpusSource[] = [
+  ...PHOTO_SOURCES,
+  ...DRAWN_SOURCES,
+  proceduralSource,
+];
 
 export function selectSources(which: string): CorpusSource[] {
   if (which === 'all') return [...CORPUS_SOURCES];
   const chosen = CORPUS_SOURCES.filter((s) => s.group === which || s.name === which);
   if (chosen.length === 0)
     throw new ValidationError(
-      `unknown corpus part '${which}': use all, photos, textures, drawn or one of ` +
+      `unknown corpus part '${which}': use all, photos, textures, drawn, procedural or one of ` +
         CORPUS_SOURCES.map((s) => s.name).join(', '),
     );
   return chosen;

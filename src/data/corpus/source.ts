@@ -5,7 +5,7 @@ export interface CorpusSource {
   /** Folder name under corpus/ and the name `matsearch data --corpus NAME` takes. */
   readonly name: string;
   /** Which part of the corpus it belongs to (`--corpus photos` fetches a whole group). */
-  readonly group: 'photos' | 'textures' | 'drawn';
+  readonly group: 'photos' | 'textures' | 'drawn' | 'procedural';
   /**
    * Downloads and extracts into `dir` (an empty folder), returning the manifest entries (paths
    * relative to `dir`) and the attribution. Large downloads are deleted once extracted.
