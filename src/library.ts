@@ -8,7 +8,7 @@
  *   lib.close();
  */
 import { join, resolve } from 'node:path';
-import { rmSync } from 'node:fs';
+import { realpathSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { Embedder } from './embed/embedder.js';
 import { Store, type DeadLetterRow } from './store/store.js';
@@ -103,7 +103,8 @@ export class Library {
           log: this.log,
         },
         roots,
-        o,
+        // Never the library's own folder: its thumbnails would come back as new images.
+        { ...o, walk: { ...o.walk, skip: [...(o.walk?.skip ?? []), realpathSync(this.dir)] } },
       );
     } finally {
       release();
