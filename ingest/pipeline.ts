@@ -9,7 +9,14 @@
  */
 import type { WidthSpec } from '../src/model/nesting.js';
 import { dirname, sep } from 'node:path';
-import { contentHash, readBytes, DECODE_DEFAULTS, type DecodeOptions } from './decode.js';
+import {
+  checkDecodeOptions,
+  contentHash,
+  limitRaised,
+  readBytes,
+  DECODE_DEFAULTS,
+  type DecodeOptions,
+} from './decode.js';
 import { explainFatal, isFatal } from './fatal.js';
 import { localStage } from './local-stage.js';
 import type { EmbedStage, StageFactory } from './stage.js';
@@ -83,6 +90,7 @@ export async function ingest(
     inputSize: embedder.inputSize,
     inputChannels: embedder.inputChannels,
   };
+  checkDecodeOptions(decode); // before any file is touched: a bad limit would fail them all
   const t0 = performance.now();
   let done = 0;
   let total = 0;
@@ -117,7 +125,13 @@ export async function ingest(
       }
     }
     const failure = store.findFailure(f.path);
-    if (failure && failure.size === f.size && failure.mtimeMs === f.mtimeMs) {
+    // Unchanged and refused by the file itself or by a limit not raised since: not retried.
+    if (
+      failure &&
+      failure.size === f.size &&
+      failure.mtimeMs === f.mtimeMs &&
+      !limitRaised(failure.limit, decode)
+    ) {
       counts.failed++;
       return;
     }

@@ -8,7 +8,7 @@
  * status codes) live in the small modules beside this one. The web UI (web/ui/) is served at `/`.
  */
 import express, { type Express, type RequestHandler } from 'express';
-import { NotFoundError } from '../src/errors.js';
+import { NotFoundError, NotOpenError } from '../src/errors.js';
 import type { Library } from '../src/library.js';
 import { makeContext, type ApiContext, type ApiOptions } from './context.js';
 import { errorMiddleware } from './errors.js';
@@ -55,6 +55,17 @@ export function cors(origins: readonly string[]): RequestHandler {
   };
 }
 
+/** How often the server looks for vectors other processes wrote (a CLI ingest while serving). */
+const REFRESH_MS = 1000;
+
+function refreshIndex(library: Library, log: (m: string) => void): void {
+  try {
+    library.refresh(); // one row read when nothing changed
+  } catch (err) {
+    if (!(err instanceof NotOpenError)) log(`index refresh failed: ${(err as Error).message}`);
+  }
+}
+
 export function createApp(library: Library, o: ApiOptions = {}): ApiApp {
   const ctx = makeContext(library, o);
   const log = o.log ?? ((m: string) => process.stderr.write(m + '\n'));
@@ -70,5 +81,13 @@ export function createApp(library: Library, o: ApiOptions = {}): ApiApp {
   if (o.ui !== false) app.use(uiRoutes());
   app.use((req, _res, next) => next(new NotFoundError(`no route ${req.method} ${req.path}`)));
   app.use(errorMiddleware(log));
-  return { app, context: ctx, close: () => ctx.jobs.stop() };
+  const refresh = setInterval(() => refreshIndex(library, log), REFRESH_MS).unref();
+  return {
+    app,
+    context: ctx,
+    close: () => {
+      clearInterval(refresh);
+      return ctx.jobs.stop();
+    },
+  };
 }

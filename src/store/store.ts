@@ -31,11 +31,19 @@ export interface PathRow {
   readonly mtimeMs: number;
 }
 
+/** Which limit refused a file, and its value then (a timeout of 0 means none). */
+export interface FailureLimit {
+  readonly kind: 'pixels' | 'bytes' | 'timeout';
+  readonly value: number;
+}
+
 export interface FailureRow {
   readonly path: string;
   readonly size: number;
   readonly mtimeMs: number;
   readonly error: string;
+  /** Set when a limit, not the file, caused the failure: retried once the limit is raised. */
+  readonly limit: FailureLimit | null;
 }
 
 /** A queued file whose job failed on every try (see queue/). */
@@ -65,8 +73,19 @@ export interface JobRow {
 
 const IMAGE_COLS = `id, hash, size, width, height, format, added_at AS addedAt, status, error`;
 const DEAD_COLS = `path, root, hash, job_id AS jobId, error, attempts, at`;
+const FAILURE_COLS = `path, size, mtime_ms AS mtimeMs, error, limit_kind AS limitKind,
+  limit_value AS limitValue`;
 const JOB_COLS = `id, kind, state, total, done, errors, message, started_at AS startedAt,
   updated_at AS updatedAt, finished_at AS finishedAt`;
+
+type RawFailure = Omit<FailureRow, 'limit'> & {
+  limitKind: FailureLimit['kind'] | null;
+  limitValue: number | null;
+};
+
+function failureRow({ limitKind, limitValue, ...r }: RawFailure): FailureRow {
+  return { ...r, limit: limitKind === null ? null : { kind: limitKind, value: limitValue ?? 0 } };
+}
 
 function toBlob(v: Float32Array): Buffer {
   return Buffer.from(v.buffer, v.byteOffset, v.byteLength);
@@ -99,7 +118,7 @@ export class Store {
       // once per batch, an upload once.
       db.pragma('synchronous = FULL');
     }
-    db.pragma('foreign_keys = ON');
+    db.pragma('foreign_keys = OFF'); // during migrations only (better-sqlite3 turns them on)
     const version = db.pragma('user_version', { simple: true }) as number;
     if (version > MIGRATIONS.length) {
       db.close();
@@ -112,12 +131,20 @@ export class Store {
         throw new ValidationError(`${file} needs a schema upgrade; open it writable once`);
       // IMMEDIATE, and the version read again inside: two processes opening a new library at
       // once would otherwise both run the same migration (and the second fail).
+      // Foreign keys are off meanwhile (a table rebuilt by a migration must not cascade), and
+      // checked before the commit.
       db.transaction(() => {
         if ((db.pragma('user_version', { simple: true }) as number) > v) return;
         db.exec(MIGRATIONS[v]!);
+        const broken = db.pragma('foreign_key_check') as unknown[];
+        if (broken.length > 0)
+          throw new ValidationError(
+            `${file}: schema upgrade ${v + 1} would break ${broken.length} reference(s); nothing was changed`,
+          );
         db.pragma(`user_version = ${v + 1}`);
       }).immediate();
     }
+    db.pragma('foreign_keys = ON');
     return new Store(db);
   }
 
@@ -261,12 +288,30 @@ export class Store {
 
   findFailure(path: string): FailureRow | undefined {
     this.check();
-    return this.s.findFailure.get(path) as FailureRow | undefined;
+    const r = this.s.findFailure.get(path) as RawFailure | undefined;
+    return r && failureRow(r);
   }
 
-  recordFailure(path: string, root: string, size: number, mtimeMs: number, error: string): void {
+  /** Records why a file failed; `limit` when a limit refused it (retried once raised). */
+  recordFailure(
+    path: string,
+    root: string,
+    size: number,
+    mtimeMs: number,
+    error: string,
+    limit: FailureLimit | null = null,
+  ): void {
     this.check();
-    this.s.putFailure.run(path, root, size, mtimeMs, error, Date.now());
+    this.s.putFailure.run(
+      path,
+      root,
+      size,
+      mtimeMs,
+      error,
+      Date.now(),
+      limit?.kind ?? null,
+      limit?.value ?? null,
+    );
   }
 
   clearFailure(path: string): void {
@@ -276,7 +321,7 @@ export class Store {
 
   failuresUnder(root: string): FailureRow[] {
     this.check();
-    return this.s.failuresUnder.all(root) as FailureRow[];
+    return (this.s.failuresUnder.all(root) as RawFailure[]).map(failureRow);
   }
 
   failureCount(): number {
@@ -364,12 +409,13 @@ export class Store {
 
   /**
    * For every image with any vector of `modelId`, its widest one (full width when refined),
-   * in image id order, optionally only those created after `since` (ms).
+   * in image id order; with `since`, only images with a vector written (or deleted) after that
+   * change count (see `vectorSeq`).
    */
   *widestEmbeddings(
     modelId: string,
     dim: number,
-    since = -1,
+    since?: number,
   ): Generator<{
     imageId: number;
     width: string;
@@ -379,7 +425,11 @@ export class Store {
   }> {
     this.check();
     let last = -1;
-    const rows = this.s.widest.iterate(modelId) as Iterable<{
+    const rows = (
+      since === undefined
+        ? this.s.widest.iterate(modelId)
+        : this.s.widestSince.iterate(modelId, modelId, since)
+    ) as Iterable<{
       imageId: number;
       width: string;
       widthRank: number;
@@ -390,7 +440,6 @@ export class Store {
     for (const r of rows) {
       if (r.imageId === last) continue; // rows come widest first per image
       last = r.imageId;
-      if (r.createdAt <= since) continue;
       if (r.dim !== dim)
         throw new ModelMismatchError(
           `vector of image ${r.imageId} has ${r.dim} dims, model ${modelId} makes ${dim}`,
@@ -435,6 +484,15 @@ export class Store {
     this.check();
     const rows = this.s.narrow.all(modelId) as { imageId: number; rank: number }[];
     return new Map(rows.map((r) => [r.imageId, r.rank]));
+  }
+
+  /**
+   * The vector change count: bumped by every write or delete of any vector, by any process
+   * (database triggers). An index that reflects count c needs only the rows written after c.
+   */
+  vectorSeq(): number {
+    this.check();
+    return (this.s.vectorSeq.get() as { seq: number }).seq;
   }
 
   /** Count, id sum and latest write of a model's vectors: a cheap fingerprint for index checks. */
@@ -549,18 +607,16 @@ function prepare(db: Database.Database) {
     roots: db.prepare('SELECT DISTINCT root FROM paths ORDER BY root'),
     removePath: db.prepare('DELETE FROM paths WHERE path = ?'),
     countPaths: db.prepare('SELECT COUNT(*) AS n FROM paths WHERE image_id = ?'),
-    findFailure: db.prepare(
-      'SELECT path, size, mtime_ms AS mtimeMs, error FROM failures WHERE path = ?',
-    ),
+    findFailure: db.prepare(`SELECT ${FAILURE_COLS} FROM failures WHERE path = ?`),
     putFailure: db.prepare(
-      `INSERT INTO failures (path, root, size, mtime_ms, error, at) VALUES (?, ?, ?, ?, ?, ?)
+      `INSERT INTO failures (path, root, size, mtime_ms, error, at, limit_kind, limit_value)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT(path) DO UPDATE SET root = excluded.root, size = excluded.size,
-         mtime_ms = excluded.mtime_ms, error = excluded.error, at = excluded.at`,
+         mtime_ms = excluded.mtime_ms, error = excluded.error, at = excluded.at,
+         limit_kind = excluded.limit_kind, limit_value = excluded.limit_value`,
     ),
     clearFailure: db.prepare('DELETE FROM failures WHERE path = ?'),
-    failuresUnder: db.prepare(
-      'SELECT path, size, mtime_ms AS mtimeMs, error FROM failures WHERE root = ?',
-    ),
+    failuresUnder: db.prepare(`SELECT ${FAILURE_COLS} FROM failures WHERE root = ?`),
     countFailures: db.prepare('SELECT COUNT(*) AS n FROM failures'),
     putDeadLetter: db.prepare(
       `INSERT INTO dead_letters (path, root, hash, job_id, error, attempts, at) VALUES (?, ?, ?, ?, ?, ?, ?)
@@ -587,6 +643,13 @@ function prepare(db: Database.Database) {
       `SELECT image_id AS imageId, width, width_rank AS widthRank, dim, created_at AS createdAt,
          vector FROM embeddings WHERE model_id = ? ORDER BY image_id, width_rank DESC`,
     ),
+    widestSince: db.prepare(
+      `SELECT image_id AS imageId, width, width_rank AS widthRank, dim, created_at AS createdAt,
+         vector FROM embeddings WHERE model_id = ? AND image_id IN
+           (SELECT image_id FROM embeddings WHERE model_id = ? AND seq > ?)
+         ORDER BY image_id, width_rank DESC`,
+    ),
+    vectorSeq: db.prepare('SELECT seq FROM vector_changes WHERE id = 1'),
     vectorsOf: db.prepare(
       'SELECT width, vector FROM embeddings WHERE image_id = ? AND model_id = ? ORDER BY width_rank DESC',
     ),
