@@ -17,7 +17,8 @@ import { jobRoutes } from './routes/jobs.js';
 import { searchRoutes } from './routes/search.js';
 import { systemRoutes } from './routes/system.js';
 import { uiRoutes } from './routes/ui.js';
-import { sweepUploads } from './uploads.js';
+import { holdServing } from './serve-lock.js';
+import { reconcileUploads } from './uploads.js';
 
 export type { ApiOptions } from './context.js';
 
@@ -67,10 +68,21 @@ function refreshIndex(library: Library, log: (m: string) => void): void {
 }
 
 export function createApp(library: Library, o: ApiOptions = {}): ApiApp {
-  const ctx = makeContext(library, o);
   const log = o.log ?? ((m: string) => process.stderr.write(m + '\n'));
-  const swept = sweepUploads(ctx.uploadsDir, (p) => library.store.findPath(p) !== undefined);
-  if (swept > 0) log(`removed ${swept} file(s) left in uploads/ by interrupted uploads`);
+  const startedAt = Date.now();
+  const serving = holdServing(library.dir); // a second server on the library is refused
+  const ctx = makeContext(library, o);
+  try {
+    if (serving.first) {
+      const u = reconcileUploads(ctx.uploadsDir, library.store, startedAt);
+      if (u.relinked > 0) log(`re-pointed ${u.relinked} upload path(s) at the library's folder`);
+      if (u.removed > 0)
+        log(`removed ${u.removed} file(s) left in uploads/ by interrupted uploads`);
+    }
+  } catch (err) {
+    serving.release();
+    throw err;
+  }
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple'); // no nested objects from query strings
@@ -85,9 +97,10 @@ export function createApp(library: Library, o: ApiOptions = {}): ApiApp {
   return {
     app,
     context: ctx,
-    close: () => {
+    close: async () => {
       clearInterval(refresh);
-      return ctx.jobs.stop();
+      await ctx.jobs.stop();
+      serving.release();
     },
   };
 }

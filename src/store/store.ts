@@ -240,6 +240,19 @@ export class Store {
     return (this.s.pathsOf.all(imageId) as { path: string }[]).map((r) => r.path);
   }
 
+  /** Paths whose text ends with `suffix` (e.g. '/uploads/<name>': one file, however spelled). */
+  pathsEndingWith(suffix: string): PathRow[] {
+    this.check();
+    const like = '%' + suffix.replace(/[\\%_]/g, (c) => '\\' + c);
+    return (this.s.pathsLike.all(like) as PathRow[]).filter((p) => p.path.endsWith(suffix));
+  }
+
+  /** Renames a path row (the file is the same, its spelling changed: a moved library). */
+  movePath(from: string, to: string, root: string): void {
+    this.check();
+    this.s.movePath.run(to, root, from);
+  }
+
   pathsUnder(root: string): PathRow[] {
     this.check();
     return this.s.pathsUnder.all(root) as PathRow[];
@@ -605,6 +618,10 @@ function prepare(db: Database.Database) {
       'SELECT path, image_id AS imageId, root, size, mtime_ms AS mtimeMs FROM paths WHERE root = ?',
     ),
     roots: db.prepare('SELECT DISTINCT root FROM paths ORDER BY root'),
+    pathsLike: db.prepare(
+      "SELECT path, image_id AS imageId, root, size, mtime_ms AS mtimeMs FROM paths WHERE path LIKE ? ESCAPE '\\'",
+    ),
+    movePath: db.prepare('UPDATE paths SET path = ?, root = ? WHERE path = ?'),
     removePath: db.prepare('DELETE FROM paths WHERE path = ?'),
     countPaths: db.prepare('SELECT COUNT(*) AS n FROM paths WHERE image_id = ?'),
     findFailure: db.prepare(`SELECT ${FAILURE_COLS} FROM failures WHERE path = ?`),
