@@ -44,6 +44,8 @@ export interface DeadLetter {
   readonly attempts: number;
   /** The file itself is unusable (not an image): recorded as a failure too, like a local run. */
   readonly badFile: boolean;
+  /** With badFile: the limit that refused it, when one did (retried once it is raised). */
+  readonly limit?: FailureLimit | null;
 }
 
 export function thumbnailPath(thumbsDir: string, hash: string): string {
@@ -149,7 +151,7 @@ export class IngestWriter {
   deadLetter(d: DeadLetter): void {
     const { file: f } = d;
     this.transact(() => {
-      if (d.badFile) this.recordFailure(f, d.error);
+      if (d.badFile) this.recordFailure(f, d.error, d.limit ?? null);
       this.store.putDeadLetter({
         path: f.path,
         root: f.root,
