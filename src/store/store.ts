@@ -8,6 +8,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { ModelMismatchError, NotOpenError, ValidationError } from '../errors.js';
 import { MIGRATIONS } from './schema.js';
+import { prepare, type Statements } from './statements.js';
 
 export type ImageStatus = 'pending' | 'ready' | 'error';
 
@@ -71,13 +72,6 @@ export interface JobRow {
   readonly finishedAt: number | null;
 }
 
-const IMAGE_COLS = `id, hash, size, width, height, format, added_at AS addedAt, status, error`;
-const DEAD_COLS = `path, root, hash, job_id AS jobId, error, attempts, at`;
-const FAILURE_COLS = `path, size, mtime_ms AS mtimeMs, error, limit_kind AS limitKind,
-  limit_value AS limitValue`;
-const JOB_COLS = `id, kind, state, total, done, errors, message, started_at AS startedAt,
-  updated_at AS updatedAt, finished_at AS finishedAt`;
-
 type RawFailure = Omit<FailureRow, 'limit'> & {
   limitKind: FailureLimit['kind'] | null;
   limitValue: number | null;
@@ -100,7 +94,7 @@ function fromBlob(b: Buffer): Float32Array {
 
 export class Store {
   private db: Database.Database | null;
-  private readonly s: ReturnType<typeof prepare>;
+  private readonly s: Statements;
 
   private constructor(db: Database.Database) {
     this.db = db;
@@ -587,124 +581,4 @@ export class Store {
   integrityCheck(): string {
     return (this.conn.pragma('integrity_check', { simple: true }) as string) ?? 'unknown';
   }
-}
-
-function prepare(db: Database.Database) {
-  return {
-    getMeta: db.prepare('SELECT value FROM meta WHERE key = ?'),
-    setMeta: db.prepare(
-      'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value',
-    ),
-    getImage: db.prepare(`SELECT ${IMAGE_COLS} FROM images WHERE id = ?`),
-    findImageByHash: db.prepare(`SELECT ${IMAGE_COLS} FROM images WHERE hash = ?`),
-    insertImage: db.prepare(
-      'INSERT INTO images (hash, size, width, height, format, added_at, status, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-    ),
-    setImageStatus: db.prepare('UPDATE images SET status = ?, error = ? WHERE id = ?'),
-    deleteImage: db.prepare('DELETE FROM images WHERE id = ?'),
-    listImages: db.prepare(`SELECT ${IMAGE_COLS} FROM images WHERE id > ? ORDER BY id LIMIT ?`),
-    countImages: db.prepare('SELECT COUNT(*) AS n FROM images'),
-    countImagesByStatus: db.prepare('SELECT COUNT(*) AS n FROM images WHERE status = ?'),
-    findPath: db.prepare(
-      'SELECT path, image_id AS imageId, root, size, mtime_ms AS mtimeMs FROM paths WHERE path = ?',
-    ),
-    putPath: db.prepare(
-      `INSERT INTO paths (path, image_id, root, size, mtime_ms, seen_at) VALUES (?, ?, ?, ?, ?, ?)
-       ON CONFLICT(path) DO UPDATE SET image_id = excluded.image_id, root = excluded.root,
-         size = excluded.size, mtime_ms = excluded.mtime_ms, seen_at = excluded.seen_at`,
-    ),
-    pathsOf: db.prepare('SELECT path FROM paths WHERE image_id = ? ORDER BY path'),
-    pathsUnder: db.prepare(
-      'SELECT path, image_id AS imageId, root, size, mtime_ms AS mtimeMs FROM paths WHERE root = ?',
-    ),
-    roots: db.prepare('SELECT DISTINCT root FROM paths ORDER BY root'),
-    pathsLike: db.prepare(
-      "SELECT path, image_id AS imageId, root, size, mtime_ms AS mtimeMs FROM paths WHERE path LIKE ? ESCAPE '\\'",
-    ),
-    movePath: db.prepare('UPDATE paths SET path = ?, root = ? WHERE path = ?'),
-    removePath: db.prepare('DELETE FROM paths WHERE path = ?'),
-    countPaths: db.prepare('SELECT COUNT(*) AS n FROM paths WHERE image_id = ?'),
-    findFailure: db.prepare(`SELECT ${FAILURE_COLS} FROM failures WHERE path = ?`),
-    putFailure: db.prepare(
-      `INSERT INTO failures (path, root, size, mtime_ms, error, at, limit_kind, limit_value)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT(path) DO UPDATE SET root = excluded.root, size = excluded.size,
-         mtime_ms = excluded.mtime_ms, error = excluded.error, at = excluded.at,
-         limit_kind = excluded.limit_kind, limit_value = excluded.limit_value`,
-    ),
-    clearFailure: db.prepare('DELETE FROM failures WHERE path = ?'),
-    failuresUnder: db.prepare(`SELECT ${FAILURE_COLS} FROM failures WHERE root = ?`),
-    countFailures: db.prepare('SELECT COUNT(*) AS n FROM failures'),
-    putDeadLetter: db.prepare(
-      `INSERT INTO dead_letters (path, root, hash, job_id, error, attempts, at) VALUES (?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT(path) DO UPDATE SET root = excluded.root, hash = excluded.hash,
-         job_id = excluded.job_id, error = excluded.error, attempts = excluded.attempts, at = excluded.at`,
-    ),
-    clearDeadLetter: db.prepare('DELETE FROM dead_letters WHERE path = ?'),
-    deadLetters: db.prepare(`SELECT ${DEAD_COLS} FROM dead_letters ORDER BY at DESC, path LIMIT ?`),
-    deadLettersUnder: db.prepare(`SELECT ${DEAD_COLS} FROM dead_letters WHERE root = ?`),
-    countDeadLetters: db.prepare('SELECT COUNT(*) AS n FROM dead_letters'),
-    putEmbedding: db.prepare(
-      `INSERT INTO embeddings (image_id, model_id, width, width_rank, dim, vector, created_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT(image_id, model_id, width) DO UPDATE SET width_rank = excluded.width_rank,
-         dim = excluded.dim, vector = excluded.vector, created_at = excluded.created_at`,
-    ),
-    getEmbedding: db.prepare(
-      'SELECT vector, dim FROM embeddings WHERE image_id = ? AND model_id = ? AND width = ?',
-    ),
-    embeddings: db.prepare(
-      'SELECT image_id AS imageId, dim, vector FROM embeddings WHERE model_id = ? AND width = ? ORDER BY image_id',
-    ),
-    widest: db.prepare(
-      `SELECT image_id AS imageId, width, width_rank AS widthRank, dim, created_at AS createdAt,
-         vector FROM embeddings WHERE model_id = ? ORDER BY image_id, width_rank DESC`,
-    ),
-    widestSince: db.prepare(
-      `SELECT image_id AS imageId, width, width_rank AS widthRank, dim, created_at AS createdAt,
-         vector FROM embeddings WHERE model_id = ? AND image_id IN
-           (SELECT image_id FROM embeddings WHERE model_id = ? AND seq > ?)
-         ORDER BY image_id, width_rank DESC`,
-    ),
-    vectorSeq: db.prepare('SELECT seq FROM vector_changes WHERE id = 1'),
-    vectorsOf: db.prepare(
-      'SELECT width, vector FROM embeddings WHERE image_id = ? AND model_id = ? ORDER BY width_rank DESC',
-    ),
-    narrow: db.prepare(
-      `SELECT image_id AS imageId, MAX(width_rank) AS rank FROM embeddings WHERE model_id = ?
-         GROUP BY image_id HAVING SUM(width = '1') = 0`,
-    ),
-    fingerprint: db.prepare(
-      `SELECT COUNT(*) AS images, SUM(image_id) AS idSum, MAX(mc) AS maxCreatedAt FROM
-         (SELECT image_id, MAX(created_at) AS mc FROM embeddings WHERE model_id = ? GROUP BY image_id)`,
-    ),
-    countEmbeddings: db.prepare(
-      'SELECT COUNT(*) AS n FROM embeddings WHERE model_id = ? AND width = ?',
-    ),
-    countEmbeddingsModel: db.prepare('SELECT COUNT(*) AS n FROM embeddings WHERE model_id = ?'),
-    embeddingSets: db.prepare(
-      'SELECT model_id AS modelId, width, COUNT(*) AS count FROM embeddings GROUP BY model_id, width ORDER BY model_id, width',
-    ),
-    imagesWithout: db.prepare(
-      `SELECT i.id FROM images i WHERE i.status = 'ready' AND NOT EXISTS
-         (SELECT 1 FROM embeddings e WHERE e.image_id = i.id AND e.model_id = ? AND e.width = ?) ORDER BY i.id LIMIT ?`,
-    ),
-    deleteEmbedding: db.prepare(
-      'DELETE FROM embeddings WHERE image_id = ? AND model_id = ? AND width = ?',
-    ),
-    startJob: db.prepare(
-      "INSERT INTO jobs (kind, state, total, started_at, updated_at) VALUES (?, 'running', ?, ?, ?)",
-    ),
-    updateJob: db.prepare(
-      `UPDATE jobs SET total = COALESCE(?, total), done = COALESCE(?, done), errors = COALESCE(?, errors),
-         message = COALESCE(?, message), updated_at = ? WHERE id = ?`,
-    ),
-    finishJob: db.prepare(
-      'UPDATE jobs SET state = ?, message = COALESCE(?, message), updated_at = ?, finished_at = ? WHERE id = ?',
-    ),
-    getJob: db.prepare(`SELECT ${JOB_COLS} FROM jobs WHERE id = ?`),
-    interruptJobs: db.prepare(
-      "UPDATE jobs SET state = 'interrupted', finished_at = ? WHERE state = 'running'",
-    ),
-  };
 }
