@@ -20,7 +20,7 @@ import {
   type Stats,
 } from 'node:fs';
 import { join, sep } from 'node:path';
-import type { Store } from '../src/store/store.js';
+import type { PathRow, Store } from '../src/store/store.js';
 import type { RequestHandler } from 'express';
 import multer from 'multer';
 import sharp from 'sharp';
@@ -191,6 +191,19 @@ export function reconcileUploads(
   }
   let removed = 0;
   let relinked = 0;
+  let byName: Map<string, PathRow[]> | undefined; // rows under any uploads/ folder, by file name
+  const spelledElsewhere = (name: string) => {
+    if (!byName) {
+      byName = new Map();
+      const marker = `${sep}uploads${sep}`;
+      for (const r of store.pathsContaining(marker)) {
+        const i = r.path.lastIndexOf(marker);
+        const n = r.path.slice(i + marker.length);
+        if (!n.includes(sep)) byName.set(n, [...(byName.get(n) ?? []), r]);
+      }
+    }
+    return byName.get(name) ?? [];
+  };
   for (const name of names) {
     const path = join(dir, name);
     let st: Stats;
@@ -202,7 +215,7 @@ export function reconcileUploads(
     if (!st.isFile()) continue;
     if (!name.endsWith('.tmp') && store.findPath(path)) continue;
     const here = real(path);
-    const rows = name.endsWith('.tmp') ? [] : store.pathsEndingWith(`${sep}uploads${sep}${name}`);
+    const rows = name.endsWith('.tmp') ? [] : spelledElsewhere(name);
     const ours = rows.filter((r) => {
       const there = real(r.path);
       return there === undefined || there === here;

@@ -234,11 +234,11 @@ export class Store {
     return (this.s.pathsOf.all(imageId) as { path: string }[]).map((r) => r.path);
   }
 
-  /** Paths whose text ends with `suffix` (e.g. '/uploads/<name>': one file, however spelled). */
-  pathsEndingWith(suffix: string): PathRow[] {
+  /** Paths whose text contains `part` (one scan of the paths table). */
+  pathsContaining(part: string): PathRow[] {
     this.check();
-    const like = '%' + suffix.replace(/[\\%_]/g, (c) => '\\' + c);
-    return (this.s.pathsLike.all(like) as PathRow[]).filter((p) => p.path.endsWith(suffix));
+    const like = '%' + part.replace(/[\\%_]/g, (c) => '\\' + c) + '%';
+    return (this.s.pathsLike.all(like) as PathRow[]).filter((p) => p.path.includes(part));
   }
 
   /** Renames a path row (the file is the same, its spelling changed: a moved library). */
