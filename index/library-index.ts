@@ -64,6 +64,8 @@ interface SyncState {
   idSum: number;
   /** The vector change count this index reflects (absent: saved by an older matsearch). */
   seq?: number;
+  /** How many of those changes were deletes. */
+  deletes?: number;
   /** [image id, width rank] of the indexed vectors narrower than full width (absent: unknown). */
   narrow?: [number, number][];
 }
@@ -77,6 +79,8 @@ export class LibraryIndex {
   private index: VectorIndex;
   /** Every vector change up to this count is in the index (see Store.vectorSeq). */
   private seq: number;
+  /** The database's count of vector deletes at `seq`: unchanged, no label can be stale. */
+  private deletes: number;
   /** The index in memory differs from its files. */
   private dirty = false;
   private idSum = 0;
@@ -91,11 +95,12 @@ export class LibraryIndex {
     readonly dim: number,
     private readonly opts: LibraryIndexOptions,
     index: VectorIndex,
-    seq: number,
+    at: { seq: number; deletes: number },
     narrow: Map<number, number>,
   ) {
     this.index = index;
-    this.seq = seq;
+    this.seq = at.seq;
+    this.deletes = at.deletes;
     this.narrow = narrow;
     this.log = opts.log ?? ((m) => process.stderr.write(m + '\n'));
     for (const l of index.labels()) this.idSum += l;
@@ -138,7 +143,7 @@ export class LibraryIndex {
         if (sync.kind !== 'exact' && sync.kind !== ann) {
           log(`index for ${modelId} is ${sync.kind}, the library now uses ${ann}: rebuilding it`);
           sync = null;
-        } else if (typeof sync.seq !== 'number') {
+        } else if (typeof sync.seq !== 'number' || typeof sync.deletes !== 'number') {
           // Its fingerprint could not tell a reused id's stale vector from the right one.
           log(`index for ${modelId} was saved by an older matsearch; rebuilding it`);
           sync = null;
@@ -166,7 +171,7 @@ export class LibraryIndex {
         dim,
         opts,
         new BruteForceIndex(dim),
-        0,
+        { seq: 0, deletes: 0 },
         new Map(),
       );
       li.rebuild();
@@ -175,8 +180,9 @@ export class LibraryIndex {
     }
     // An index saved before widths were recorded: ask the database which images are narrow.
     const narrow = sync.narrow ? new Map(sync.narrow) : store.narrowImages(modelId);
-    const li = new LibraryIndex(store, dir, modelId, dim, opts, index, sync.seq!, narrow);
-    li.catchUp();
+    const at = { seq: sync.seq!, deletes: sync.deletes! };
+    const li = new LibraryIndex(store, dir, modelId, dim, opts, index, at, narrow);
+    li.catchUp({ verify: true });
     if (!sync.narrow) li.dirty = true; // so the next open need not scan the database again
     li.persist();
     return li;
@@ -209,7 +215,7 @@ export class LibraryIndex {
 
   /** Rebuilds from every widest vector of the model in the database (in memory: see `save`). */
   rebuild(): void {
-    const seq = this.store.vectorSeq(); // first: what is written meanwhile is read again later
+    const at = this.store.vectorChanges(); // first: what is written meanwhile is read again later
     const fp = this.store.modelFingerprint(this.modelId);
     const t0 = performance.now();
     this.index.close();
@@ -218,7 +224,8 @@ export class LibraryIndex {
     this.narrow.clear();
     for (const r of this.store.widestEmbeddings(this.modelId, this.dim))
       this.set(r.imageId, r.vector, r.width, r.widthRank);
-    this.seq = seq;
+    this.seq = at.seq;
+    this.deletes = at.deletes;
     this.dirty = true;
     if (fp.images > 0)
       this.log(
@@ -237,11 +244,17 @@ export class LibraryIndex {
 
   /**
    * Applies what the database gained or lost since the change count the index reflects (written
-   * by any process); rebuilds if that fails. Returns what changed, or null when nothing had.
+   * by any process); rebuilds if that fails. `verify` (at open) also compares count and id sum
+   * when the count has not moved. Returns what changed, or null when nothing had.
    */
-  catchUp(): { added: number; removed: number } | null {
-    const seq = this.store.vectorSeq(); // first, as in rebuild
-    if (seq === this.seq) return null;
+  catchUp(o: { verify?: boolean } = {}): { added: number; removed: number } | null {
+    const at = this.store.vectorChanges(); // first, as in rebuild
+    if (at.seq < this.seq) {
+      this.log(`index for ${this.modelId} is newer than the database (restored?); rebuilding it`);
+      this.rebuild();
+      return { added: this.index.size, removed: 0 };
+    }
+    if (at.seq === this.seq && !o.verify) return null;
     let added = 0;
     // Every image with a vector written or deleted since: its widest vector now.
     for (const r of this.store.widestEmbeddings(this.modelId, this.dim, this.seq)) {
@@ -249,8 +262,11 @@ export class LibraryIndex {
       added++;
     }
     let removed = 0;
-    const fp = this.store.modelFingerprint(this.modelId);
-    if (this.index.size !== fp.images || this.idSum !== fp.idSum) {
+    // Without deletes since, the index now holds exactly the database's images (ids are never
+    // reused); with some, count and id sum tell whether labels must go (one scan).
+    const check = o.verify || at.deletes !== this.deletes;
+    const fp = check ? this.store.modelFingerprint(this.modelId) : null;
+    if (fp && (this.index.size !== fp.images || this.idSum !== fp.idSum)) {
       // Images lost their vectors: drop the labels the database no longer has.
       const inDb = new Set<number>();
       for (const r of this.store.widestEmbeddings(this.modelId, this.dim)) {
@@ -267,16 +283,17 @@ export class LibraryIndex {
         }
       }
     }
-    this.seq = seq;
-    this.dirty = true;
-    const now = this.store.modelFingerprint(this.modelId);
-    if (this.index.size !== now.images || this.idSum !== now.idSum) {
+    if (at.seq !== this.seq) this.dirty = true;
+    this.seq = at.seq;
+    this.deletes = at.deletes;
+    const now = added + removed > 0 && check ? this.store.modelFingerprint(this.modelId) : null;
+    if (now && (this.index.size !== now.images || this.idSum !== now.idSum)) {
       this.log(`index for ${this.modelId} disagrees with the database after repair; rebuilding`);
       this.rebuild();
       return { added, removed };
     }
-    if (added + removed > 0)
-      this.log(`index for ${this.modelId} was stale: added ${added}, removed ${removed}`);
+    if (added + removed === 0) return null;
+    this.log(`index for ${this.modelId} was stale: added ${added}, removed ${removed}`);
     if (this.index.kind === 'exact' && this.index.size >= (this.opts.exactBelow ?? 5000))
       this.rebuild();
     return { added, removed };
@@ -310,16 +327,19 @@ export class LibraryIndex {
    * does not read these rows back; otherwise the next catch-up does.
    */
   mirror<T>(write: () => T, apply: (r: T) => void): T {
-    let from = 0;
-    let to = 0;
+    let from = { seq: 0, deletes: 0 };
+    let to = from;
     const r = this.store.transaction(() => {
-      from = this.store.vectorSeq();
+      from = this.store.vectorChanges();
       const out = write();
-      to = this.store.vectorSeq();
+      to = this.store.vectorChanges();
       return out;
     });
     apply(r);
-    if (from === this.seq) this.seq = to;
+    if (from.seq === this.seq) {
+      this.seq = to.seq;
+      this.deletes = to.deletes;
+    }
     return r;
   }
 
@@ -401,6 +421,7 @@ export class LibraryIndex {
       images: this.index.size,
       idSum: this.idSum,
       seq: this.seq,
+      deletes: this.deletes,
       narrow: [...this.narrow],
     };
     writeFileSync(tempPath(f.sync), JSON.stringify(sync));

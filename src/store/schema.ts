@@ -108,8 +108,13 @@ export const MIGRATIONS: readonly string[] = [
   DROP TABLE images;
   ALTER TABLE images_v3 RENAME TO images;
 
-  CREATE TABLE vector_changes (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL);
-  INSERT INTO vector_changes (id, seq) VALUES (1, 1);
+  -- seq counts every vector write and delete, deletes the deletes alone.
+  CREATE TABLE vector_changes (
+    id      INTEGER PRIMARY KEY CHECK (id = 1),
+    seq     INTEGER NOT NULL,
+    deletes INTEGER NOT NULL
+  );
+  INSERT INTO vector_changes (id, seq, deletes) VALUES (1, 1, 0);
   ALTER TABLE embeddings ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;
   CREATE INDEX embeddings_seq ON embeddings(model_id, seq);
   CREATE TRIGGER embeddings_inserted AFTER INSERT ON embeddings BEGIN
@@ -123,7 +128,7 @@ export const MIGRATIONS: readonly string[] = [
   END;
   -- The image's other vectors are marked too: its widest may be another one now.
   CREATE TRIGGER embeddings_deleted AFTER DELETE ON embeddings BEGIN
-    UPDATE vector_changes SET seq = seq + 1;
+    UPDATE vector_changes SET seq = seq + 1, deletes = deletes + 1;
     UPDATE embeddings SET seq = (SELECT seq FROM vector_changes)
       WHERE image_id = OLD.image_id AND model_id = OLD.model_id;
   END;

@@ -69,7 +69,7 @@ const SQL = {
          vector FROM embeddings WHERE model_id = ? AND image_id IN
            (SELECT image_id FROM embeddings WHERE model_id = ? AND seq > ?)
          ORDER BY image_id, width_rank DESC`,
-  vectorSeq: 'SELECT seq FROM vector_changes WHERE id = 1',
+  vectorSeq: 'SELECT seq, deletes FROM vector_changes WHERE id = 1',
   vectorsOf:
     'SELECT width, vector FROM embeddings WHERE image_id = ? AND model_id = ? ORDER BY width_rank DESC',
   narrow: `SELECT image_id AS imageId, MAX(width_rank) AS rank FROM embeddings WHERE model_id = ?

@@ -498,8 +498,13 @@ export class Store {
    * (database triggers). An index that reflects count c needs only the rows written after c.
    */
   vectorSeq(): number {
+    return this.vectorChanges().seq;
+  }
+
+  /** The change count, and how many of the changes were deletes (see `vectorSeq`). */
+  vectorChanges(): { seq: number; deletes: number } {
     this.check();
-    return (this.s.vectorSeq.get() as { seq: number }).seq;
+    return this.s.vectorSeq.get() as { seq: number; deletes: number };
   }
 
   /** Count, id sum and latest write of a model's vectors: a cheap fingerprint for index checks. */
