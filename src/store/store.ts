@@ -129,11 +129,12 @@ export class Store {
       // checked before the commit.
       db.transaction(() => {
         if ((db.pragma('user_version', { simple: true }) as number) > v) return;
+        const before = (db.pragma('foreign_key_check') as unknown[]).length;
         db.exec(MIGRATIONS[v]!);
-        const broken = db.pragma('foreign_key_check') as unknown[];
-        if (broken.length > 0)
+        const broken = (db.pragma('foreign_key_check') as unknown[]).length - before;
+        if (broken > 0)
           throw new ValidationError(
-            `${file}: schema upgrade ${v + 1} would break ${broken.length} reference(s); nothing was changed`,
+            `${file}: schema upgrade ${v + 1} would break ${broken} reference(s); nothing was changed`,
           );
         db.pragma(`user_version = ${v + 1}`);
       }).immediate();
