@@ -7,19 +7,23 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   existsSync,
+  mkdirSync,
   mkdtempSync,
-  readdirSync,
   readFileSync,
+  readdirSync,
   renameSync,
   rmSync,
   symlinkSync,
+  utimesSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Library } from '../../src/library.js';
+import { Store } from '../../src/store/store.js';
 import type { Embedder } from '../../src/embed/embedder.js';
 import { startServer } from '../../web/server.js';
+import { reconcileUploads } from '../../web/uploads.js';
 import { setup } from '../helpers.js';
 import { writeImages } from '../ingest/fixtures.js';
 import { Child, script, testEmbedder } from '../reliability/helpers.js';
@@ -111,4 +115,26 @@ test('uploads survive a moved library and one opened through a link; a second se
   // Back under the real path: still whole.
   await serving(join(dir, 'L2'), (url, lib) => assertOriginals(url, lib, sent));
   assert.equal(readdirSync(join(dir, 'L2', 'uploads')).length, 2);
+});
+
+test('the start-up sweep: re-points old spellings, keeps what is newer than the server, removes orphans', () => {
+  const lib = join(dir, 'sweep');
+  const uploads = join(lib, 'uploads');
+  mkdirSync(uploads, { recursive: true });
+  const store = Store.open(join(lib, 'matsearch.db'));
+  const id = store.insertImage({ hash: 'h', size: 1, status: 'ready' });
+  const old = join(dir, 'gone-library', 'uploads', 'kept.png'); // the library's former place
+  store.putPath({ path: old, imageId: id, root: old, size: 1, mtimeMs: 0 });
+  for (const n of ['kept.png', 'orphan.png', 'fresh.png', 'x.png.123.tmp'])
+    writeFileSync(join(uploads, n), 'x');
+  const past = new Date(Date.now() - 60_000);
+  for (const n of ['kept.png', 'orphan.png', 'x.png.123.tmp'])
+    utimesSync(join(uploads, n), past, past);
+  const startedAt = Date.now() - 1000; // fresh.png was written after the server started
+  utimesSync(join(uploads, 'fresh.png'), new Date(), new Date());
+  assert.deepEqual(reconcileUploads(uploads, store, startedAt), { removed: 2, relinked: 1 });
+  assert.deepEqual(readdirSync(uploads).sort(), ['fresh.png', 'kept.png']);
+  assert.deepEqual(store.pathsOf(id), [join(uploads, 'kept.png')]);
+  assert.equal(store.findPath(join(uploads, 'kept.png'))!.root, join(uploads, 'kept.png'));
+  store.close();
 });
