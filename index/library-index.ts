@@ -1,8 +1,10 @@
 /**
  * The search index of one model in a library, kept as a cache of the database: the database is
  * the truth, the index file beside it is rebuilt or brought up to date whenever it is missing,
- * corrupt or stale. A fingerprint (vector count, sum of image ids, latest write) saved with the
- * index tells at open whether anything changed behind its back.
+ * corrupt or stale. Saved with the index is the database's vector change count it reflects
+ * (`Store.vectorSeq`, bumped by every vector write or delete of any process): catching up reads
+ * exactly the rows written since, and a count or id-sum mismatch after that means deletions.
+ * Only a process holding the library's writer lock saves (`lock`); others repair in memory.
  *
  * Each image contributes its widest vector (full width once refined): every width shares one
  * embedding space, so a library half-refined from 1/8 to full width stays searchable.
@@ -45,6 +47,12 @@ export interface LibraryIndexOptions {
    * (a server). Writes, saves and the synchronous `search` work in both.
    */
   readonly thread?: 'main' | 'worker';
+  /**
+   * Takes the library's writer lock for a save the index decides on itself (after a repair at
+   * open, or at `persist`), returning its release, or null when another process holds it (the
+   * save is skipped). Absent: such saves always happen (a caller that is the only writer).
+   */
+  readonly lock?: () => (() => void) | null;
   readonly log?: (msg: string) => void;
 }
 
@@ -54,7 +62,10 @@ interface SyncState {
   kind: string;
   images: number;
   idSum: number;
-  maxCreatedAt: number;
+  /** The vector change count this index reflects (absent: saved by an older matsearch). */
+  seq?: number;
+  /** How many of those changes were deletes. */
+  deletes?: number;
   /** [image id, width rank] of the indexed vectors narrower than full width (absent: unknown). */
   narrow?: [number, number][];
 }
@@ -66,7 +77,12 @@ export function slug(modelId: string): string {
 
 export class LibraryIndex {
   private index: VectorIndex;
-  private maxCreatedAt: number;
+  /** Every vector change up to this count is in the index (see Store.vectorSeq). */
+  private seq: number;
+  /** The database's count of vector deletes at `seq`: unchanged, no label can be stale. */
+  private deletes: number;
+  /** The index in memory differs from its files. */
+  private dirty = false;
   private idSum = 0;
   /** Width rank of every indexed vector narrower than full width (full-width ones are absent). */
   private narrow: Map<number, number>;
@@ -79,11 +95,12 @@ export class LibraryIndex {
     readonly dim: number,
     private readonly opts: LibraryIndexOptions,
     index: VectorIndex,
-    maxCreatedAt: number,
+    at: { seq: number; deletes: number },
     narrow: Map<number, number>,
   ) {
     this.index = index;
-    this.maxCreatedAt = maxCreatedAt;
+    this.seq = at.seq;
+    this.deletes = at.deletes;
     this.narrow = narrow;
     this.log = opts.log ?? ((m) => process.stderr.write(m + '\n'));
     for (const l of index.labels()) this.idSum += l;
@@ -126,6 +143,10 @@ export class LibraryIndex {
         if (sync.kind !== 'exact' && sync.kind !== ann) {
           log(`index for ${modelId} is ${sync.kind}, the library now uses ${ann}: rebuilding it`);
           sync = null;
+        } else if (typeof sync.seq !== 'number' || typeof sync.deletes !== 'number') {
+          // Its fingerprint could not tell a reused id's stale vector from the right one.
+          log(`index for ${modelId} was saved by an older matsearch; rebuilding it`);
+          sync = null;
         } else {
           index = LibraryIndex.load(opts, sync.kind, f.index(sync.kind));
           if (index.dim !== dim)
@@ -150,17 +171,20 @@ export class LibraryIndex {
         dim,
         opts,
         new BruteForceIndex(dim),
-        0,
+        { seq: 0, deletes: 0 },
         new Map(),
       );
       li.rebuild();
+      li.persist();
       return li;
     }
     // An index saved before widths were recorded: ask the database which images are narrow.
     const narrow = sync.narrow ? new Map(sync.narrow) : store.narrowImages(modelId);
-    const li = new LibraryIndex(store, dir, modelId, dim, opts, index, sync.maxCreatedAt, narrow);
-    li.catchUp();
-    if (!sync.narrow) li.writeSync(); // so the next open need not scan the database again
+    const at = { seq: sync.seq!, deletes: sync.deletes! };
+    const li = new LibraryIndex(store, dir, modelId, dim, opts, index, at, narrow);
+    li.catchUp({ verify: true });
+    if (!sync.narrow) li.dirty = true; // so the next open need not scan the database again
+    li.persist();
     return li;
   }
 
@@ -189,63 +213,66 @@ export class LibraryIndex {
     return this.opts.thread === 'worker' ? WorkerIndex.create(spec) : createIndex(spec);
   }
 
-  /** Rebuilds from every widest vector of the model in the database, then saves. */
+  /** Rebuilds from every widest vector of the model in the database (in memory: see `save`). */
   rebuild(): void {
+    const at = this.store.vectorChanges(); // first: what is written meanwhile is read again later
     const fp = this.store.modelFingerprint(this.modelId);
     const t0 = performance.now();
     this.index.close();
     this.index = this.newIndex(fp.images);
     this.idSum = 0;
-    this.maxCreatedAt = 0;
     this.narrow.clear();
     for (const r of this.store.widestEmbeddings(this.modelId, this.dim))
-      this.put(r.imageId, r.vector, r.createdAt, r.width, r.widthRank);
+      this.set(r.imageId, r.vector, r.width, r.widthRank);
+    this.seq = at.seq;
+    this.deletes = at.deletes;
+    this.dirty = true;
     if (fp.images > 0)
       this.log(
         `built ${this.index.kind} index of ${this.index.size} vectors for ${this.modelId} in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
       );
-    this.save();
   }
 
-  private put(
-    imageId: number,
-    vector: Float32Array,
-    createdAt: number,
-    width: string,
-    rank: number,
-  ) {
-    this.maxCreatedAt = Math.max(this.maxCreatedAt, createdAt);
-    if (this.index.has(imageId)) {
-      // The index holds each image's widest vector: a narrower one written later does not replace it.
-      if (width !== '1' && rank < (this.narrow.get(imageId) ?? 1)) return;
-    } else this.idSum += imageId;
+  /** Indexes `vector` as the image's vector (its widest, as the database says). */
+  private set(imageId: number, vector: Float32Array, width: string, rank: number) {
+    if (!this.index.has(imageId)) this.idSum += imageId;
     this.index.add(imageId, vector);
     if (width === '1') this.narrow.delete(imageId);
     else this.narrow.set(imageId, rank);
+    this.dirty = true;
   }
 
-  /** Applies what the database gained or lost since the index was saved; rebuilds if that fails. */
-  catchUp(): void {
-    const fp = this.store.modelFingerprint(this.modelId);
-    if (
-      fp.images === this.index.size &&
-      fp.idSum === this.idSum &&
-      fp.maxCreatedAt <= this.maxCreatedAt
-    )
-      return;
+  /**
+   * Applies what the database gained or lost since the change count the index reflects (written
+   * by any process); rebuilds if that fails. `verify` (at open) also compares count and id sum
+   * when the count has not moved. Returns what changed, or null when nothing had.
+   */
+  catchUp(o: { verify?: boolean } = {}): { added: number; removed: number } | null {
+    const at = this.store.vectorChanges(); // first, as in rebuild
+    if (at.seq < this.seq) {
+      this.log(`index for ${this.modelId} is newer than the database (restored?); rebuilding it`);
+      this.rebuild();
+      return { added: this.index.size, removed: 0 };
+    }
+    if (at.seq === this.seq && !o.verify) return null;
     let added = 0;
-    for (const r of this.store.widestEmbeddings(this.modelId, this.dim, this.maxCreatedAt)) {
-      this.put(r.imageId, r.vector, r.createdAt, r.width, r.widthRank);
+    // Every image with a vector written or deleted since: its widest vector now.
+    for (const r of this.store.widestEmbeddings(this.modelId, this.dim, this.seq)) {
+      this.set(r.imageId, r.vector, r.width, r.widthRank);
       added++;
     }
     let removed = 0;
-    if (this.index.size !== fp.images || this.idSum !== fp.idSum) {
-      // Vectors were deleted (or written out of order): compare the id sets.
+    // Without deletes since, the index now holds exactly the database's images (ids are never
+    // reused); with some, count and id sum tell whether labels must go (one scan).
+    const check = o.verify || at.deletes !== this.deletes;
+    const fp = check ? this.store.modelFingerprint(this.modelId) : null;
+    if (fp && (this.index.size !== fp.images || this.idSum !== fp.idSum)) {
+      // Images lost their vectors: drop the labels the database no longer has.
       const inDb = new Set<number>();
       for (const r of this.store.widestEmbeddings(this.modelId, this.dim)) {
         inDb.add(r.imageId);
         if (!this.index.has(r.imageId)) {
-          this.put(r.imageId, r.vector, r.createdAt, r.width, r.widthRank);
+          this.set(r.imageId, r.vector, r.width, r.widthRank);
           added++;
         }
       }
@@ -256,16 +283,20 @@ export class LibraryIndex {
         }
       }
     }
-    const now = this.store.modelFingerprint(this.modelId);
-    if (this.index.size !== now.images || this.idSum !== now.idSum) {
+    if (at.seq !== this.seq) this.dirty = true;
+    this.seq = at.seq;
+    this.deletes = at.deletes;
+    const now = added + removed > 0 && check ? this.store.modelFingerprint(this.modelId) : null;
+    if (now && (this.index.size !== now.images || this.idSum !== now.idSum)) {
       this.log(`index for ${this.modelId} disagrees with the database after repair; rebuilding`);
       this.rebuild();
-      return;
+      return { added, removed };
     }
+    if (added + removed === 0) return null;
     this.log(`index for ${this.modelId} was stale: added ${added}, removed ${removed}`);
     if (this.index.kind === 'exact' && this.index.size >= (this.opts.exactBelow ?? 5000))
       this.rebuild();
-    else this.save();
+    return { added, removed };
   }
 
   /**
@@ -273,7 +304,10 @@ export class LibraryIndex {
    * (default: full width); one narrower than the image's indexed vector is not indexed.
    */
   add(imageId: number, vector: Float32Array, width = '1', rank = 1): void {
-    this.put(imageId, vector, Date.now(), width, rank);
+    // The index holds each image's widest vector: a narrower one written later does not replace it.
+    const narrower =
+      this.index.has(imageId) && width !== '1' && rank < (this.narrow.get(imageId) ?? 1);
+    if (!narrower) this.set(imageId, vector, width, rank);
     if (this.index.kind === 'exact' && this.index.size >= (this.opts.exactBelow ?? 5000))
       this.rebuild();
   }
@@ -282,7 +316,46 @@ export class LibraryIndex {
     const had = this.index.remove(imageId);
     if (had) this.idSum -= imageId;
     this.narrow.delete(imageId);
+    this.dirty = true;
     return had;
+  }
+
+  /**
+   * Runs `write` (database writes of this model's vectors) in one transaction, then `mirror`
+   * (the same changes applied to this index, given write's result). When nothing else changed
+   * vectors since the index's change count, the count moves past this write, so saving the index
+   * does not read these rows back; otherwise the next catch-up does.
+   */
+  mirror<T>(write: () => T, apply: (r: T) => void): T {
+    let from = { seq: 0, deletes: 0 };
+    let to = from;
+    const r = this.store.transaction(() => {
+      from = this.store.vectorChanges();
+      const out = write();
+      to = this.store.vectorChanges();
+      return out;
+    });
+    apply(r);
+    if (from.seq === this.seq) {
+      this.seq = to.seq;
+      this.deletes = to.deletes;
+    }
+    return r;
+  }
+
+  /**
+   * Saves if the index changed since its files were written and the writer lock can be had
+   * (`lock`); otherwise leaves the files as they are (the database is the truth).
+   */
+  persist(): void {
+    if (!this.dirty) return;
+    const release = this.opts.lock ? this.opts.lock() : () => {};
+    if (!release) return;
+    try {
+      this.save();
+    } finally {
+      release();
+    }
   }
 
   has(imageId: number): boolean {
@@ -321,8 +394,13 @@ export class LibraryIndex {
     return labels.map((l, i) => (v && !this.narrow.has(l) ? v[i] : undefined));
   }
 
-  /** Writes the index and its fingerprint (index first: a crash between leaves it stale, which open() repairs). */
+  /**
+   * Writes the index and its change count (index first: a crash between leaves it stale, which
+   * open() repairs), caught up first so the count is the database's. The caller holds the
+   * library's writer lock.
+   */
   save(): void {
+    this.catchUp();
     const f = LibraryIndex.files(this.dir, this.modelId);
     const kind = this.index.kind as IndexKind;
     this.index.save(f.index(kind));
@@ -330,6 +408,7 @@ export class LibraryIndex {
     for (const other of INDEX_KINDS)
       if (other !== kind)
         for (const p of indexFiles(other, f.index(other))) rmSync(p, { force: true });
+    this.dirty = false;
   }
 
   /** Writes the fingerprint of the index as it is in memory (which `save` just wrote). */
@@ -341,7 +420,8 @@ export class LibraryIndex {
       kind: this.index.kind,
       images: this.index.size,
       idSum: this.idSum,
-      maxCreatedAt: this.maxCreatedAt,
+      seq: this.seq,
+      deletes: this.deletes,
       narrow: [...this.narrow],
     };
     writeFileSync(tempPath(f.sync), JSON.stringify(sync));

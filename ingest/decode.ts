@@ -7,7 +7,8 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import sharp, { type Metadata } from 'sharp';
-import { MatsearchError } from '../src/errors.js';
+import { MatsearchError, ValidationError } from '../src/errors.js';
+import type { FailureLimit } from '../src/store/store.js';
 import { preprocessImage } from '../src/runtime/preprocess.js';
 
 export interface DecodeOptions {
@@ -45,10 +46,51 @@ export interface DecodedImage {
   readonly input: Float32Array;
 }
 
-/** A file that is not a usable image; the message is stored with the file and shown to users. */
+/**
+ * A file that is not a usable image; the message is stored with the file and shown to users.
+ * `limit` is set when a limit refused it (the file may be fine): raising the limit retries it.
+ */
 export class DecodeError extends MatsearchError {
-  constructor(message: string, options?: { cause?: unknown }) {
+  readonly limit: FailureLimit | null;
+  constructor(message: string, options?: { cause?: unknown; limit?: FailureLimit }) {
     super('E_DECODE', message, options);
+    this.limit = options?.limit ?? null;
+  }
+}
+
+/** The longest decode timeout a timer can hold (setTimeout's 32-bit delay; ~24.8 days). */
+export const MAX_DECODE_TIMEOUT_MS = 2 ** 31 - 1;
+
+/** Refuses limits no decode could honour (a timeout past what a timer holds fires at once). */
+export function checkDecodeOptions(o: Pick<DecodeOptions, 'timeoutMs' | 'maxPixels' | 'maxBytes'>) {
+  const t = o.timeoutMs;
+  if (!Number.isFinite(t) || t < 0 || t > MAX_DECODE_TIMEOUT_MS)
+    throw new ValidationError(
+      `decode timeout must be 0 (none) to ${MAX_DECODE_TIMEOUT_MS} ms (about 24 days), got ${t} ms`,
+    );
+  for (const [name, v] of [
+    ['pixel cap', o.maxPixels],
+    ['byte cap', o.maxBytes],
+  ] as const)
+    if (!(v > 0)) throw new ValidationError(`decode ${name} must be a positive number, got ${v}`);
+}
+
+/**
+ * Whether a file refused by `limit` deserves another try under `now`: the limit was raised (a
+ * timeout of 0 means none, the most generous).
+ */
+export function limitRaised(
+  limit: FailureLimit | null,
+  now: Pick<DecodeOptions, 'timeoutMs' | 'maxPixels' | 'maxBytes'>,
+): boolean {
+  if (!limit) return false;
+  switch (limit.kind) {
+    case 'pixels':
+      return now.maxPixels > limit.value;
+    case 'bytes':
+      return now.maxBytes > limit.value;
+    case 'timeout':
+      return limit.value > 0 && (now.timeoutMs === 0 || now.timeoutMs > limit.value);
   }
 }
 
@@ -61,7 +103,9 @@ export async function readBytes(path: string, maxBytes: number): Promise<Buffer>
   const bytes = await readFile(path);
   if (bytes.length === 0) throw new DecodeError('empty file (0 bytes)');
   if (bytes.length > maxBytes)
-    throw new DecodeError(`file is ${bytes.length} bytes, over the ${maxBytes}-byte limit`);
+    throw new DecodeError(`file is ${bytes.length} bytes, over the ${maxBytes}-byte limit`, {
+      limit: { kind: 'bytes', value: maxBytes },
+    });
   return bytes;
 }
 
@@ -82,6 +126,7 @@ async function checkedHeader(bytes: Buffer, maxPixels: number): Promise<Metadata
   if (w0 * h0 > maxPixels) {
     throw new DecodeError(
       `image is ${w0}x${h0} = ${((w0 * h0) / 1e6).toFixed(1)} MP, over the ${(maxPixels / 1e6).toFixed(0)} MP limit`,
+      { limit: { kind: 'pixels', value: maxPixels } },
     );
   }
   return meta;
@@ -100,6 +145,7 @@ async function withinTimeout<T>(work: Promise<T>, timeoutMs: number): Promise<T>
         reject(
           new DecodeError(
             `decoding took over ${timeoutMs} ms and was abandoned (the decode timeout; raise it to allow slow images)`,
+            { limit: { kind: 'timeout', value: timeoutMs } },
           ),
         ),
       timeoutMs,
@@ -185,7 +231,14 @@ async function decodeAll(bytes: Buffer, o: DecodeOptions, hash: string): Promise
     };
   } catch (err) {
     if (err instanceof DecodeError) throw err;
-    throw new DecodeError(`could not decode: ${firstLine(err)}`, { cause: err });
+    // libvips' own timeout, or its pixel cap on a file whose header understated its size.
+    const msg = firstLine(err);
+    const limit: FailureLimit | undefined = /^timeout\b/i.test(msg)
+      ? { kind: 'timeout', value: o.timeoutMs }
+      : /pixel limit/i.test(msg)
+        ? { kind: 'pixels', value: o.maxPixels }
+        : undefined;
+    throw new DecodeError(`could not decode: ${msg}`, { cause: err, ...(limit ? { limit } : {}) });
   }
 }
 

@@ -16,7 +16,7 @@ export class LockedError extends MatsearchError {
   }
 }
 
-interface Owner {
+export interface Owner {
   pid?: number;
   what?: string;
   since?: string;
@@ -28,6 +28,11 @@ function owner(path: string): Owner {
   } catch {
     return {}; // not written yet by a writer that has just taken the lock, or left by a crash
   }
+}
+
+/** Who holds the lock at `path`: pid, task and start time, as far as its owner file says. */
+export function lockOwner(path: string): Owner {
+  return owner(path);
 }
 
 /** Takes the lock at `path` or throws LockedError at once; returns the release function. */

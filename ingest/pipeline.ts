@@ -8,8 +8,15 @@
  * A failing file is recorded with its error and never stops the run.
  */
 import type { WidthSpec } from '../src/model/nesting.js';
-import { dirname } from 'node:path';
-import { contentHash, readBytes, DECODE_DEFAULTS, type DecodeOptions } from './decode.js';
+import { dirname, sep } from 'node:path';
+import {
+  checkDecodeOptions,
+  contentHash,
+  limitRaised,
+  readBytes,
+  DECODE_DEFAULTS,
+  type DecodeOptions,
+} from './decode.js';
 import { explainFatal, isFatal } from './fatal.js';
 import { localStage } from './local-stage.js';
 import type { EmbedStage, StageFactory } from './stage.js';
@@ -53,6 +60,11 @@ export interface IngestSummary {
   readonly unchanged: number;
   readonly failed: number;
   readonly pruned: number;
+  /**
+   * With `prune`: folders (or entries) the walk could not read, whose library entries were kept
+   * rather than dropped as gone (an unreadable folder is not an empty one).
+   */
+  readonly pruneSkipped: readonly string[];
   readonly embedded: number;
   /** Files whose queued job failed on every try (0 without a queue). */
   readonly deadLettered: number;
@@ -78,6 +90,7 @@ export async function ingest(
     inputSize: embedder.inputSize,
     inputChannels: embedder.inputChannels,
   };
+  checkDecodeOptions(decode); // before any file is touched: a bad limit would fail them all
   const t0 = performance.now();
   let done = 0;
   let total = 0;
@@ -92,7 +105,14 @@ export async function ingest(
   const handled = () => done - (stage?.pending ?? 0);
   const progress = () =>
     o.onProgress?.({ total, done: handled(), embedded: counts.embedded, errors: counts.failed });
-  const files = [...walk(roots, o.walk ?? {}, (path, err) => writer.noteError(path, err.message))];
+  const unreadable: string[] = [];
+  const files = [
+    ...walk(roots, o.walk ?? {}, (path, err) => {
+      unreadable.push(path);
+      writer.noteError(path, err.message);
+    }),
+  ];
+  let pruneSkipped: string[] = [];
   total = files.length;
   jobId = store.startJob('ingest', files.length);
 
@@ -105,7 +125,13 @@ export async function ingest(
       }
     }
     const failure = store.findFailure(f.path);
-    if (failure && failure.size === f.size && failure.mtimeMs === f.mtimeMs) {
+    // Unchanged and refused by the file itself or by a limit not raised since: not retried.
+    if (
+      failure &&
+      failure.size === f.size &&
+      failure.mtimeMs === f.mtimeMs &&
+      !limitRaised(failure.limit, decode)
+    ) {
       counts.failed++;
       return;
     }
@@ -149,7 +175,7 @@ export async function ingest(
       progress();
     }
     await stage.finish();
-    if (o.prune && !o.signal?.aborted) prune(ctx, writer, files);
+    if (o.prune && !o.signal?.aborted) pruneSkipped = prune(ctx, writer, files, unreadable);
     ctx.index.save();
     store.updateJob(jobId, { done, errors: counts.failed });
     store.finishJob(jobId, o.signal?.aborted ? 'interrupted' : 'done');
@@ -178,25 +204,45 @@ export async function ingest(
     jobId,
     files: files.length,
     ...counts,
+    pruneSkipped,
     seconds,
     imagesPerSecond: counts.embedded / Math.max(seconds, 1e-9),
     errors: writer.errors,
   };
 }
 
-/** Drops library paths (and records of failures) under the walked roots that the walk no longer found. */
-function prune(ctx: IngestContext, writer: IngestWriter, files: readonly FoundFile[]): void {
+/**
+ * Drops library paths (and records of failures) under the walked roots that the walk no longer
+ * found, except under what it could not read (`unreadable`); returns the unreadable paths that
+ * kept entries.
+ */
+function prune(
+  ctx: IngestContext,
+  writer: IngestWriter,
+  files: readonly FoundFile[],
+  unreadable: readonly string[],
+): string[] {
   const { store } = ctx;
+  const log = ctx.log ?? (() => {});
   const seen = new Set(files.map((f) => f.path));
   const rootsSeen = new Set(files.map((f) => f.root));
+  const kept = new Set<string>();
+  /** True when `path` was found, or lies at or under a path the walk could not read. */
+  const keep = (path: string) => {
+    if (seen.has(path)) return true;
+    const under = unreadable.find((u) => path === u || path.startsWith(u + sep));
+    if (under !== undefined) kept.add(under);
+    return under !== undefined;
+  };
   for (const root of rootsSeen) {
     for (const p of store.pathsUnder(root)) {
-      if (seen.has(p.path)) continue;
+      if (keep(p.path)) continue;
       writer.transact(() => writer.dropPath(p.path));
       writer.counts.pruned++;
     }
-    for (const fl of store.failuresUnder(root)) if (!seen.has(fl.path)) store.clearFailure(fl.path);
-    for (const d of store.deadLettersUnder(root))
-      if (!seen.has(d.path)) store.clearDeadLetter(d.path);
+    for (const fl of store.failuresUnder(root)) if (!keep(fl.path)) store.clearFailure(fl.path);
+    for (const d of store.deadLettersUnder(root)) if (!keep(d.path)) store.clearDeadLetter(d.path);
   }
+  for (const u of kept) log(`prune: kept the library's entries under ${u}: it could not be read`);
+  return [...kept];
 }

@@ -4,7 +4,7 @@
  * symlinks to files and folders but never around a loop (real paths already seen are skipped).
  */
 import { lstatSync, readdirSync, realpathSync, statSync, type Stats } from 'node:fs';
-import { basename, extname, join, relative, resolve } from 'node:path';
+import { basename, extname, join, relative, resolve, sep } from 'node:path';
 
 export const IMAGE_EXTENSIONS = new Set([
   '.jpg',
@@ -38,6 +38,11 @@ export interface WalkOptions {
   readonly exclude?: readonly string[];
   /** Visit hidden files and folders (names starting with '.'). Default false. */
   readonly hidden?: boolean;
+  /**
+   * Folders never entered, by real path (a library skips its own folder: its thumbnails are
+   * images too). Files given directly as roots are still taken.
+   */
+  readonly skip?: readonly string[];
 }
 
 export interface FoundFile {
@@ -88,6 +93,7 @@ export function* walk(
 ): Generator<FoundFile> {
   const include = (o.include ?? []).map(globToRegExp);
   const exclude = (o.exclude ?? []).map(globToRegExp);
+  const skip = o.skip ?? [];
   for (const r of roots) {
     const root = resolve(r);
     const seen = new Set<string>();
@@ -102,19 +108,25 @@ export function* walk(
       yield { path: root, root, size: st.size, mtimeMs: Math.floor(st.mtimeMs) };
       continue;
     }
-    yield* visit(root, root, seen, include, exclude, o.hidden ?? false, onError);
+    yield* visit(root, root, seen, { include, exclude, skip, hidden: o.hidden ?? false }, onError);
   }
+}
+
+interface Filters {
+  readonly include: RegExp[];
+  readonly exclude: RegExp[];
+  readonly skip: readonly string[];
+  readonly hidden: boolean;
 }
 
 function* visit(
   dir: string,
   root: string,
   seen: Set<string>,
-  include: RegExp[],
-  exclude: RegExp[],
-  hidden: boolean,
+  f: Filters,
   onError?: (path: string, err: Error) => void,
 ): Generator<FoundFile> {
+  const { include, exclude, skip, hidden } = f;
   let real: string;
   try {
     real = realpathSync(dir);
@@ -124,6 +136,7 @@ function* visit(
   }
   if (seen.has(real)) return; // a symlink loop or a second link to a visited folder
   seen.add(real);
+  if (skip.some((s) => real === s || real.startsWith(s + sep))) return;
   let names: string[];
   try {
     names = readdirSync(dir).sort();
@@ -145,7 +158,7 @@ function* visit(
       continue;
     }
     if (st.isDirectory()) {
-      yield* visit(path, root, seen, include, exclude, hidden, onError);
+      yield* visit(path, root, seen, f, onError);
     } else if (st.isFile()) {
       const wanted =
         include.length > 0

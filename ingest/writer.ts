@@ -10,7 +10,7 @@
 import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Embedder } from '../src/embed/embedder.js';
-import type { Store } from '../src/store/store.js';
+import type { FailureLimit, Store } from '../src/store/store.js';
 import type { LibraryIndex } from '../index/library-index.js';
 import { DecodeError } from './decode.js';
 import type { EmbeddedImage } from './stage.js';
@@ -44,6 +44,8 @@ export interface DeadLetter {
   readonly attempts: number;
   /** The file itself is unusable (not an image): recorded as a failure too, like a local run. */
   readonly badFile: boolean;
+  /** With badFile: the limit that refused it, when one did (retried once it is raised). */
+  readonly limit?: FailureLimit | null;
 }
 
 export function thumbnailPath(thumbsDir: string, hash: string): string {
@@ -85,16 +87,20 @@ export class IngestWriter {
     if (this.errors.length < MAX_ERRORS) this.errors.push({ path, error });
   }
 
-  /** Runs fn in one transaction; what it deleted leaves the index and thumbnails after commit. */
-  transact<T>(fn: () => T): T {
+  /**
+   * Runs fn in one transaction; after commit, what it deleted leaves the index and thumbnails,
+   * then `after` mirrors the rest into the index.
+   */
+  transact<T>(fn: () => T, after?: (r: T) => void): T {
     this.gone = [];
-    const r = this.store.transaction(fn);
-    for (const g of this.gone) {
-      this.ctx.index.remove(g.id);
-      rmSync(thumbnailPath(this.ctx.thumbsDir, g.hash), { force: true });
-    }
-    this.gone = [];
-    return r;
+    return this.ctx.index.mirror(fn, (r) => {
+      for (const g of this.gone) {
+        this.ctx.index.remove(g.id);
+        rmSync(thumbnailPath(this.ctx.thumbsDir, g.hash), { force: true });
+      }
+      this.gone = [];
+      after?.(r);
+    });
   }
 
   /** Content that has a vector of this model at this width or at full width needs no work. */
@@ -131,21 +137,21 @@ export class IngestWriter {
   fail(f: FoundFile, err: unknown): void {
     const msg =
       err instanceof DecodeError ? err.message : `could not read: ${(err as Error).message}`;
-    this.transact(() => this.recordFailure(f, msg));
+    this.transact(() => this.recordFailure(f, msg, err instanceof DecodeError ? err.limit : null));
     this.counts.failed++;
     this.noteError(f.path, msg);
   }
 
-  private recordFailure(f: FoundFile, msg: string): void {
+  private recordFailure(f: FoundFile, msg: string, limit: FailureLimit | null = null): void {
     this.dropPath(f.path);
-    this.store.recordFailure(f.path, f.root, f.size, f.mtimeMs, msg);
+    this.store.recordFailure(f.path, f.root, f.size, f.mtimeMs, msg, limit);
   }
 
   /** Records a queued job that failed for good (and, for an unusable file, a failure). */
   deadLetter(d: DeadLetter): void {
     const { file: f } = d;
     this.transact(() => {
-      if (d.badFile) this.recordFailure(f, d.error);
+      if (d.badFile) this.recordFailure(f, d.error, d.limit ?? null);
       this.store.putDeadLetter({
         path: f.path,
         root: f.root,
@@ -172,29 +178,31 @@ export class IngestWriter {
     }
     const { store } = this;
     const modelId = this.ctx.embedder.modelId;
-    const ids = this.transact(() =>
-      items.map((it) => {
-        const known = store.findImageByHash(it.hash)?.id;
-        const id =
-          known ??
-          store.insertImage({
-            hash: it.hash,
-            size: it.size,
-            width: it.width,
-            height: it.height,
-            format: it.format,
-            status: 'ready',
-          });
-        // The same new content twice (in one batch, or one job): the later paths are duplicates.
-        if (known === undefined) this.counts.added++;
-        this.counts.duplicates += it.files.length - (known === undefined ? 1 : 0);
-        for (const f of it.files) this.link(f, id);
-        store.putEmbedding(id, modelId, this.widthLabel, this.widthRank, it.vector);
-        return id;
-      }),
-    );
-    ids.forEach((id, i) =>
-      this.ctx.index.add(id, items[i]!.vector, this.widthLabel, this.widthRank),
+    this.transact(
+      () =>
+        items.map((it) => {
+          const known = store.findImageByHash(it.hash)?.id;
+          const id =
+            known ??
+            store.insertImage({
+              hash: it.hash,
+              size: it.size,
+              width: it.width,
+              height: it.height,
+              format: it.format,
+              status: 'ready',
+            });
+          // The same new content twice (in one batch, or one job): the later paths are duplicates.
+          if (known === undefined) this.counts.added++;
+          this.counts.duplicates += it.files.length - (known === undefined ? 1 : 0);
+          for (const f of it.files) this.link(f, id);
+          store.putEmbedding(id, modelId, this.widthLabel, this.widthRank, it.vector);
+          return id;
+        }),
+      (ids) =>
+        ids.forEach((id, i) =>
+          this.ctx.index.add(id, items[i]!.vector, this.widthLabel, this.widthRank),
+        ),
     );
     this.counts.embedded += items.length;
     if (performance.now() - this.lastSave > SAVE_EVERY_MS) {

@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { ShapeError } from '../src/errors.js';
+import type { FailureLimit } from '../src/store/store.js';
 import type { EmbeddedImage } from '../ingest/stage.js';
 import type { FoundFile } from '../ingest/walk.js';
 
@@ -33,6 +34,8 @@ export interface EmbedJobData {
   };
   /** Set by a worker just before it fails the job because the file is not a usable image. */
   readonly badFile?: boolean;
+  /** With badFile: the limit that refused it (the file may be fine; raising it retries). */
+  readonly limit?: FailureLimit;
 }
 
 export interface EmbedJobResult {

@@ -21,6 +21,7 @@ import type {
   StageEnv,
   StageFactory,
 } from '../ingest/stage.js';
+import type { FailureLimit } from '../src/store/store.js';
 import type { FoundFile } from '../ingest/walk.js';
 import {
   loadBullmq,
@@ -259,11 +260,17 @@ class QueuedStage implements EmbedStage {
   private writeDeadLetters(jobs: EmbedJob[]): void {
     for (const j of jobs) {
       const out = this.outstanding.get(j.id!)!;
-      this.deadLetter(j, out, j.failedReason || 'failed', Boolean(j.data.badFile));
+      this.deadLetter(j, out, j.failedReason || 'failed', Boolean(j.data.badFile), j.data.limit);
     }
   }
 
-  private deadLetter(j: EmbedJob, out: Outstanding, error: string, badFile: boolean): void {
+  private deadLetter(
+    j: EmbedJob,
+    out: Outstanding,
+    error: string,
+    badFile: boolean,
+    limit?: FailureLimit,
+  ): void {
     for (const file of out.files) {
       this.env.writer.deadLetter({
         file,
@@ -272,6 +279,7 @@ class QueuedStage implements EmbedStage {
         error,
         attempts: j.attemptsMade,
         badFile,
+        limit: limit ?? null,
       });
     }
   }

@@ -233,7 +233,11 @@ export class QueueWorker {
 
   /** Not an image we can use: fail the job now, marked so the writer records the file as bad. */
   private async badFile(job: EmbedJob, err: DecodeError): Promise<never> {
-    await job.updateData({ ...job.data, badFile: true });
+    await job.updateData({
+      ...job.data,
+      badFile: true,
+      ...(err.limit ? { limit: err.limit } : {}),
+    });
     throw new this.mq.UnrecoverableError(err.message);
   }
 }

@@ -8,7 +8,7 @@
  *   lib.close();
  */
 import { join, resolve } from 'node:path';
-import { rmSync } from 'node:fs';
+import { realpathSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { Embedder } from './embed/embedder.js';
 import { Store, type DeadLetterRow } from './store/store.js';
@@ -20,13 +20,18 @@ import {
   type IngestOptions,
   type IngestSummary,
 } from '../ingest/pipeline.js';
-import { acquireLock } from '../ingest/lock.js';
+import { acquireLock, LockedError } from '../ingest/lock.js';
 import { decodeInput, DECODE_DEFAULTS } from '../ingest/decode.js';
 import { NotOpenError } from './errors.js';
 
 export interface LibraryOptions {
   readonly embedder: Embedder;
   readonly index?: LibraryIndexOptions;
+  /**
+   * Never rewrite the index files (search, stats): a stale index is repaired in memory only.
+   * Writes (ingest, remove, refine, reindex) still work and save under the writer lock.
+   */
+  readonly readOnly?: boolean;
   readonly log?: (msg: string) => void;
 }
 
@@ -64,12 +69,25 @@ export class Library {
     const log = o.log ?? ((m: string) => process.stderr.write(m + '\n'));
     const store = Store.open(join(root, 'matsearch.db'));
     store.interruptStaleJobs();
+    // The index saves itself (after a repair, at close) only with the writer lock: a process
+    // saving while another writes could pair one's index file with the other's change count.
+    const lockPath = join(root, 'write.lock');
+    const lock = o.readOnly
+      ? () => null
+      : () => {
+          try {
+            return acquireLock(lockPath, 'saving the index');
+          } catch (err) {
+            if (err instanceof LockedError) return null; // the writer saves when it is done
+            throw err;
+          }
+        };
     const index = LibraryIndex.open(
       store,
       join(root, 'index'),
       o.embedder.modelId,
       o.embedder.dim,
-      { ...o.index, log },
+      { ...o.index, lock, log },
     );
     const lib = new Library(root, store, index, o.embedder, log);
     const other = lib.stats().otherModelOnly;
@@ -103,7 +121,8 @@ export class Library {
           log: this.log,
         },
         roots,
-        o,
+        // Never the library's own folder: its thumbnails would come back as new images.
+        { ...o, walk: { ...o.walk, skip: [...(o.walk?.skip ?? []), realpathSync(this.dir)] } },
       );
     } finally {
       release();
@@ -172,10 +191,11 @@ export class Library {
           inputs.map((x) => x.input),
           1,
         );
-        this.store.transaction(() =>
-          inputs.forEach((x, i) => this.store.putEmbedding(x.id, model, '1', rank, vectors[i]!)),
+        this.index.mirror(
+          () =>
+            inputs.forEach((x, i) => this.store.putEmbedding(x.id, model, '1', rank, vectors[i]!)),
+          () => inputs.forEach((x, i) => this.index.add(x.id, vectors[i]!, '1', rank)),
         );
-        inputs.forEach((x, i) => this.index.add(x.id, vectors[i]!, '1', rank));
         done += inputs.length;
         o.onProgress?.(done, todo.length);
       }
@@ -222,8 +242,10 @@ export class Library {
     if (!img) return false;
     const release = acquireLock(join(this.dir, 'write.lock'), 'removing');
     try {
-      this.store.deleteImage(imageId);
-      this.index.remove(imageId);
+      this.index.mirror(
+        () => this.store.deleteImage(imageId),
+        () => this.index.remove(imageId),
+      );
       this.index.save();
       rmSync(thumbnailPath(this.thumbsDir, img.hash), { force: true });
       return true;
@@ -235,8 +257,23 @@ export class Library {
   /** Rebuilds the search index from the database. */
   reindex(): { kind: string; size: number } {
     this.check();
-    this.index.rebuild();
+    const release = acquireLock(join(this.dir, 'write.lock'), 'rebuilding the index');
+    try {
+      this.index.rebuild();
+      this.index.save();
+    } finally {
+      release();
+    }
     return { kind: this.index.kind, size: this.index.size };
+  }
+
+  /**
+   * Brings the index up to date with vectors other processes wrote or deleted since (a CLI
+   * ingest while a server runs); cheap when nothing changed (one row read). In memory only.
+   */
+  refresh(): { added: number; removed: number } | null {
+    this.check();
+    return this.index.catchUp();
   }
 
   thumbnailOf(imageId: number): string | undefined {
@@ -262,8 +299,11 @@ export class Library {
   close(): void {
     if (!this.open_) return;
     this.open_ = false;
-    this.index.save();
-    this.index.close();
+    try {
+      this.index.persist();
+    } finally {
+      this.index.close();
+    }
     this.store.close();
   }
 }

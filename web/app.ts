@@ -8,7 +8,7 @@
  * status codes) live in the small modules beside this one. The web UI (web/ui/) is served at `/`.
  */
 import express, { type Express, type RequestHandler } from 'express';
-import { NotFoundError } from '../src/errors.js';
+import { NotFoundError, NotOpenError } from '../src/errors.js';
 import type { Library } from '../src/library.js';
 import { makeContext, type ApiContext, type ApiOptions } from './context.js';
 import { errorMiddleware } from './errors.js';
@@ -17,7 +17,8 @@ import { jobRoutes } from './routes/jobs.js';
 import { searchRoutes } from './routes/search.js';
 import { systemRoutes } from './routes/system.js';
 import { uiRoutes } from './routes/ui.js';
-import { sweepUploads } from './uploads.js';
+import { holdServing } from './serve-lock.js';
+import { reconcileUploads } from './uploads.js';
 
 export type { ApiOptions } from './context.js';
 
@@ -55,11 +56,33 @@ export function cors(origins: readonly string[]): RequestHandler {
   };
 }
 
+/** How often the server looks for vectors other processes wrote (a CLI ingest while serving). */
+const REFRESH_MS = 1000;
+
+function refreshIndex(library: Library, log: (m: string) => void): void {
+  try {
+    library.refresh(); // one row read when nothing changed
+  } catch (err) {
+    if (!(err instanceof NotOpenError)) log(`index refresh failed: ${(err as Error).message}`);
+  }
+}
+
 export function createApp(library: Library, o: ApiOptions = {}): ApiApp {
-  const ctx = makeContext(library, o);
   const log = o.log ?? ((m: string) => process.stderr.write(m + '\n'));
-  const swept = sweepUploads(ctx.uploadsDir, (p) => library.store.findPath(p) !== undefined);
-  if (swept > 0) log(`removed ${swept} file(s) left in uploads/ by interrupted uploads`);
+  const startedAt = Date.now();
+  const serving = holdServing(library.dir); // a second server on the library is refused
+  const ctx = makeContext(library, o);
+  try {
+    if (serving.first) {
+      const u = reconcileUploads(ctx.uploadsDir, library.store, startedAt);
+      if (u.relinked > 0) log(`re-pointed ${u.relinked} upload path(s) at the library's folder`);
+      if (u.removed > 0)
+        log(`removed ${u.removed} file(s) left in uploads/ by interrupted uploads`);
+    }
+  } catch (err) {
+    serving.release();
+    throw err;
+  }
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple'); // no nested objects from query strings
@@ -70,5 +93,14 @@ export function createApp(library: Library, o: ApiOptions = {}): ApiApp {
   if (o.ui !== false) app.use(uiRoutes());
   app.use((req, _res, next) => next(new NotFoundError(`no route ${req.method} ${req.path}`)));
   app.use(errorMiddleware(log));
-  return { app, context: ctx, close: () => ctx.jobs.stop() };
+  const refresh = setInterval(() => refreshIndex(library, log), REFRESH_MS).unref();
+  return {
+    app,
+    context: ctx,
+    close: async () => {
+      clearInterval(refresh);
+      await ctx.jobs.stop();
+      serving.release();
+    },
+  };
 }

@@ -35,6 +35,9 @@ export async function startServer(library: Library, o: ServerOptions = {}): Prom
       server.off('error', reject);
       resolve();
     });
+  }).catch(async (err: unknown) => {
+    await api.close(); // frees the library for another server
+    throw err;
   });
   const port = (server.address() as AddressInfo).port;
   const urlHost = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;

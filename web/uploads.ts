@@ -13,11 +13,14 @@ import {
   mkdirSync,
   openSync,
   readdirSync,
+  realpathSync,
   renameSync,
   rmSync,
   writeSync,
+  type Stats,
 } from 'node:fs';
-import { join } from 'node:path';
+import { join, sep } from 'node:path';
+import type { PathRow, Store } from '../src/store/store.js';
 import type { RequestHandler } from 'express';
 import multer from 'multer';
 import sharp from 'sharp';
@@ -157,29 +160,77 @@ export function saveUpload(dir: string, u: CheckedUpload): { path: string; hash:
   return { path, hash };
 }
 
+/** The real path of `p`, or undefined when nothing is there. */
+function real(p: string): string | undefined {
+  try {
+    return realpathSync(p);
+  } catch {
+    return undefined;
+  }
+}
+
 /**
- * Removes what an interrupted upload left in `dir` (a server killed between saving a file and
- * committing it): temp files, and files no library path points at. Run at start, before any
- * request; returns how many files went.
+ * Reconciles `dir` (the library's uploads) with the database at a server's start, before any
+ * request, under the serve lock (so no other server is uploading). A file is the library's when a
+ * path row names it: by the same spelling, by another spelling of the same real file (opened
+ * through a link), or by a path that no longer exists under any `uploads/` folder with its name
+ * (the library was moved or renamed): such rows are re-pointed at the file as spelled now. What
+ * nothing references and is older than `startedAt` was left by an interrupted upload and goes,
+ * with temp files. Returns how many files went and how many rows were re-pointed.
  */
-export function sweepUploads(dir: string, known: (path: string) => boolean): number {
+export function reconcileUploads(
+  dir: string,
+  store: Store,
+  startedAt: number,
+): { removed: number; relinked: number } {
   let names: string[];
   try {
     names = readdirSync(dir);
   } catch {
-    return 0; // no uploads yet
+    return { removed: 0, relinked: 0 }; // no uploads yet
   }
   let removed = 0;
+  let relinked = 0;
+  let byName: Map<string, PathRow[]> | undefined; // rows under any uploads/ folder, by file name
+  const spelledElsewhere = (name: string) => {
+    if (!byName) {
+      byName = new Map();
+      const marker = `${sep}uploads${sep}`;
+      for (const r of store.pathsContaining(marker)) {
+        const i = r.path.lastIndexOf(marker);
+        const n = r.path.slice(i + marker.length);
+        if (!n.includes(sep)) byName.set(n, [...(byName.get(n) ?? []), r]);
+      }
+    }
+    return byName.get(name) ?? [];
+  };
   for (const name of names) {
     const path = join(dir, name);
-    if (!name.endsWith('.tmp') && known(path)) continue;
+    let st: Stats;
     try {
-      if (!lstatSync(path).isFile()) continue;
-      rmSync(path, { force: true });
-      removed++;
+      st = lstatSync(path);
     } catch {
-      // gone meanwhile
+      continue; // gone meanwhile
     }
+    if (!st.isFile()) continue;
+    if (!name.endsWith('.tmp') && store.findPath(path)) continue;
+    const here = real(path);
+    const rows = name.endsWith('.tmp') ? [] : spelledElsewhere(name);
+    const ours = rows.filter((r) => {
+      const there = real(r.path);
+      return there === undefined || there === here;
+    });
+    if (ours.length > 0) {
+      store.transaction(() => {
+        store.movePath(ours[0]!.path, path, path); // an upload is its own root
+        for (const r of ours.slice(1)) store.removePath(r.path); // the same file, spelled again
+      });
+      relinked += ours.length;
+      continue;
+    }
+    if (st.mtimeMs >= startedAt) continue; // not provably left by a dead server
+    rmSync(path, { force: true });
+    removed++;
   }
-  return removed;
+  return { removed, relinked };
 }

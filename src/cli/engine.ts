@@ -14,6 +14,7 @@ import { ValidationError } from '../errors.js';
 import { Progress } from '../util/progress.js';
 import type { SearchOptions, SearchResponse } from '../search/searcher.js';
 import type { StageFactory } from '../../ingest/stage.js';
+import { MAX_DECODE_TIMEOUT_MS } from '../../ingest/decode.js';
 
 const common = {
   library: { type: 'string', short: 'l' },
@@ -34,7 +35,7 @@ function libraryDir(v: Record<string, unknown>): string {
 async function withLibrary<T>(
   v: Record<string, unknown>,
   fn: (lib: Library) => Promise<T> | T,
-  o: { light?: boolean } = {},
+  o: { light?: boolean; readOnly?: boolean } = {},
 ): Promise<T> {
   const dir = resolveModelDir(v['model'] as string | undefined);
   let embedder: Embedder;
@@ -45,6 +46,7 @@ async function withLibrary<T>(
   const quiet = Boolean(v['json']);
   const lib = Library.open(libraryDir(v), {
     embedder,
+    readOnly: o.readOnly ?? false,
     log: quiet ? () => {} : (m) => console.error(m),
   });
   try {
@@ -54,6 +56,9 @@ async function withLibrary<T>(
     await embedder.close();
   }
 }
+
+/** Commands that only read: they never rewrite the index files. */
+const READ_ONLY = { readOnly: true } as const;
 
 /** An image id given as a number, or the id of a library path. */
 function imageIdOf(lib: Library, key: string): number | undefined {
@@ -195,9 +200,10 @@ export const ingestCommand: Command = {
         const maxPixels = num(v['max-pixels'], 'max-pixels');
         const batch = num(v['batch'], 'batch');
         const timeoutS = num(v['decode-timeout'], 'decode-timeout');
-        if (timeoutS !== undefined && timeoutS < 0)
+        const maxS = Math.floor(MAX_DECODE_TIMEOUT_MS / 1000);
+        if (timeoutS !== undefined && (timeoutS < 0 || timeoutS > maxS))
           throw new ValidationError(
-            `--decode-timeout must be >= 0 seconds (0: none), got ${timeoutS}`,
+            `--decode-timeout must be 0 (none) to ${maxS} seconds, got ${timeoutS}`,
           );
         const decode = {
           ...(maxPixels !== undefined ? { maxPixels } : {}),
@@ -237,6 +243,10 @@ export const ingestCommand: Command = {
         `${summary.embedded} embedded in ${summary.seconds.toFixed(1)} s (${summary.imagesPerSecond.toFixed(1)} images/s)`,
     );
     for (const e of summary.errors) console.log(`  ${e.path}: ${e.error}`);
+    if (summary.pruneSkipped.length > 0)
+      console.log(
+        `not pruned (could not be read, entries kept): ${summary.pruneSkipped.join(', ')}`,
+      );
   },
 };
 
@@ -263,7 +273,7 @@ export const searchCommand: Command = {
     const file = args[0];
     if (!file) throw new ValidationError('give the query image file');
     if (!existsSync(file)) throw new ValidationError(`no such file: ${file}`);
-    const r = await withLibrary(v, (lib) => lib.searchFile(file, searchOptions(v)));
+    const r = await withLibrary(v, (lib) => lib.searchFile(file, searchOptions(v)), READ_ONLY);
     printSearch(r, Boolean(v['json']));
   },
 };
@@ -275,11 +285,15 @@ export const similarCommand: Command = {
   async run(v, args) {
     const key = args[0];
     if (!key) throw new ValidationError('give an image id or a path in the library');
-    const r = await withLibrary(v, (lib) => {
-      const id = imageIdOf(lib, key);
-      if (id === undefined) throw new ValidationError(`${key} is not in the library`);
-      return lib.similar(id, searchOptions(v));
-    });
+    const r = await withLibrary(
+      v,
+      (lib) => {
+        const id = imageIdOf(lib, key);
+        if (id === undefined) throw new ValidationError(`${key} is not in the library`);
+        return lib.similar(id, searchOptions(v));
+      },
+      READ_ONLY,
+    );
     printSearch(r, Boolean(v['json']));
   },
 };
@@ -289,8 +303,10 @@ export const dupesCommand: Command = {
   usage: '[--threshold 0.99] [--json]',
   options: { ...common, threshold: { type: 'string' } },
   async run(v) {
-    const groups = await withLibrary(v, (lib) =>
-      lib.dupes(num(v['threshold'], 'threshold') ?? 0.99),
+    const groups = await withLibrary(
+      v,
+      (lib) => lib.dupes(num(v['threshold'], 'threshold') ?? 0.99),
+      READ_ONLY,
     );
     if (v['json']) return console.log(JSON.stringify(groups, null, 2));
     groups.forEach((g, i) =>
@@ -305,7 +321,7 @@ export const statsCommand: Command = {
   usage: '[--library DIR] [--queue redis://HOST:PORT [--queue-name NAME]] [--json]',
   options: { ...common, ...queueFlags },
   async run(v) {
-    const s = await withLibrary(v, (lib) => lib.stats());
+    const s = await withLibrary(v, (lib) => lib.stats(), READ_ONLY);
     const q = await queueStats(v);
     if (v['json']) return console.log(JSON.stringify(q ? { ...s, queue: q } : s, null, 2));
     console.log(

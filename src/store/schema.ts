@@ -83,4 +83,58 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX dead_letters_root ON dead_letters(root);
   `,
+  // 3: (a) image ids are never reused (AUTOINCREMENT): a reused id let a search index, or a
+  // server's copy of one, answer with a deleted image's vector under a new image's id.
+  // (b) A change counter every vector write bumps (triggers, so cascaded deletes count too), and
+  // each vector row records the count of its last write: an index records the count it reflects,
+  // and catches up from exactly the rows written since, whichever process wrote them.
+  // (c) Why a file failed, when a limit refused it (pixel cap, byte cap, decode timeout), so that
+  // raising the limit retries it. Runs with foreign keys off (Store.open), so rebuilding images
+  // cascades nothing.
+  `
+  CREATE TABLE images_v3 (
+    id        INTEGER PRIMARY KEY AUTOINCREMENT,
+    hash      TEXT NOT NULL UNIQUE,
+    size      INTEGER NOT NULL,
+    width     INTEGER,
+    height    INTEGER,
+    format    TEXT,
+    added_at  INTEGER NOT NULL,
+    status    TEXT NOT NULL CHECK (status IN ('pending', 'ready', 'error')),
+    error     TEXT
+  );
+  INSERT INTO images_v3 (id, hash, size, width, height, format, added_at, status, error)
+    SELECT id, hash, size, width, height, format, added_at, status, error FROM images;
+  DROP TABLE images;
+  ALTER TABLE images_v3 RENAME TO images;
+
+  -- seq counts every vector write and delete, deletes the deletes alone.
+  CREATE TABLE vector_changes (
+    id      INTEGER PRIMARY KEY CHECK (id = 1),
+    seq     INTEGER NOT NULL,
+    deletes INTEGER NOT NULL
+  );
+  INSERT INTO vector_changes (id, seq, deletes) VALUES (1, 1, 0);
+  ALTER TABLE embeddings ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;
+  CREATE INDEX embeddings_seq ON embeddings(model_id, seq);
+  CREATE TRIGGER embeddings_inserted AFTER INSERT ON embeddings BEGIN
+    UPDATE vector_changes SET seq = seq + 1;
+    UPDATE embeddings SET seq = (SELECT seq FROM vector_changes) WHERE rowid = NEW.rowid;
+  END;
+  CREATE TRIGGER embeddings_updated
+    AFTER UPDATE OF image_id, model_id, width, width_rank, dim, vector ON embeddings BEGIN
+    UPDATE vector_changes SET seq = seq + 1;
+    UPDATE embeddings SET seq = (SELECT seq FROM vector_changes) WHERE rowid = NEW.rowid;
+  END;
+  -- The image's other vectors are marked too: its widest may be another one now.
+  CREATE TRIGGER embeddings_deleted AFTER DELETE ON embeddings BEGIN
+    UPDATE vector_changes SET seq = seq + 1, deletes = deletes + 1;
+    UPDATE embeddings SET seq = (SELECT seq FROM vector_changes)
+      WHERE image_id = OLD.image_id AND model_id = OLD.model_id;
+  END;
+
+  -- 'pixels', 'bytes' or 'timeout', and the limit then in force (NULL: the file itself is bad).
+  ALTER TABLE failures ADD COLUMN limit_kind TEXT;
+  ALTER TABLE failures ADD COLUMN limit_value REAL;
+  `,
 ];

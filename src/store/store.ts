@@ -8,6 +8,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { ModelMismatchError, NotOpenError, ValidationError } from '../errors.js';
 import { MIGRATIONS } from './schema.js';
+import { prepare, type Statements } from './statements.js';
 
 export type ImageStatus = 'pending' | 'ready' | 'error';
 
@@ -31,11 +32,19 @@ export interface PathRow {
   readonly mtimeMs: number;
 }
 
+/** Which limit refused a file, and its value then (a timeout of 0 means none). */
+export interface FailureLimit {
+  readonly kind: 'pixels' | 'bytes' | 'timeout';
+  readonly value: number;
+}
+
 export interface FailureRow {
   readonly path: string;
   readonly size: number;
   readonly mtimeMs: number;
   readonly error: string;
+  /** Set when a limit, not the file, caused the failure: retried once the limit is raised. */
+  readonly limit: FailureLimit | null;
 }
 
 /** A queued file whose job failed on every try (see queue/). */
@@ -63,10 +72,14 @@ export interface JobRow {
   readonly finishedAt: number | null;
 }
 
-const IMAGE_COLS = `id, hash, size, width, height, format, added_at AS addedAt, status, error`;
-const DEAD_COLS = `path, root, hash, job_id AS jobId, error, attempts, at`;
-const JOB_COLS = `id, kind, state, total, done, errors, message, started_at AS startedAt,
-  updated_at AS updatedAt, finished_at AS finishedAt`;
+type RawFailure = Omit<FailureRow, 'limit'> & {
+  limitKind: FailureLimit['kind'] | null;
+  limitValue: number | null;
+};
+
+function failureRow({ limitKind, limitValue, ...r }: RawFailure): FailureRow {
+  return { ...r, limit: limitKind === null ? null : { kind: limitKind, value: limitValue ?? 0 } };
+}
 
 function toBlob(v: Float32Array): Buffer {
   return Buffer.from(v.buffer, v.byteOffset, v.byteLength);
@@ -81,7 +94,7 @@ function fromBlob(b: Buffer): Float32Array {
 
 export class Store {
   private db: Database.Database | null;
-  private readonly s: ReturnType<typeof prepare>;
+  private readonly s: Statements;
 
   private constructor(db: Database.Database) {
     this.db = db;
@@ -99,7 +112,7 @@ export class Store {
       // once per batch, an upload once.
       db.pragma('synchronous = FULL');
     }
-    db.pragma('foreign_keys = ON');
+    db.pragma('foreign_keys = OFF'); // during migrations only (better-sqlite3 turns them on)
     const version = db.pragma('user_version', { simple: true }) as number;
     if (version > MIGRATIONS.length) {
       db.close();
@@ -112,12 +125,21 @@ export class Store {
         throw new ValidationError(`${file} needs a schema upgrade; open it writable once`);
       // IMMEDIATE, and the version read again inside: two processes opening a new library at
       // once would otherwise both run the same migration (and the second fail).
+      // Foreign keys are off meanwhile (a table rebuilt by a migration must not cascade), and
+      // checked before the commit.
       db.transaction(() => {
         if ((db.pragma('user_version', { simple: true }) as number) > v) return;
+        const before = (db.pragma('foreign_key_check') as unknown[]).length;
         db.exec(MIGRATIONS[v]!);
+        const broken = (db.pragma('foreign_key_check') as unknown[]).length - before;
+        if (broken > 0)
+          throw new ValidationError(
+            `${file}: schema upgrade ${v + 1} would break ${broken} reference(s); nothing was changed`,
+          );
         db.pragma(`user_version = ${v + 1}`);
       }).immediate();
     }
+    db.pragma('foreign_keys = ON');
     return new Store(db);
   }
 
@@ -213,6 +235,19 @@ export class Store {
     return (this.s.pathsOf.all(imageId) as { path: string }[]).map((r) => r.path);
   }
 
+  /** Paths whose text contains `part` (one scan of the paths table). */
+  pathsContaining(part: string): PathRow[] {
+    this.check();
+    const like = '%' + part.replace(/[\\%_]/g, (c) => '\\' + c) + '%';
+    return (this.s.pathsLike.all(like) as PathRow[]).filter((p) => p.path.includes(part));
+  }
+
+  /** Renames a path row (the file is the same, its spelling changed: a moved library). */
+  movePath(from: string, to: string, root: string): void {
+    this.check();
+    this.s.movePath.run(to, root, from);
+  }
+
   pathsUnder(root: string): PathRow[] {
     this.check();
     return this.s.pathsUnder.all(root) as PathRow[];
@@ -261,12 +296,30 @@ export class Store {
 
   findFailure(path: string): FailureRow | undefined {
     this.check();
-    return this.s.findFailure.get(path) as FailureRow | undefined;
+    const r = this.s.findFailure.get(path) as RawFailure | undefined;
+    return r && failureRow(r);
   }
 
-  recordFailure(path: string, root: string, size: number, mtimeMs: number, error: string): void {
+  /** Records why a file failed; `limit` when a limit refused it (retried once raised). */
+  recordFailure(
+    path: string,
+    root: string,
+    size: number,
+    mtimeMs: number,
+    error: string,
+    limit: FailureLimit | null = null,
+  ): void {
     this.check();
-    this.s.putFailure.run(path, root, size, mtimeMs, error, Date.now());
+    this.s.putFailure.run(
+      path,
+      root,
+      size,
+      mtimeMs,
+      error,
+      Date.now(),
+      limit?.kind ?? null,
+      limit?.value ?? null,
+    );
   }
 
   clearFailure(path: string): void {
@@ -276,7 +329,7 @@ export class Store {
 
   failuresUnder(root: string): FailureRow[] {
     this.check();
-    return this.s.failuresUnder.all(root) as FailureRow[];
+    return (this.s.failuresUnder.all(root) as RawFailure[]).map(failureRow);
   }
 
   failureCount(): number {
@@ -364,12 +417,13 @@ export class Store {
 
   /**
    * For every image with any vector of `modelId`, its widest one (full width when refined),
-   * in image id order, optionally only those created after `since` (ms).
+   * in image id order; with `since`, only images with a vector written (or deleted) after that
+   * change count (see `vectorSeq`).
    */
   *widestEmbeddings(
     modelId: string,
     dim: number,
-    since = -1,
+    since?: number,
   ): Generator<{
     imageId: number;
     width: string;
@@ -379,7 +433,11 @@ export class Store {
   }> {
     this.check();
     let last = -1;
-    const rows = this.s.widest.iterate(modelId) as Iterable<{
+    const rows = (
+      since === undefined
+        ? this.s.widest.iterate(modelId)
+        : this.s.widestSince.iterate(modelId, modelId, since)
+    ) as Iterable<{
       imageId: number;
       width: string;
       widthRank: number;
@@ -390,7 +448,6 @@ export class Store {
     for (const r of rows) {
       if (r.imageId === last) continue; // rows come widest first per image
       last = r.imageId;
-      if (r.createdAt <= since) continue;
       if (r.dim !== dim)
         throw new ModelMismatchError(
           `vector of image ${r.imageId} has ${r.dim} dims, model ${modelId} makes ${dim}`,
@@ -435,6 +492,20 @@ export class Store {
     this.check();
     const rows = this.s.narrow.all(modelId) as { imageId: number; rank: number }[];
     return new Map(rows.map((r) => [r.imageId, r.rank]));
+  }
+
+  /**
+   * The vector change count: bumped by every write or delete of any vector, by any process
+   * (database triggers). An index that reflects count c needs only the rows written after c.
+   */
+  vectorSeq(): number {
+    return this.vectorChanges().seq;
+  }
+
+  /** The change count, and how many of the changes were deletes (see `vectorSeq`). */
+  vectorChanges(): { seq: number; deletes: number } {
+    this.check();
+    return this.s.vectorSeq.get() as { seq: number; deletes: number };
   }
 
   /** Count, id sum and latest write of a model's vectors: a cheap fingerprint for index checks. */
@@ -516,115 +587,4 @@ export class Store {
   integrityCheck(): string {
     return (this.conn.pragma('integrity_check', { simple: true }) as string) ?? 'unknown';
   }
-}
-
-function prepare(db: Database.Database) {
-  return {
-    getMeta: db.prepare('SELECT value FROM meta WHERE key = ?'),
-    setMeta: db.prepare(
-      'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value',
-    ),
-    getImage: db.prepare(`SELECT ${IMAGE_COLS} FROM images WHERE id = ?`),
-    findImageByHash: db.prepare(`SELECT ${IMAGE_COLS} FROM images WHERE hash = ?`),
-    insertImage: db.prepare(
-      'INSERT INTO images (hash, size, width, height, format, added_at, status, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-    ),
-    setImageStatus: db.prepare('UPDATE images SET status = ?, error = ? WHERE id = ?'),
-    deleteImage: db.prepare('DELETE FROM images WHERE id = ?'),
-    listImages: db.prepare(`SELECT ${IMAGE_COLS} FROM images WHERE id > ? ORDER BY id LIMIT ?`),
-    countImages: db.prepare('SELECT COUNT(*) AS n FROM images'),
-    countImagesByStatus: db.prepare('SELECT COUNT(*) AS n FROM images WHERE status = ?'),
-    findPath: db.prepare(
-      'SELECT path, image_id AS imageId, root, size, mtime_ms AS mtimeMs FROM paths WHERE path = ?',
-    ),
-    putPath: db.prepare(
-      `INSERT INTO paths (path, image_id, root, size, mtime_ms, seen_at) VALUES (?, ?, ?, ?, ?, ?)
-       ON CONFLICT(path) DO UPDATE SET image_id = excluded.image_id, root = excluded.root,
-         size = excluded.size, mtime_ms = excluded.mtime_ms, seen_at = excluded.seen_at`,
-    ),
-    pathsOf: db.prepare('SELECT path FROM paths WHERE image_id = ? ORDER BY path'),
-    pathsUnder: db.prepare(
-      'SELECT path, image_id AS imageId, root, size, mtime_ms AS mtimeMs FROM paths WHERE root = ?',
-    ),
-    roots: db.prepare('SELECT DISTINCT root FROM paths ORDER BY root'),
-    removePath: db.prepare('DELETE FROM paths WHERE path = ?'),
-    countPaths: db.prepare('SELECT COUNT(*) AS n FROM paths WHERE image_id = ?'),
-    findFailure: db.prepare(
-      'SELECT path, size, mtime_ms AS mtimeMs, error FROM failures WHERE path = ?',
-    ),
-    putFailure: db.prepare(
-      `INSERT INTO failures (path, root, size, mtime_ms, error, at) VALUES (?, ?, ?, ?, ?, ?)
-       ON CONFLICT(path) DO UPDATE SET root = excluded.root, size = excluded.size,
-         mtime_ms = excluded.mtime_ms, error = excluded.error, at = excluded.at`,
-    ),
-    clearFailure: db.prepare('DELETE FROM failures WHERE path = ?'),
-    failuresUnder: db.prepare(
-      'SELECT path, size, mtime_ms AS mtimeMs, error FROM failures WHERE root = ?',
-    ),
-    countFailures: db.prepare('SELECT COUNT(*) AS n FROM failures'),
-    putDeadLetter: db.prepare(
-      `INSERT INTO dead_letters (path, root, hash, job_id, error, attempts, at) VALUES (?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT(path) DO UPDATE SET root = excluded.root, hash = excluded.hash,
-         job_id = excluded.job_id, error = excluded.error, attempts = excluded.attempts, at = excluded.at`,
-    ),
-    clearDeadLetter: db.prepare('DELETE FROM dead_letters WHERE path = ?'),
-    deadLetters: db.prepare(`SELECT ${DEAD_COLS} FROM dead_letters ORDER BY at DESC, path LIMIT ?`),
-    deadLettersUnder: db.prepare(`SELECT ${DEAD_COLS} FROM dead_letters WHERE root = ?`),
-    countDeadLetters: db.prepare('SELECT COUNT(*) AS n FROM dead_letters'),
-    putEmbedding: db.prepare(
-      `INSERT INTO embeddings (image_id, model_id, width, width_rank, dim, vector, created_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT(image_id, model_id, width) DO UPDATE SET width_rank = excluded.width_rank,
-         dim = excluded.dim, vector = excluded.vector, created_at = excluded.created_at`,
-    ),
-    getEmbedding: db.prepare(
-      'SELECT vector, dim FROM embeddings WHERE image_id = ? AND model_id = ? AND width = ?',
-    ),
-    embeddings: db.prepare(
-      'SELECT image_id AS imageId, dim, vector FROM embeddings WHERE model_id = ? AND width = ? ORDER BY image_id',
-    ),
-    widest: db.prepare(
-      `SELECT image_id AS imageId, width, width_rank AS widthRank, dim, created_at AS createdAt,
-         vector FROM embeddings WHERE model_id = ? ORDER BY image_id, width_rank DESC`,
-    ),
-    vectorsOf: db.prepare(
-      'SELECT width, vector FROM embeddings WHERE image_id = ? AND model_id = ? ORDER BY width_rank DESC',
-    ),
-    narrow: db.prepare(
-      `SELECT image_id AS imageId, MAX(width_rank) AS rank FROM embeddings WHERE model_id = ?
-         GROUP BY image_id HAVING SUM(width = '1') = 0`,
-    ),
-    fingerprint: db.prepare(
-      `SELECT COUNT(*) AS images, SUM(image_id) AS idSum, MAX(mc) AS maxCreatedAt FROM
-         (SELECT image_id, MAX(created_at) AS mc FROM embeddings WHERE model_id = ? GROUP BY image_id)`,
-    ),
-    countEmbeddings: db.prepare(
-      'SELECT COUNT(*) AS n FROM embeddings WHERE model_id = ? AND width = ?',
-    ),
-    countEmbeddingsModel: db.prepare('SELECT COUNT(*) AS n FROM embeddings WHERE model_id = ?'),
-    embeddingSets: db.prepare(
-      'SELECT model_id AS modelId, width, COUNT(*) AS count FROM embeddings GROUP BY model_id, width ORDER BY model_id, width',
-    ),
-    imagesWithout: db.prepare(
-      `SELECT i.id FROM images i WHERE i.status = 'ready' AND NOT EXISTS
-         (SELECT 1 FROM embeddings e WHERE e.image_id = i.id AND e.model_id = ? AND e.width = ?) ORDER BY i.id LIMIT ?`,
-    ),
-    deleteEmbedding: db.prepare(
-      'DELETE FROM embeddings WHERE image_id = ? AND model_id = ? AND width = ?',
-    ),
-    startJob: db.prepare(
-      "INSERT INTO jobs (kind, state, total, started_at, updated_at) VALUES (?, 'running', ?, ?, ?)",
-    ),
-    updateJob: db.prepare(
-      `UPDATE jobs SET total = COALESCE(?, total), done = COALESCE(?, done), errors = COALESCE(?, errors),
-         message = COALESCE(?, message), updated_at = ? WHERE id = ?`,
-    ),
-    finishJob: db.prepare(
-      'UPDATE jobs SET state = ?, message = COALESCE(?, message), updated_at = ?, finished_at = ? WHERE id = ?',
-    ),
-    getJob: db.prepare(`SELECT ${JOB_COLS} FROM jobs WHERE id = ?`),
-    interruptJobs: db.prepare(
-      "UPDATE jobs SET state = 'interrupted', finished_at = ? WHERE state = 'running'",
-    ),
-  };
 }

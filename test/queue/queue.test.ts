@@ -140,6 +140,12 @@ test('two workers and a writer make the library a local ingest makes; dead lette
     [0, 0, 25, 5, 0],
   );
   assert.equal(lib.stats().deadLetters.count, 4); // --prune dropped the vanished file's entry
+  // A worker's refusal by a limit is recorded as such (retried once the cap is raised).
+  assert.deepEqual(lib.store.findFailure(bad['huge.png']!)!.limit, {
+    kind: 'pixels',
+    value: 100_000_000,
+  });
+  assert.equal(lib.store.findFailure(bad['text.jpg']!)!.limit, null);
   lib.close();
 
   // `matsearch stats` shows the dead letters, and the queue with no worker left.

@@ -29,6 +29,7 @@ const tw = load('two-writers');
 const hf = load('hostile-files');
 const fz = load('fuzz-api');
 const ws = load('web-security');
+const ow = load('other-writers');
 
 const dfT = df['tmpfs'] as { ran: boolean; why?: string; runs?: Json[] };
 const dfH = df['hook'] as { runs: Json[] };
@@ -83,6 +84,14 @@ const table = [
     `1 + ${tw2['rounds']} rounds + a stale lock + a new library opened by two processes`,
     `${1 + n(tw2['rounds'])} concurrent writers`,
     `${n(tw1['refused']) + n(tw2['refused'])} refused with the lock message, ${tw2['bothHeldTheLock']} held the lock at once; a killed writer's lock did not block the next`,
+    '0',
+  ]),
+  row([
+    '`other-writers`',
+    'a CLI ingest, then a remove and an ingest by other processes, while `serve` runs',
+    '4 + 6 + 1 images, 1 removed',
+    `image ${ow['removedId']} removed, the next new image got id ${ow['newId']}`,
+    `the server's index saw the other process's 6 images within ${ow['catchUpMs']} ms; the deleted vector matched nothing, the new image found itself; the index saved at the end agreed with the database`,
     '0',
   ]),
   row([
@@ -264,6 +273,28 @@ missing, wrong, any length, prefix, upper-cased, Basic scheme, in the query stri
   rerank read vectors from the index's memory it would have skewed scores too. Every index file
   is now saved with a SHA-256 (in its sidecar, or its header for the exact index), checked at
   open (about 0.5 s for the 800 MB index of 1M vectors); a mismatch rebuilds from the database.
+
+- A library moved, renamed or opened through a link lost its uploaded originals: the start-up
+  sweep compared today's spelling of the library with the absolute paths stored at upload time, and
+  a second server on the same library swept the first one's in-flight uploads. The sweep now
+  decides by the database and real paths (re-pointing rows under an old spelling), removes only
+  what nothing references and predates the server, and a second server is refused
+  (\`serve.lock\`).
+- \`ingest --prune\` dropped the images of a folder that merely could not be read (EIO, permissions)
+  as gone; they are kept now, and the folders named.
+- A server never saw vectors another process wrote (a CLI ingest while serving), and image ids
+  were reused: after a \`remove\` of the newest image, the next new one got its id, and the server
+  (and later the saved index, whose fingerprint of count, id sum and latest write could not tell)
+  answered with the deleted image's vector under it. Ids are never reused now (schema 3); every
+  vector write bumps a change count in the database that the index records and catches up from;
+  the server polls it each second; only the writer-lock holder saves the index, and read-only
+  commands never rewrite it.
+- Ingesting a folder that holds the library ingested the library's own thumbnails (5, 10, 15
+  images after three runs over 5 files). The walk never enters the library folder now.
+- A file refused by the decode timeout or the pixel cap was cached as bad for good, even after the
+  limit was raised as its message advised; and \`--decode-timeout 3000000\` overflowed the timer to
+  1 ms and failed every file. Failures record the limit that caused them and are retried once it
+  is raised; out-of-range timeouts are refused.
 
 ## Not covered
 

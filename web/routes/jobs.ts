@@ -30,6 +30,7 @@ export function presentJob(j: Job) {
           unchanged: j.summary.unchanged,
           failed: j.summary.failed,
           pruned: j.summary.pruned,
+          prune_skipped: j.summary.pruneSkipped.length,
           embedded: j.summary.embedded,
           seconds: j.summary.seconds,
           images_per_second: j.summary.imagesPerSecond,
