@@ -1,7 +1,8 @@
 /**
  * One binary file per rasterised image set, so training starts in a second and every worker
  * reads the same bytes: a u32 header length, a JSON header, then the 8-bit pixels (NHWC).
- * Written to a temp file and renamed, so a killed build never leaves a half file behind.
+ * Written to a temp file (named by pid, so two builders never share one) and renamed, so a killed
+ * build never leaves a half file behind.
  */
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 
@@ -9,8 +10,8 @@ export function writeRasterCache(path: string, header: object, pixels: Uint8Arra
   const json = Buffer.from(JSON.stringify(header));
   const prefix = Buffer.alloc(4);
   prefix.writeUInt32LE(json.length);
-  writeFileSync(`${path}.tmp`, Buffer.concat([prefix, json, pixels]));
-  renameSync(`${path}.tmp`, path);
+  writeFileSync(`${path}.${process.pid}.tmp`, Buffer.concat([prefix, json, pixels]));
+  renameSync(`${path}.${process.pid}.tmp`, path);
 }
 
 export function readRasterCache<H>(path: string): { header: H; pixels: Uint8Array } {
