@@ -61,7 +61,8 @@ export const trainCommand: Command = {
     const emoji = data.kind === 'emoji';
     const general = data.kind === 'general';
     const dataName = data.kind === 'folder' ? basename(data.root) : data.kind;
-    const trainSet = loadSplit(data, 'train');
+    // The general model has no head, so its gigabytes of pixels need not be read here.
+    const trainSet = data.kind === 'general' ? null : loadSplit(data, 'train');
     const config = presetConfig(String(v['config']), {
       ...configFor(data, trainSet),
       ...(v['patch'] !== undefined ? { patchSize: num(v['patch'], 'patch', 0) } : {}),
@@ -76,7 +77,7 @@ export const trainCommand: Command = {
     const baseline = levels.length === 1 ? `-w${levels[0]!.replace('/', 'of')}` : '';
     const name =
       (v['name'] as string | undefined) ?? `${dataName}-${String(v['config'])}${baseline}`;
-    const batch = num(v['batch'], 'batch', emoji ? 96 : 64);
+    const batch = num(v['batch'], 'batch', emoji ? 96 : general ? 256 : 64);
     const history = await train({
       name,
       config,

@@ -112,10 +112,10 @@ export function geometryFor(kind: string): {
 }
 
 /** Model fields the data decides: the geometry and the number of classes (none: no head). */
-export function configFor(spec: DataSpec, train: ImageSet) {
+export function configFor(spec: DataSpec, train: ImageSet | null) {
   return {
     ...geometryFor(spec.kind),
-    nClasses: spec.kind === 'general' ? 0 : train.classes.length,
+    nClasses: spec.kind === 'general' || !train ? 0 : train.classes.length,
   };
 }
 
