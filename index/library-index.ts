@@ -153,15 +153,26 @@ export class LibraryIndex {
         0,
         new Map(),
       );
-      li.rebuild();
-      return li;
+      return LibraryIndex.orClose(li, () => li.rebuild());
     }
     // An index saved before widths were recorded: ask the database which images are narrow.
     const narrow = sync.narrow ? new Map(sync.narrow) : store.narrowImages(modelId);
     const li = new LibraryIndex(store, dir, modelId, dim, opts, index, sync.maxCreatedAt, narrow);
-    li.catchUp();
-    if (!sync.narrow) li.writeSync(); // so the next open need not scan the database again
-    return li;
+    return LibraryIndex.orClose(li, () => {
+      li.catchUp();
+      if (!sync.narrow) li.writeSync(); // so the next open need not scan the database again
+    });
+  }
+
+  /** `li` once `init` has run; if it throws (a full disk on the first save), `li` is closed. */
+  private static orClose(li: LibraryIndex, init: () => void): LibraryIndex {
+    try {
+      init();
+      return li;
+    } catch (err) {
+      li.close(); // its index may live in a worker thread
+      throw err;
+    }
   }
 
   get kind(): string {

@@ -63,16 +63,24 @@ export class Library {
     const root = resolve(dir);
     const log = o.log ?? ((m: string) => process.stderr.write(m + '\n'));
     const store = Store.open(join(root, 'matsearch.db'));
-    store.interruptStaleJobs();
-    const index = LibraryIndex.open(
-      store,
-      join(root, 'index'),
-      o.embedder.modelId,
-      o.embedder.dim,
-      { ...o.index, log },
-    );
-    const lib = new Library(root, store, index, o.embedder, log);
-    const other = lib.stats().otherModelOnly;
+    let index: LibraryIndex | undefined;
+    let lib: Library;
+    let other: number;
+    try {
+      store.interruptStaleJobs();
+      index = LibraryIndex.open(store, join(root, 'index'), o.embedder.modelId, o.embedder.dim, {
+        ...o.index,
+        log,
+      });
+      lib = new Library(root, store, index, o.embedder, log);
+      other = lib.stats().otherModelOnly;
+    } catch (err) {
+      // Whatever failed, leave nothing open: a handle (or an index worker) left behind would keep
+      // the process alive after the command has reported the error.
+      index?.close();
+      store.close();
+      throw err;
+    }
     if (other > 0) {
       log(
         `${other} image(s) have vectors of another model only and are not searchable with ${o.embedder.modelId}; run 'matsearch ingest' again to re-embed them`,
@@ -262,9 +270,12 @@ export class Library {
   close(): void {
     if (!this.open_) return;
     this.open_ = false;
-    this.index.save();
-    this.index.close();
-    this.store.close();
+    try {
+      this.index.save(); // a full disk may refuse it: the next open repairs the index
+    } finally {
+      this.index.close();
+      this.store.close();
+    }
   }
 }
 

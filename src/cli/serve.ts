@@ -55,33 +55,38 @@ export const serveCommand: Command = {
         './matsearch-data',
     );
     const embedder = await openEmbedder(resolveModelDir(v['model'] as string | undefined));
-    const lib = Library.open(dir, {
-      embedder,
-      index: { thread: 'worker' }, // searches off the event loop
-      log: (m) => console.error(m),
-    });
     try {
-      const srv = await startServer(lib, {
-        host,
-        port,
-        roots,
-        ...(apiKey ? { apiKey } : {}),
-        ...(maxQueue !== undefined ? { maxQueue } : {}),
-        ...(concurrency !== undefined ? { concurrency } : {}),
-        ...(v['cors'] ? { cors: v['cors'] as string[] } : {}),
+      const lib = Library.open(dir, {
+        embedder,
+        index: { thread: 'worker' }, // searches off the event loop
         log: (m) => console.error(m),
       });
-      console.log(
-        `matsearch: serving ${dir} at ${srv.url} (API under /api, spec /api/openapi.json)`,
-      );
-      if (!LOOPBACK.has(host) && !apiKey)
-        console.error(
-          `matsearch: warning: listening on ${host} without --api-key; anyone who can reach it can upload, delete and ingest`,
+      try {
+        const srv = await startServer(lib, {
+          host,
+          port,
+          roots,
+          ...(apiKey ? { apiKey } : {}),
+          ...(maxQueue !== undefined ? { maxQueue } : {}),
+          ...(concurrency !== undefined ? { concurrency } : {}),
+          ...(v['cors'] ? { cors: v['cors'] as string[] } : {}),
+          log: (m) => console.error(m),
+        });
+        // Signals are handled before the line a supervisor waits for is printed.
+        const stopped = serveUntilSignal(srv, (m) => console.error(`matsearch: ${m}`));
+        console.log(
+          `matsearch: serving ${dir} at ${srv.url} (API under /api, spec /api/openapi.json)`,
         );
-      await serveUntilSignal(srv, (m) => console.error(`matsearch: ${m}`));
+        if (!LOOPBACK.has(host) && !apiKey)
+          console.error(
+            `matsearch: warning: listening on ${host} without --api-key; anyone who can reach it can upload, delete and ingest`,
+          );
+        await stopped;
+      } finally {
+        lib.close();
+      }
     } finally {
-      lib.close();
-      await embedder.close();
+      await embedder.close(); // also when the library failed to open or close: its threads stop
     }
   },
 };

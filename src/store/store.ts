@@ -92,6 +92,17 @@ export class Store {
   static open(file: string, opts: { readonly?: boolean } = {}): Store {
     if (file !== ':memory:' && !opts.readonly) mkdirSync(dirname(file), { recursive: true });
     const db = new Database(file, { readonly: opts.readonly ?? false, timeout: 10_000 });
+    try {
+      Store.prepare(db, file, opts);
+    } catch (err) {
+      db.close(); // a garbage file, a newer schema, a full disk: no handle left open
+      throw err;
+    }
+    return new Store(db);
+  }
+
+  /** Sets the connection up and brings the schema up to date (or refuses a newer one). */
+  private static prepare(db: Database.Database, file: string, opts: { readonly?: boolean }) {
     if (!opts.readonly) {
       db.pragma('journal_mode = WAL');
       // WAL + FULL: every commit is fsynced, so an acknowledged write survives a power cut
@@ -102,7 +113,6 @@ export class Store {
     db.pragma('foreign_keys = ON');
     const version = db.pragma('user_version', { simple: true }) as number;
     if (version > MIGRATIONS.length) {
-      db.close();
       throw new ValidationError(
         `${file} was written by a newer matsearch (schema ${version} > ${MIGRATIONS.length}); upgrade matsearch`,
       );
@@ -118,7 +128,6 @@ export class Store {
         db.pragma(`user_version = ${v + 1}`);
       }).immediate();
     }
-    return new Store(db);
   }
 
   private check(): void {
