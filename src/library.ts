@@ -232,8 +232,17 @@ export class Library {
     try {
       this.store.deleteImage(imageId);
       this.index.remove(imageId);
-      this.index.save();
       rmSync(thumbnailPath(this.thumbsDir, img.hash), { force: true });
+      try {
+        this.index.save();
+      } catch (err) {
+        // The delete is committed and the index in memory agrees; only its file is stale, which
+        // the next open repairs. Failing the call now would report a removed image as kept.
+        const e = err as { code?: string; message?: string };
+        this.log(
+          `image ${imageId} removed, but the index could not be saved (${e.code ?? 'error'}: ${e.message ?? String(err)}); it is repaired when the library next opens`,
+        );
+      }
       return true;
     } finally {
       release();
