@@ -170,7 +170,15 @@ test('CSRF: a write from another origin is refused; same origin and no Origin pa
   assert.equal(ing.status, 403, ing.body);
   assert.match(errorOf(ing).message, /--cors/);
   // The UI's own requests (same origin) and clients that send no Origin (curl, scripts).
-  await upload('same origin (the web UI)', { origin: `http://127.0.0.1:${port}` }, 201);
+  await upload(
+    'same origin (the web UI, as Chromium sends it)',
+    {
+      origin: `http://127.0.0.1:${port}`,
+      'sec-fetch-site': 'same-origin',
+      'sec-fetch-mode': 'cors',
+    },
+    201,
+  );
   await upload(
     'same origin by name',
     { origin: `http://localhost:${port}`, host: `localhost:${port}` },
@@ -273,6 +281,22 @@ test('DNS rebinding: only the names the server is bound to are served', async ()
     await named.close();
   }
   figures['rebinding'] = { refused: refused.length, leaks: 0 };
+});
+
+test('DNS rebinding: the names a bind and --allowed-host give', async () => {
+  const { hostAllowed, hostPolicy, parseHost } = await import('../../web/guards.js');
+  const named = hostPolicy('nas.lan', ['.example.org', 'Photos.Lan.']);
+  const allowed = (h: string) => {
+    const p = parseHost(h);
+    return p !== undefined && hostAllowed(named, p.name);
+  };
+  for (const h of ['nas.lan:8080', 'NAS.LAN', 'example.org', 'a.b.example.org:1', 'photos.lan'])
+    assert.ok(allowed(h), h);
+  for (const h of ['nas.lan.evil', 'evilexample.org', 'example.org.evil', 'a@nas.lan', '[::1'])
+    assert.ok(!allowed(h), h);
+  const wildcard = hostPolicy('0.0.0.0', ['*']);
+  assert.ok(hostAllowed(wildcard, 'anything.example'));
+  assert.ok(!hostAllowed(hostPolicy('0.0.0.0'), 'anything.example'));
 });
 
 // ---- 13. a link out of the roots ----------------------------------------------------------
