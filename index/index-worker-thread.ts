@@ -28,10 +28,14 @@ function open(): VectorIndex {
   return index;
 }
 
+/**
+ * Our codes and the system's (ENOSPC, EISDIR, ...) cross as they are, so the main thread can
+ * still tell a full disk from a broken index; anything else is E_INDEX.
+ */
 function wire(err: unknown): WireError {
   const e = err as { code?: unknown; message?: unknown };
   return {
-    code: typeof e?.code === 'string' && e.code.startsWith('E_') ? e.code : 'E_INDEX',
+    code: typeof e?.code === 'string' && /^E[A-Z_]+$/.test(e.code) ? e.code : 'E_INDEX',
     message: typeof e?.message === 'string' ? e.message : String(err),
   };
 }

@@ -72,9 +72,12 @@ const ERRORS: Record<string, new (message: string) => MatsearchError> = {
   E_NOT_OPEN: NotOpenError,
 };
 
-function unwire(e: WireError): MatsearchError {
+function unwire(e: WireError): Error {
   const E = ERRORS[e.code];
-  return E ? new E(e.message) : new MatsearchError(e.code, e.message);
+  if (E) return new E(e.message);
+  // A system error (ENOSPC, ...) stays one, as if the save had run in this thread.
+  if (!e.code.startsWith('E_')) return Object.assign(new Error(e.message), { code: e.code });
+  return new MatsearchError(e.code, e.message);
 }
 
 function checkLabel(label: number): void {

@@ -174,18 +174,31 @@ export class LibraryIndex {
         { seq: 0, deletes: 0 },
         new Map(),
       );
-      li.rebuild();
-      li.persist();
-      return li;
+      return LibraryIndex.orClose(li, () => {
+        li.rebuild();
+        li.persist();
+      });
     }
     // An index saved before widths were recorded: ask the database which images are narrow.
     const narrow = sync.narrow ? new Map(sync.narrow) : store.narrowImages(modelId);
     const at = { seq: sync.seq!, deletes: sync.deletes! };
     const li = new LibraryIndex(store, dir, modelId, dim, opts, index, at, narrow);
-    li.catchUp({ verify: true });
-    if (!sync.narrow) li.dirty = true; // so the next open need not scan the database again
-    li.persist();
-    return li;
+    return LibraryIndex.orClose(li, () => {
+      li.catchUp({ verify: true });
+      if (!sync.narrow) li.dirty = true; // so the next open need not scan the database again
+      li.persist();
+    });
+  }
+
+  /** `li` once `init` has run; if it throws (a full disk on the first save), `li` is closed. */
+  private static orClose(li: LibraryIndex, init: () => void): LibraryIndex {
+    try {
+      init();
+      return li;
+    } catch (err) {
+      li.close(); // its index may live in a worker thread
+      throw err;
+    }
   }
 
   get kind(): string {

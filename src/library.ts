@@ -68,7 +68,6 @@ export class Library {
     const root = resolve(dir);
     const log = o.log ?? ((m: string) => process.stderr.write(m + '\n'));
     const store = Store.open(join(root, 'matsearch.db'));
-    store.interruptStaleJobs();
     // The index saves itself (after a repair, at close) only with the writer lock: a process
     // saving while another writes could pair one's index file with the other's change count.
     const lockPath = join(root, 'write.lock');
@@ -82,15 +81,25 @@ export class Library {
             throw err;
           }
         };
-    const index = LibraryIndex.open(
-      store,
-      join(root, 'index'),
-      o.embedder.modelId,
-      o.embedder.dim,
-      { ...o.index, lock, log },
-    );
-    const lib = new Library(root, store, index, o.embedder, log);
-    const other = lib.stats().otherModelOnly;
+    let index: LibraryIndex | undefined;
+    let lib: Library;
+    let other: number;
+    try {
+      store.interruptStaleJobs();
+      index = LibraryIndex.open(store, join(root, 'index'), o.embedder.modelId, o.embedder.dim, {
+        ...o.index,
+        lock,
+        log,
+      });
+      lib = new Library(root, store, index, o.embedder, log);
+      other = lib.stats().otherModelOnly;
+    } catch (err) {
+      // Whatever failed, leave nothing open: a handle (or an index worker) left behind would keep
+      // the process alive after the command has reported the error.
+      index?.close();
+      store.close();
+      throw err;
+    }
     if (other > 0) {
       log(
         `${other} image(s) have vectors of another model only and are not searchable with ${o.embedder.modelId}; run 'matsearch ingest' again to re-embed them`,
@@ -246,8 +255,17 @@ export class Library {
         () => this.store.deleteImage(imageId),
         () => this.index.remove(imageId),
       );
-      this.index.save();
       rmSync(thumbnailPath(this.thumbsDir, img.hash), { force: true });
+      try {
+        this.index.save();
+      } catch (err) {
+        // The delete is committed and the index in memory agrees; only its file is stale, which
+        // the next open repairs. Failing the call now would report a removed image as kept.
+        const e = err as { code?: string; message?: string };
+        this.log(
+          `image ${imageId} removed, but the index could not be saved (${e.code ?? 'error'}: ${e.message ?? String(err)}); it is repaired when the library next opens`,
+        );
+      }
       return true;
     } finally {
       release();
@@ -300,11 +318,11 @@ export class Library {
     if (!this.open_) return;
     this.open_ = false;
     try {
-      this.index.persist();
+      this.index.persist(); // a full disk may refuse it: the next open repairs the index
     } finally {
       this.index.close();
+      this.store.close();
     }
-    this.store.close();
   }
 }
 

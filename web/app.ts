@@ -12,6 +12,7 @@ import { NotFoundError, NotOpenError } from '../src/errors.js';
 import type { Library } from '../src/library.js';
 import { makeContext, type ApiContext, type ApiOptions } from './context.js';
 import { errorMiddleware } from './errors.js';
+import { hostCheck, hostPolicy, originCheck } from './guards.js';
 import { imageRoutes } from './routes/images.js';
 import { jobRoutes } from './routes/jobs.js';
 import { searchRoutes } from './routes/search.js';
@@ -86,9 +87,9 @@ export function createApp(library: Library, o: ApiOptions = {}): ApiApp {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple'); // no nested objects from query strings
-  app.use(hardening, ctx.metrics.middleware());
+  app.use(hardening, ctx.metrics.middleware(), hostCheck(hostPolicy(o.bindHost, o.allowedHosts)));
   if (o.cors?.length) app.use(cors(o.cors));
-  app.use(express.json({ limit: '64kb' }));
+  app.use(originCheck(o.cors), express.json({ limit: '64kb' }));
   app.use(searchRoutes(ctx), imageRoutes(ctx), jobRoutes(ctx), systemRoutes(ctx));
   if (o.ui !== false) app.use(uiRoutes());
   app.use((req, _res, next) => next(new NotFoundError(`no route ${req.method} ${req.path}`)));

@@ -5,9 +5,26 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { RequestHandler } from 'express';
+import { ValidationError } from '../src/errors.js';
 import { ApiError } from './errors.js';
 
 const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
+
+/**
+ * `key` if a client can send it: an empty key would mean no key, and a key that begins or ends
+ * with whitespace could never match (header values arrive trimmed). `what` names its source.
+ */
+export function checkApiKey(key: string, what = 'the API key'): string {
+  if (key.trim() === '')
+    throw new ValidationError(
+      `${what} is empty; give a key, or leave it out to serve without one (reads and writes open)`,
+    );
+  if (key !== key.trim())
+    throw new ValidationError(
+      `${what} begins or ends with whitespace, which no client can send (header values are trimmed); remove it`,
+    );
+  return key;
+}
 
 /** The key a request carries, if any. */
 export function presentedKey(h: {

@@ -6,6 +6,7 @@ import { statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { MatsearchError } from '../src/errors.js';
 import type { Library } from '../src/library.js';
+import { checkApiKey } from './auth.js';
 import { badRequest } from './errors.js';
 import { isInside } from './files.js';
 import { IngestJobs } from './jobs.js';
@@ -27,6 +28,13 @@ export interface ApiOptions {
   readonly maxQueue?: number;
   /** Origins allowed to call the API from a browser ('*' for any). Default none: CORS off. */
   readonly cors?: readonly string[];
+  /**
+   * Host names served besides localhost and IP addresses (web/guards.ts): `name`, `.domain` for
+   * it and its subdomains, `*` for any. A request under another name is refused (403).
+   */
+  readonly allowedHosts?: readonly string[];
+  /** The interface the server is bound to; a name given there is served too. */
+  readonly bindHost?: string;
   readonly limits?: Partial<UploadLimits>;
   /** Serve the web UI (web/ui/) at `/` (default true). */
   readonly ui?: boolean;
@@ -66,7 +74,7 @@ export function makeContext(library: Library, o: ApiOptions = {}): ApiContext {
   const write = new Gate('writes', 1, maxQueue);
   return {
     library,
-    apiKey: o.apiKey || undefined,
+    apiKey: o.apiKey === undefined ? undefined : checkApiKey(o.apiKey),
     limits: { ...UPLOAD_DEFAULTS, ...o.limits },
     gates: { search: new Gate('searches', o.concurrency ?? 2, maxQueue), write },
     jobs: new IngestJobs(library, write, log),

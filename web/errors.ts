@@ -54,6 +54,17 @@ export interface ErrorBody {
 
 /** The status and body for any thrown value (also used by tests of the mapping). */
 export function toHttp(err: unknown): { status: number; body: ErrorBody; retryAfterS?: number } {
+  // First: a full disk's own message names the server's folders, and says to rerun an ingest.
+  if (isDiskFull(err))
+    return {
+      status: 507,
+      body: {
+        error: {
+          code: 'E_DISK_FULL',
+          message: "the server's disk is full; nothing was stored, try again later",
+        },
+      },
+    };
   if (err instanceof MatsearchError) {
     const status = STATUS[err.code] ?? 500;
     if (status === 500) return internal();
@@ -65,29 +76,51 @@ export function toHttp(err: unknown): { status: number; body: ErrorBody; retryAf
       ...(retryAfterS !== undefined ? { retryAfterS } : {}),
     };
   }
-  // express's own body parsers: malformed JSON, a body over the limit.
-  const e = err as { type?: string; status?: number; message?: string };
-  if (isDiskFull(err))
-    return {
-      status: 507,
-      body: {
-        error: {
-          code: 'E_DISK_FULL',
-          message: "the server's disk is full; nothing was stored, try again later",
-        },
-      },
-    };
-  if (e?.type === 'entity.parse.failed')
-    return {
-      status: 400,
-      body: { error: { code: 'E_VALIDATION', message: 'body: not valid JSON', field: 'body' } },
-    };
-  if (e?.type === 'entity.too.large')
+  const parser = bodyParserError(err);
+  return parser ? { status: parser.status, body: { error: parser.error } } : internal();
+}
+
+const PARSER_CODES: Record<number, string> = {
+  403: 'E_FORBIDDEN',
+  413: 'E_TOO_LARGE',
+  415: 'E_UNSUPPORTED_MEDIA',
+};
+
+/**
+ * express's JSON parser refusing a body (malformed, too large, an unknown Content-Encoding or
+ * charset, a broken gzip stream): always the client's to fix, never a 500.
+ */
+function bodyParserError(err: unknown): { status: number; error: ErrorBody['error'] } | undefined {
+  const e = err as {
+    type?: unknown;
+    status?: unknown;
+    expose?: unknown;
+    message?: unknown;
+    body?: unknown;
+  } | null;
+  // Its errors carry a `type`, or (a broken gzip stream: zlib's error) `expose` for a 4xx.
+  if (typeof e?.status !== 'number' || e.status < 400 || e.status > 499) return undefined;
+  if (typeof e.type !== 'string' && e.expose !== true) return undefined;
+  const field = 'body';
+  if (e.type === 'entity.parse.failed') {
+    let json = false; // valid JSON the strict parser refused: null, a number, a string
+    try {
+      JSON.parse(String(e.body));
+      json = true;
+    } catch {
+      // malformed
+    }
+    const message = json ? 'body: must be a JSON object' : 'body: not valid JSON';
+    return { status: 400, error: { code: 'E_VALIDATION', message, field } };
+  }
+  if (e.type === 'entity.too.large')
     return {
       status: 413,
-      body: { error: { code: 'E_TOO_LARGE', message: 'body: the JSON body is too large' } },
+      error: { code: 'E_TOO_LARGE', message: 'body: the JSON body is too large', field },
     };
-  return internal();
+  const code = PARSER_CODES[e.status] ?? 'E_VALIDATION';
+  const hint = e.type === 'charset.unsupported' ? '; send UTF-8' : '';
+  return { status: e.status, error: { code, message: `body: ${String(e.message)}${hint}`, field } };
 }
 
 function internal() {

@@ -5,7 +5,7 @@
  * (403), and an image whose files are all gone is a 404.
  */
 import { realpathSync, statSync } from 'node:fs';
-import { isAbsolute, relative, sep } from 'node:path';
+import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { NotFoundError } from '../src/errors.js';
 import { ApiError } from './errors.js';
 
@@ -27,6 +27,24 @@ export function isInside(parent: string, child: string): boolean {
 /** A path the server will not even resolve: relative, or with a `..` segment. */
 function suspicious(p: string): boolean {
   return !isAbsolute(p) || p.split(/[\\/]/).includes('..') || p.includes('\0');
+}
+
+/**
+ * Whether anything of an image (its thumbnail, metadata, paths) may be shown, by the same rule
+ * as its original: one of its `paths` lies inside a root once every link is resolved, or lay
+ * there when ingested and is gone now. An image whose existing files all lead out of the roots
+ * (a link inside a root to a file outside) is hidden: its thumbnail would show that file.
+ */
+export function shownImage(paths: readonly string[], roots: readonly string[]): boolean {
+  const realRoots = roots.map(real).filter((r): r is string => r !== undefined);
+  const given = roots.map((r) => resolve(r));
+  return paths.some((p) => {
+    if (suspicious(p)) return false;
+    const r = real(p);
+    return r === undefined
+      ? given.some((root) => isInside(root, p)) || realRoots.some((root) => isInside(root, p))
+      : realRoots.some((root) => isInside(root, r));
+  });
 }
 
 /**

@@ -209,6 +209,7 @@ function parameters(schema: z.ZodObject, where: 'path' | 'query', components: Js
 const errorDescriptions: Record<string, string> = {
   400: 'A bad request; the error names the field.',
   401: 'The API key is missing or wrong.',
+  403: 'Refused: a write sent by a browser page of another origin (allow it with --cors), or an image whose files lie outside the served roots.',
   404: 'No such image or job.',
   409: 'The library is busy writing (another ingest, or another process holds the lock).',
   503: 'Too many requests queued: retry after Retry-After seconds.',
@@ -266,7 +267,9 @@ export function openApiDocument(): Json {
     }
     const errors = [
       ...(params.length || r.json || r.multipart ? [400] : []),
-      ...(r.write ? [401, 409] : []),
+      ...(r.write ? [401] : []),
+      ...(r.write || r.params ? [403] : []),
+      ...(r.write ? [409] : []),
       ...(r.params ? [404] : []),
       ...(r.queued || r.write ? [503] : []),
       ...(r.write ? [507] : []),
@@ -292,7 +295,7 @@ export function openApiDocument(): Json {
       title: 'matsearch',
       version: '1.0.0',
       description:
-        'Adaptive image retrieval: search by example at a chosen encoder width, browse, upload and ingest. Write routes need the API key when the server has one.',
+        'Adaptive image retrieval: search by example at a chosen encoder width, browse, upload and ingest. Write routes need the API key when the server has one. Every route answers 403 to a Host header that is not localhost, an IP address or a name the server was started with (--host, --allowed-host): DNS rebinding.',
     },
     tags: ['search', 'images', 'jobs', 'system'].map((name) => ({ name })),
     paths,

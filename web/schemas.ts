@@ -7,17 +7,26 @@
 import { z } from 'zod';
 import { badRequest } from './errors.js';
 
-/** Query strings and multipart fields arrive as text: '' means absent, numbers are parsed. */
-const toNumber = (v: unknown) =>
-  v === '' || v === undefined || v === null ? undefined : typeof v === 'string' ? Number(v) : v;
+/**
+ * Query strings, path segments and multipart fields arrive as text: '' means absent, and a
+ * number must be spelled in plain decimal (whole numbers as digits only): Number() alone would
+ * take '0x10', '1e2', '+1', ' 1' and 'Infinity'.
+ */
+const WHOLE = /^\d+$/;
+const DECIMAL = /^-?(?:\d+(?:\.\d+)?|\.\d+)(?:e[-+]?\d+)?$/i;
+const toNumber = (integer: boolean) => (v: unknown) => {
+  if (v === '' || v === undefined || v === null) return undefined;
+  if (typeof v !== 'string') return v;
+  return (integer ? WHOLE : DECIMAL).test(v) ? Number(v) : Number.NaN;
+};
 const toBoolean = (v: unknown) =>
   v === 'true' || v === '1' ? true : v === 'false' || v === '0' ? false : v === '' ? undefined : v;
 
 const number = (min: number, max: number, integer = false) => {
-  let n = z.number({ error: 'must be a number' });
+  let n = z.number({ error: integer ? 'must be a whole number' : 'must be a number' });
   if (integer) n = n.int({ error: 'must be a whole number' });
   return z.preprocess(
-    toNumber,
+    toNumber(integer),
     n.min(min, { error: `must be at least ${min}` }).max(max, { error: `must be at most ${max}` }),
   );
 };
@@ -131,7 +140,10 @@ export const SearchHit = z
     score: z.number().describe('Final cosine score (full-width rerank unless rerank=none).'),
     coarse_score: z.number().describe('Cosine score of the coarse (query-width) stage.'),
     vector_width: z.string().describe('Width of the stored vector the score used.'),
-    path: z.string(),
+    path: z
+      .string()
+      .nullable()
+      .describe('A library path of the image; null when its files lie outside the served roots.'),
     image_url: z.string(),
     thumbnail_url: z.string(),
     file_url: z.string(),
@@ -169,7 +181,10 @@ export const ImageSummary = z
     size: z.number().int().describe('Bytes.'),
     status: z.enum(['pending', 'ready', 'error']),
     added_at: z.string().describe('ISO 8601.'),
-    path: z.string().nullable(),
+    path: z
+      .string()
+      .nullable()
+      .describe('A library path of the image; null when it has none inside the served roots.'),
     url: z.string(),
     thumbnail_url: z.string(),
   })

@@ -25,8 +25,8 @@ export interface RunningServer {
 }
 
 export async function startServer(library: Library, o: ServerOptions = {}): Promise<RunningServer> {
-  const api = createApp(library, o);
   const host = o.host ?? '127.0.0.1';
+  const api = createApp(library, { ...o, bindHost: host });
   const server = createServer(api.app);
   server.keepAliveTimeout = 5_000;
   await new Promise<void>((resolve, reject) => {

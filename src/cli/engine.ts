@@ -44,16 +44,19 @@ async function withLibrary<T>(
     embedder = await TfjsEmbedder.create(model, modelId);
   } else embedder = await openEmbedder(dir);
   const quiet = Boolean(v['json']);
-  const lib = Library.open(libraryDir(v), {
-    embedder,
-    readOnly: o.readOnly ?? false,
-    log: quiet ? () => {} : (m) => console.error(m),
-  });
   try {
-    return await fn(lib);
+    const lib = Library.open(libraryDir(v), {
+      embedder,
+      readOnly: o.readOnly ?? false,
+      log: quiet ? () => {} : (m) => console.error(m),
+    });
+    try {
+      return await fn(lib);
+    } finally {
+      lib.close();
+    }
   } finally {
-    lib.close();
-    await embedder.close();
+    await embedder.close(); // also when the library failed to open or close: its threads stop
   }
 }
 

@@ -8,6 +8,7 @@ import { Library } from '../library.js';
 import { openEmbedder, resolveModelDir } from '../embed/open.js';
 import { ValidationError } from '../errors.js';
 import { serveUntilSignal, startServer } from '../../web/server.js';
+import { checkApiKey } from '../../web/auth.js';
 import { openApiDocument } from '../../web/openapi.js';
 
 function int(v: unknown, name: string, min: number, max: number): number | undefined {
@@ -25,7 +26,10 @@ const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 export const serveCommand: Command = {
   summary: 'serve the REST API over a library (binds 127.0.0.1 unless --host says otherwise)',
   usage:
-    '[--library DIR] [--model DIR] [--port 8080] [--host 127.0.0.1] [--api-key KEY] [--root DIR...] [--max-queue 32] [--concurrency 2] [--cors ORIGIN...] [--openapi]',
+    '[--library DIR] [--model DIR] [--port 8080] [--host 127.0.0.1] [--api-key KEY] [--root DIR...] [--max-queue 32] [--concurrency 2] [--cors ORIGIN...] [--allowed-host NAME...] [--openapi]\n\n' +
+    'Requests are served only under localhost, an IP address, the --host name or an --allowed-host\n' +
+    'name (NAME, .DOMAIN for it and its subdomains, or * for any); other Host headers get 403\n' +
+    '(DNS rebinding). Writes from a browser page of another origin than --cors allows get 403.',
   options: {
     library: { type: 'string', short: 'l' },
     model: { type: 'string', short: 'm' },
@@ -36,6 +40,7 @@ export const serveCommand: Command = {
     'max-queue': { type: 'string' },
     concurrency: { type: 'string' },
     cors: { type: 'string', multiple: true },
+    'allowed-host': { type: 'string', multiple: true },
     openapi: { type: 'boolean', default: false },
   },
   async run(v) {
@@ -47,7 +52,16 @@ export const serveCommand: Command = {
     const host = (v['host'] as string | undefined) ?? '127.0.0.1';
     const maxQueue = int(v['max-queue'], 'max-queue', 0, 100_000);
     const concurrency = int(v['concurrency'], 'concurrency', 1, 256);
-    const apiKey = (v['api-key'] as string | undefined) ?? process.env['MATSEARCH_API_KEY'];
+    const flagKey = v['api-key'] as string | undefined;
+    const envKey = process.env['MATSEARCH_API_KEY'];
+    // Checked before anything loads: an empty key must not quietly mean "no key".
+    const apiKey =
+      flagKey !== undefined
+        ? checkApiKey(flagKey, '--api-key')
+        : envKey !== undefined
+          ? checkApiKey(envKey, 'MATSEARCH_API_KEY')
+          : undefined;
+    const allowedHosts = (v['allowed-host'] as string[] | undefined) ?? [];
     const roots = ((v['root'] as string[] | undefined) ?? []).map((r) => resolve(r));
     const dir = resolve(
       (v['library'] as string | undefined) ??
@@ -55,33 +69,39 @@ export const serveCommand: Command = {
         './matsearch-data',
     );
     const embedder = await openEmbedder(resolveModelDir(v['model'] as string | undefined));
-    const lib = Library.open(dir, {
-      embedder,
-      index: { thread: 'worker' }, // searches off the event loop
-      log: (m) => console.error(m),
-    });
     try {
-      const srv = await startServer(lib, {
-        host,
-        port,
-        roots,
-        ...(apiKey ? { apiKey } : {}),
-        ...(maxQueue !== undefined ? { maxQueue } : {}),
-        ...(concurrency !== undefined ? { concurrency } : {}),
-        ...(v['cors'] ? { cors: v['cors'] as string[] } : {}),
+      const lib = Library.open(dir, {
+        embedder,
+        index: { thread: 'worker' }, // searches off the event loop
         log: (m) => console.error(m),
       });
-      console.log(
-        `matsearch: serving ${dir} at ${srv.url} (API under /api, spec /api/openapi.json)`,
-      );
-      if (!LOOPBACK.has(host) && !apiKey)
-        console.error(
-          `matsearch: warning: listening on ${host} without --api-key; anyone who can reach it can upload, delete and ingest`,
+      try {
+        const srv = await startServer(lib, {
+          host,
+          port,
+          roots,
+          ...(apiKey ? { apiKey } : {}),
+          ...(maxQueue !== undefined ? { maxQueue } : {}),
+          ...(concurrency !== undefined ? { concurrency } : {}),
+          ...(v['cors'] ? { cors: v['cors'] as string[] } : {}),
+          allowedHosts,
+          log: (m) => console.error(m),
+        });
+        // Signals are handled before the line a supervisor waits for is printed.
+        const stopped = serveUntilSignal(srv, (m) => console.error(`matsearch: ${m}`));
+        console.log(
+          `matsearch: serving ${dir} at ${srv.url} (API under /api, spec /api/openapi.json)`,
         );
-      await serveUntilSignal(srv, (m) => console.error(`matsearch: ${m}`));
+        if (!LOOPBACK.has(host) && !apiKey)
+          console.error(
+            `matsearch: warning: listening on ${host} without --api-key; anyone who can reach it can upload, delete and ingest`,
+          );
+        await stopped;
+      } finally {
+        lib.close();
+      }
     } finally {
-      lib.close();
-      await embedder.close();
+      await embedder.close(); // also when the library failed to open or close: its threads stop
     }
   },
 };

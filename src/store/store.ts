@@ -105,6 +105,17 @@ export class Store {
   static open(file: string, opts: { readonly?: boolean } = {}): Store {
     if (file !== ':memory:' && !opts.readonly) mkdirSync(dirname(file), { recursive: true });
     const db = new Database(file, { readonly: opts.readonly ?? false, timeout: 10_000 });
+    try {
+      Store.prepare(db, file, opts);
+    } catch (err) {
+      db.close(); // a garbage file, a newer schema, a full disk: no handle left open
+      throw err;
+    }
+    return new Store(db);
+  }
+
+  /** Sets the connection up and brings the schema up to date (or refuses a newer one). */
+  private static prepare(db: Database.Database, file: string, opts: { readonly?: boolean }) {
     if (!opts.readonly) {
       db.pragma('journal_mode = WAL');
       // WAL + FULL: every commit is fsynced, so an acknowledged write survives a power cut
@@ -115,7 +126,6 @@ export class Store {
     db.pragma('foreign_keys = OFF'); // during migrations only (better-sqlite3 turns them on)
     const version = db.pragma('user_version', { simple: true }) as number;
     if (version > MIGRATIONS.length) {
-      db.close();
       throw new ValidationError(
         `${file} was written by a newer matsearch (schema ${version} > ${MIGRATIONS.length}); upgrade matsearch`,
       );
@@ -140,7 +150,6 @@ export class Store {
       }).immediate();
     }
     db.pragma('foreign_keys = ON');
-    return new Store(db);
   }
 
   private check(): void {

@@ -30,6 +30,8 @@ const hf = load('hostile-files');
 const fz = load('fuzz-api');
 const ws = load('web-security');
 const ow = load('other-writers');
+const ep = load('exit-paths');
+const wd = load('web-defaults');
 
 const dfT = df['tmpfs'] as { ran: boolean; why?: string; runs?: Json[] };
 const dfH = df['hook'] as { runs: Json[] };
@@ -42,6 +44,9 @@ const byKind = corpus['byKind'] as Record<
 const tw1 = tw['whileRunning'] as Json;
 const tw2 = tw['race'] as Json;
 const w = (k: string) => ws[k] as Json;
+const epRuns = ep['runs'] as { trigger: string; command: string; exit: number; ms: number }[];
+const wdCsrf = wd['csrf'] as Json;
+const wdRebind = wd['rebinding'] as Json;
 
 const table = [
   row(['test', 'what happens', 'runs / inputs', 'faults injected', 'result', 'lost']),
@@ -118,6 +123,22 @@ const table = [
     `${n(w('originals')['cases']) + n(w('uploads')['names']) + n(w('deletes')['cases']) + n(w('ingest')['refused']) + n(w('ingest')['allowed']) + n(w('ui')['traversals']) + n(w('ui')['linksOut'])} path cases, ${w('apiKey')['refused']} bad keys`,
     'links out of roots and UI folder, `..` in URLs, names and stored paths, wrong keys',
     `0 files served or written outside; all ${w('apiKey')['refused']} bad keys refused (401); ${w('apiKey')['timingSafeEqualCalls']} key checks, all timingSafeEqual on ${w('apiKey')['digestBytes']}-byte digests`,
+    '0',
+  ]),
+  row([
+    '`exit-paths`',
+    'a library that cannot open (newer or garbage database, full disk, index file a folder); `serve` stopped by SIGTERM on a full disk',
+    `${epRuns.length} runs of the real CLI with onnxruntime worker threads`,
+    `${epRuns.length} failures at open or close (ENOSPC from /dev/full)`,
+    `every run exited (codes ${[...new Set(epRuns.map((r) => r.exit))].join(', ')}) in at most ${(Math.max(...epRuns.map((r) => r.ms)) / 1000).toFixed(1)} s; ${ep['hung']} hung (limit ${n(ep['limitMs']) / 1000} s)`,
+    '0',
+  ]),
+  row([
+    '`web-defaults`',
+    'the default set-up (loopback, no key) against cross-site pages: CSRF and DNS rebinding',
+    `${wdCsrf['cases']} cross-site and same-site writes, ${wdRebind['refused']} requests under foreign Host names`,
+    'forms, text/plain and `Origin: null` posts, deletes and ingests; Host names of an attacker',
+    `${wdCsrf['crossSiteStored']} cross-site writes stored; all ${wdRebind['refused']} rebinding requests refused (403), ${wdRebind['leaks']} paths sent`,
     '0',
   ]),
 ].join('\n');
@@ -295,6 +316,22 @@ missing, wrong, any length, prefix, upper-cased, Basic scheme, in the query stri
   limit was raised as its message advised; and \`--decode-timeout 3000000\` overflowed the timer to
   1 ms and failed every file. Failures record the limit that caused them and are retried once it
   is raised; out-of-range timeouts are refused.
+- Any error while opening a library (a database from a newer matsearch, a garbage database file, a
+  full disk, the index file replaced by a folder) left the encoder's worker threads running: the
+  command printed its error and never exited; \`serve\` on a full disk ignored SIGTERM (its last
+  index save failed, and nothing after it was closed). Every exit path now closes the store, the
+  index and the encoder. The index worker reported a full disk as a broken index (503 E_INDEX);
+  it now keeps the system's code (ENOSPC: 507), and a delete whose index save fails after its
+  commit answers 204 (the index is repaired at the next open) instead of an error.
+- With no API key, any web page could make a visitor's browser upload (multipart form) or start
+  an ingest (a text/plain body was read as \`{}\`), and a page re-pointing its own name at
+  127.0.0.1 could read every answer. Writes now need this server's own origin (or one given to
+  \`--cors\`), JSON routes take only JSON, and only the server's Host names are served.
+- A link inside a root to a file outside hid the original but served its thumbnail, metadata and
+  path; a bad Content-Encoding or charset was a 500 with a stack trace; ids such as \`0x10\`,
+  \`1e2\` and \`+1\` were accepted; \`--api-key ""\` silently served without a key; a thumbnail
+  whose image was deleted mid-request was a 500; a full disk during an upload named the server's
+  library folder.
 
 ## Not covered
 

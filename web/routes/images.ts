@@ -2,7 +2,7 @@
  * The image resource: browse (keyset pages), metadata, thumbnail, original file, upload, delete.
  * Uploads and deletes are write routes: API key, the write gate, and a 409 while an ingest runs.
  */
-import { existsSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { basename } from 'node:path';
 import { Router, type RequestHandler, type Response } from 'express';
 import { NotFoundError } from '../../src/errors.js';
@@ -10,12 +10,13 @@ import type { ImageRow } from '../../src/store/store.js';
 import { requireKey } from '../auth.js';
 import type { ApiContext } from '../context.js';
 import { ApiError, badRequest } from '../errors.js';
-import { isInside, servableFile } from '../files.js';
+import { isInside, servableFile, shownImage } from '../files.js';
 import { ImageIdParams, ListQuery, parseRequest } from '../schemas.js';
 import { checkUpload, multipart, saveUpload, uploadedFiles } from '../uploads.js';
 import { imageUrl } from './search.js';
 
-function summary(ctx: ApiContext, img: ImageRow) {
+function summary(ctx: ApiContext, img: ImageRow, roots: readonly string[]) {
+  const paths = ctx.library.store.pathsOf(img.id);
   return {
     id: img.id,
     width: img.width,
@@ -24,7 +25,7 @@ function summary(ctx: ApiContext, img: ImageRow) {
     size: img.size,
     status: img.status,
     added_at: new Date(img.addedAt).toISOString(),
-    path: ctx.library.store.pathsOf(img.id)[0] ?? null,
+    path: shownImage(paths, roots) ? (paths[0] ?? null) : null,
     url: imageUrl(img.id),
     thumbnail_url: `${imageUrl(img.id)}/thumbnail`,
   };
@@ -36,12 +37,32 @@ function imageOr404(ctx: ApiContext, id: number): ImageRow {
   return img;
 }
 
-/** res.sendFile as a promise; a client that went away mid-transfer is not an error. */
-function sendFile(res: Response, path: string, headers: Record<string, string>): Promise<void> {
+/** The image, if it may be shown at all (web/files.ts shownImage); else 403 as for its file. */
+function shownOr403(ctx: ApiContext, id: number): ImageRow {
+  const img = imageOr404(ctx, id);
+  if (!shownImage(ctx.library.store.pathsOf(id), ctx.fileRoots()))
+    throw new ApiError(
+      'E_FORBIDDEN',
+      `the files of image ${id} are outside the library roots; nothing of it is shown`,
+    );
+  return img;
+}
+
+/**
+ * res.sendFile as a promise; a client that went away mid-transfer is not an error, and a file
+ * gone by the time it is opened (its image deleted meanwhile) is `gone`.
+ */
+function sendFile(
+  res: Response,
+  path: string,
+  headers: Record<string, string>,
+  gone: () => Error,
+): Promise<void> {
   return new Promise((resolve, reject) =>
-    res.sendFile(path, { headers, dotfiles: 'allow', lastModified: true }, (err) =>
-      err && !res.headersSent ? reject(err) : resolve(),
-    ),
+    res.sendFile(path, { headers, dotfiles: 'allow', lastModified: true }, (err) => {
+      if (!err || res.headersSent) return resolve();
+      reject((err as { code?: string }).code === 'ENOENT' ? gone() : err);
+    }),
   );
 }
 
@@ -70,18 +91,19 @@ export function imageRoutes(ctx: ApiContext): Router {
     const limit = q.limit ?? 50;
     const rows = library.store.listImages(q.cursor ? Number(q.cursor) : 0, limit + 1);
     const page = rows.slice(0, limit);
+    const roots = ctx.fileRoots();
     res.json({
-      images: page.map((img) => summary(ctx, img)),
+      images: page.map((img) => summary(ctx, img, roots)),
       next_cursor: rows.length > limit ? String(page[page.length - 1]!.id) : null,
     });
   });
 
   r.get('/api/images/:id', (req, res) => {
     const { id } = parseRequest(ImageIdParams, req.params, 'id');
-    const img = imageOr404(ctx, id);
+    const img = shownOr403(ctx, id);
     const vectors = [...library.store.widestEmbeddingsOf(id, library.embedder.modelId)];
     res.json({
-      ...summary(ctx, img),
+      ...summary(ctx, img, ctx.fileRoots()),
       hash: img.hash,
       error: img.error,
       paths: library.store.pathsOf(id),
@@ -93,27 +115,39 @@ export function imageRoutes(ctx: ApiContext): Router {
 
   r.get('/api/images/:id/thumbnail', async (req, res) => {
     const { id } = parseRequest(ImageIdParams, req.params, 'id');
-    const img = imageOr404(ctx, id);
+    const img = shownOr403(ctx, id);
+    const gone = () =>
+      new NotFoundError(
+        library.store.getImage(id)
+          ? `image ${id} has no thumbnail; run an ingest again to rebuild it`
+          : `image ${id} is not in the library`,
+      );
     const path = library.thumbnailOf(id);
-    if (!path || !existsSync(path))
-      throw new NotFoundError(`image ${id} has no thumbnail; run an ingest again to rebuild it`);
-    await sendFile(res, path, {
-      'Content-Type': 'image/webp',
-      'Cache-Control': 'no-cache',
-      ETag: `"${img.hash}"`,
-    });
+    if (!path) throw gone();
+    await sendFile(
+      res,
+      path,
+      { 'Content-Type': 'image/webp', 'Cache-Control': 'no-cache', ETag: `"${img.hash}"` },
+      gone,
+    );
   });
 
   r.get('/api/images/:id/file', async (req, res) => {
     const { id } = parseRequest(ImageIdParams, req.params, 'id');
     imageOr404(ctx, id);
     const path = servableFile(id, library.store.pathsOf(id), ctx.fileRoots());
-    await sendFile(res, path, {
-      // An original may be an SVG: never let it run script or be sniffed as something else.
-      'Content-Security-Policy': "default-src 'none'; style-src 'unsafe-inline'; sandbox",
-      'Content-Disposition': `inline; filename*=UTF-8''${encodeURIComponent(basename(path))}`,
-      'Cache-Control': 'no-cache',
-    });
+    const gone = () => new NotFoundError(`the original file of image ${id} is no longer on disk`);
+    await sendFile(
+      res,
+      path,
+      {
+        // An original may be an SVG: never let it run script or be sniffed as something else.
+        'Content-Security-Policy': "default-src 'none'; style-src 'unsafe-inline'; sandbox",
+        'Content-Disposition': `inline; filename*=UTF-8''${encodeURIComponent(basename(path))}`,
+        'Cache-Control': 'no-cache',
+      },
+      gone,
+    );
   });
 
   r.post('/api/images', ...write, multipart('image', limits.maxFiles, limits), async (req, res) => {
@@ -141,7 +175,10 @@ export function imageRoutes(ctx: ApiContext): Router {
         // Not decodable after all: keep neither the file nor its failure record.
         rmSync(path, { force: true });
         library.store.clearFailure(path);
-        const error = errors.get(path) ?? 'could not be added';
+        // In the client's terms: its file name, never the server's folders.
+        const error = (errors.get(path) ?? 'could not be added')
+          .replaceAll(path, name)
+          .replaceAll(library.dir, 'the library');
         return { name, status: 'failed' as const, id: null, error, url: null };
       }
       const status = known ? ('known' as const) : ('added' as const);

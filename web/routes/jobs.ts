@@ -5,6 +5,7 @@ import { NotFoundError } from '../../src/errors.js';
 import { requireKey } from '../auth.js';
 import { checkWidth, type ApiContext } from '../context.js';
 import { badRequest } from '../errors.js';
+import { jsonOnly } from '../guards.js';
 import type { Job } from '../jobs.js';
 import { IngestBody, JobIdParams, parseRequest } from '../schemas.js';
 
@@ -44,7 +45,7 @@ export function presentJob(j: Job) {
 export function jobRoutes(ctx: ApiContext): Router {
   const r = Router();
 
-  r.post('/api/ingest', requireKey(ctx.apiKey), (req, res) => {
+  r.post('/api/ingest', requireKey(ctx.apiKey), jsonOnly, (req, res) => {
     const body = parseRequest(IngestBody, req.body, 'body');
     const served = ctx.ingestRoots();
     if (served.length === 0)

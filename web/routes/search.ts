@@ -7,6 +7,7 @@ import { NotFoundError } from '../../src/errors.js';
 import type { SearchOptions, SearchResponse } from '../../src/search/searcher.js';
 import { checkWidth, type ApiContext } from '../context.js';
 import { badRequest } from '../errors.js';
+import { shownImage } from '../files.js';
 import { ImageIdParams, parseRequest, SearchForm, SearchJson, SimilarQuery } from '../schemas.js';
 import { checkUpload, multipart, uploadedFiles } from '../uploads.js';
 
@@ -41,6 +42,8 @@ function present(
   t: { t0: number; queueMs: number; decodeMs: number },
 ) {
   const total = performance.now() - t.t0;
+  const roots = ctx.fileRoots();
+  const { store } = ctx.library;
   ctx.metrics.observeSearch(r.widths.query, {
     encode: r.timings.encode,
     coarse: r.timings.coarse,
@@ -53,7 +56,7 @@ function present(
       score: h.score,
       coarse_score: h.coarseScore,
       vector_width: h.vectorWidth,
-      path: h.path,
+      path: shownImage(store.pathsOf(h.id), roots) ? h.path : null,
       image_url: imageUrl(h.id),
       thumbnail_url: `${imageUrl(h.id)}/thumbnail`,
       file_url: `${imageUrl(h.id)}/file`,
