@@ -129,8 +129,9 @@ function expectExit(trigger: string, command: string, r: Run, code: number, mess
 }
 
 /**
- * `stats`, then (unless `serveToo` is false: the same path as another case) `serve`, whose
- * open differs: the index in a worker thread.
+ * `reindex` (a writer: read-only commands never save the index, so a full disk cannot reach
+ * them), then (unless `serveToo` is false: the same path as another case) `serve`, whose open
+ * differs: the index in a worker thread.
  */
 async function bothCommands(
   trigger: string,
@@ -141,7 +142,7 @@ async function bothCommands(
 ) {
   const opts =
     trigger === 'full disk at open' ? { onSpawn: (pid: number) => fillDisk(lib, pid) } : {};
-  expectExit(trigger, 'stats', await cli(['stats', '--library', lib], opts), code, message);
+  expectExit(trigger, 'reindex', await cli(['reindex', '--library', lib], opts), code, message);
   if (!serveToo) return;
   const serve = await cli(['serve', '--library', lib, '--port', '0'], opts);
   expectExit(trigger, 'serve', serve, code, message);
@@ -180,14 +181,23 @@ test('the index file replaced by a folder', async () => {
 test('serve on a full disk stops on SIGTERM (its last index save fails)', async () => {
   const lib = await library('serve-full');
   let sent = false;
+  let deleted = 0;
+  // A delete makes the index differ from its files, so the save at stop must run (and fail).
   const r = await cli(['serve', '--library', lib, '--port', '0'], {
     onSpawn: (pid) => fillDisk(lib, pid),
     onOutput: (out, pid) => {
-      if (sent || !/serving/.test(out)) return;
+      const url = / at (http:\/\/\S+) /.exec(out)?.[1];
+      if (sent || !url) return;
       sent = true;
-      process.kill(pid, 'SIGTERM');
+      void fetch(`${url}/api/images/1`, { method: 'DELETE' })
+        .then(
+          (res) => (deleted = res.status),
+          () => (deleted = -1),
+        )
+        .finally(() => process.kill(pid, 'SIGTERM'));
     },
   });
+  assert.equal(deleted, 204, 'the delete is committed although its index save failed');
   assert.ok(sent, `the server never started: ${r.stderr}`);
   expectExit('SIGTERM on a full disk', 'serve', r, 1, /disk.* is full/);
   assert.ok(existsSync(join(lib, 'matsearch.db')));
