@@ -325,6 +325,14 @@ test('rejectReason tells tiny, blank, flat and normal-map images from photo-like
   }).composite([{ input: await noise(60, 60).png().toBuffer(), left: 70, top: 45 }]);
   assert.equal(await reason(obj.clone()), 'flat');
   assert.equal(await reason(obj, { maxTopColour: 1, minColours: 0 }), null);
+  // A sprite on a transparent surround is judged by its opaque pixels only...
+  const clear = { r: 0, g: 0, b: 0, alpha: 0 };
+  const sprite = sharp({ create: { width: 200, height: 150, channels: 4, background: clear } });
+  const patch = await noise(60, 60).png().toBuffer();
+  assert.equal(await reason(sprite.clone().composite([{ input: patch, left: 70, top: 45 }])), null);
+  // ...and one almost wholly transparent is blank.
+  const speck = await noise(6, 6).png().toBuffer();
+  assert.equal(await reason(sprite.composite([{ input: speck, left: 0, top: 0 }])), 'blank');
 });
 
 test('isMaterialMap flags normal, gloss, specular and similar maps by name', () => {

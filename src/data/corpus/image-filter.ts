@@ -4,7 +4,7 @@
  * plus TGA and DXT1/DXT5 DDS, which sharp does not read).
  *
  * Flatness: a screenshot of a dialog or a logo is mostly a few exact colours, a photo almost
- * never is. Sampled nearest-neighbour (no blending), quantised to 5 bits per channel, the most
+ * never is (transparent pixels are not counted). Sampled nearest-neighbour (no blending), quantised to 5 bits per channel, the most
  * common colour of a photo covers a few percent of it; of a dialog, a third or more.
  */
 import sharp, { type Sharp } from 'sharp';
@@ -14,7 +14,7 @@ import { decodeTga } from './decode-tga.js';
 export interface ImageStats {
   readonly width: number;
   readonly height: number;
-  /** Largest per-channel standard deviation (0-255) over the image flattened on grey. */
+  /** Largest per-channel standard deviation (0-255) over the opaque pixels. */
   readonly stdev: number;
   /** Share of sampled pixels in the single most common 5-bit colour. */
   readonly topColour: number;
@@ -57,7 +57,6 @@ export function rejectReason(s: ImageStats, o: FilterOptions = {}): string | nul
 }
 
 const SAMPLE = 96;
-const GREY = { r: 128, g: 128, b: 128 };
 
 /**
  * Opens any supported file as a sharp pipeline. `maxSide` lets DDS decode a smaller mip level;
@@ -82,35 +81,45 @@ export async function imageStats(img: Sharp): Promise<ImageStats> {
   const meta = await img.clone().metadata();
   const width = meta.width ?? 0;
   const height = meta.height ?? 0;
-  const { data, info } = await img
+  const { data } = await img
     .clone()
-    .flatten({ background: GREY })
+    .toColourspace('srgb')
+    .ensureAlpha()
     .resize(SAMPLE, SAMPLE, { fit: 'fill', kernel: 'nearest' })
-    .removeAlpha()
     .raw()
     .toBuffer({ resolveWithObject: true });
-  return { width, height, ...pixelStats(data, info.channels) };
+  return { width, height, ...pixelStats(data) };
 }
 
-/** Per-channel spread and 5-bit colour histogram of interleaved pixels with `channels` >= 3. */
+/** Below this share of opaque pixels an image counts as blank. */
+const MIN_OPAQUE = 0.05;
+
+/**
+ * Per-channel spread and 5-bit colour histogram of RGBA pixels, over the opaque ones only: a
+ * sprite or cut-out is judged by what is drawn, not by its transparent surround.
+ */
 export function pixelStats(
   px: Uint8Array,
-  channels: number,
 ): Pick<ImageStats, 'stdev' | 'topColour' | 'colours' | 'mean'> {
-  const n = Math.floor(px.length / channels);
+  const total = Math.floor(px.length / 4);
   const sum = [0, 0, 0];
   const sq = [0, 0, 0];
   const counts = new Map<number, number>();
-  for (let i = 0; i < n; i++) {
+  let n = 0;
+  for (let i = 0; i < total; i++) {
+    if ((px[i * 4 + 3] as number) < 128) continue;
+    n++;
     let key = 0;
     for (let c = 0; c < 3; c++) {
-      const v = px[i * channels + (channels >= 3 ? c : 0)] as number;
+      const v = px[i * 4 + c] as number;
       sum[c] = (sum[c] as number) + v;
       sq[c] = (sq[c] as number) + v * v;
       key = (key << 5) | (v >> 3);
     }
     counts.set(key, (counts.get(key) ?? 0) + 1);
   }
+  if (n < total * MIN_OPAQUE || n === 0)
+    return { stdev: 0, topColour: 1, colours: 0, mean: [0, 0, 0] };
   let stdev = 0;
   const mean = sum.map((v) => v / n) as [number, number, number];
   for (let c = 0; c < 3; c++) {

@@ -256,4 +256,5 @@ const PHOTOS: readonly CorpusSource[] = [
   }),
 ];
 
+/** The list fetch.ts registers: the 'photos' group and the 'textures' group (textures.ts). */
 export const PHOTO_SOURCES: readonly CorpusSource[] = [...PHOTOS, ...TEXTURE_SOURCES];
