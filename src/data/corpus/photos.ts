@@ -140,6 +140,7 @@ function simple(
   pick: (rel: string) => boolean,
   category: string | null,
   filter: FilterOptions = {},
+  perFileLicences = true,
 ): CorpusSource {
   return debianSource({
     name,
@@ -149,7 +150,13 @@ function simple(
     credit,
     build: (trees, dir, log) =>
       keepPhotos(
-        filesUnder(tree(trees), sub, pick, () => ({ category, key: null }), licence),
+        filesUnder(
+          perFileLicences ? tree(trees) : { ...tree(trees), copyright: [] },
+          sub,
+          pick,
+          () => ({ category, key: null }),
+          licence,
+        ),
         dir,
         meta(name),
         log,
@@ -237,8 +244,12 @@ const PHOTOS: readonly CorpusSource[] = [
     'usr/share/lxqt/wallpapers',
     'CC-BY-SA-3.0',
     'LXQt Project Team (wallpapers by stefonarch and others)',
-    () => true,
+    // The rendered logo and origami backgrounds are not photographs.
+    (rel) => !/(origami|logo|triangles|waves|plasma|simple_blue|beam|valendas)/i.test(rel),
     'wallpapers',
+    {},
+    // debian/copyright lists only kde-plasma.png; wallpapers/License gives CC-BY-SA-3.0.
+    false,
   ),
   debianSource({
     name: 'enlightenment-data',
