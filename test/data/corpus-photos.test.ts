@@ -12,7 +12,7 @@ import { gcomprisLabel } from '../../src/data/corpus/gcompris.js';
 import { imageStats, openImage, rejectReason } from '../../src/data/corpus/image-filter.js';
 import type { CorpusEntry } from '../../src/data/corpus/manifest.js';
 import { fotoxxStem, keyFotoxx } from '../../src/data/corpus/photos.js';
-import { isMaterialMap } from '../../src/data/corpus/textures.js';
+import { drawGroup, isMaterialMap } from '../../src/data/corpus/textures.js';
 
 // ---- Qt .rcc: written here byte by byte from the format description ----
 
@@ -366,6 +366,18 @@ test('spreadOrder is a seeded permutation whose prefix covers every group', () =
   assert.deepEqual(new Set(order.slice(3, 5).map(group)), new Set(['a', 'b']));
   assert.deepEqual(spreadOrder(items, group, 42), order);
   assert.notDeepEqual(spreadOrder(items, group, 43).join(), spreadOrder(items, group, 44).join());
+});
+
+test('drawGroup counts a texture under its folder, cut to a depth', () => {
+  assert.equal(
+    drawGroup('art/textures/skins/skeletal/horse/a.dds'),
+    'art/textures/skins/skeletal/horse',
+  );
+  assert.equal(
+    drawGroup('art/textures/skins/skeletal/horse/a.dds', 4),
+    'art/textures/skins/skeletal',
+  );
+  assert.equal(drawGroup('top.png'), '');
 });
 
 test('fotoxx results that share a stem are keyed as one photo', () => {

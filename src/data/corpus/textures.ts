@@ -61,6 +61,16 @@ export interface TextureSpec {
   readonly exclude?: RegExp;
   /** Destination name for a path (default: the path itself). */
   readonly rename?: (rel: string) => string;
+  /**
+   * The draw spreads across folders cut to this many path segments (default: whole parent
+   * folders), so a tree with a folder per unit does not outweigh a flat folder of terrain.
+   */
+  readonly groupDepth?: number;
+}
+
+/** The folder a texture counts under for the spread draw: its parent, cut to `depth` segments. */
+export function drawGroup(rel: string, depth = Infinity): string {
+  return rel.split('/').slice(0, -1).slice(0, depth).join('/');
 }
 
 async function buildTextures(
@@ -81,7 +91,7 @@ async function buildTextures(
     }
   }
   const seed = [...spec.name].reduce((h, c) => (h * 31 + c.charCodeAt(0)) >>> 0, 7);
-  const order = spreadOrder([...byRel.values()], (f) => f.rel.replace(/\/[^/]*$/, ''), seed);
+  const order = spreadOrder([...byRel.values()], (f) => drawGroup(f.rel, spec.groupDepth), seed);
   log(`corpus: ${spec.name}: ${order.length} candidate textures`);
   const entries: CorpusEntry[] = [];
   const scratch = join(dir, '.zip-chunk');
@@ -150,8 +160,10 @@ export const TEXTURE_SOURCES: readonly CorpusSource[] = [
     licence: 'CC-BY-SA-3.0',
     credit: 'Wildfire Games (0 A.D.)',
     roots: zipOf('usr/share/games/0ad/mods/public/public.zip'),
+    // Unit body skins (skins/skeletal) are atlases of cloth and skin, not pictures.
     include:
-      /^art\/textures\/(terrain\/types|skins\/(gaia|props|structural|skeletal)|skies|ui\/session\/portraits)\//,
+      /^art\/textures\/(terrain\/types|skins\/(gaia|props|structural)|skies|ui\/session\/portraits)\//,
+    groupDepth: 4,
     rename: (rel) => rel.replace(/^art\/textures\//, '').replace(/\.cached\.dds$/, ''),
   }),
   textureSource({
