@@ -63,7 +63,8 @@ export function refuseWhileIngesting(ctx: ApiContext): RequestHandler {
 export function imageRoutes(ctx: ApiContext): Router {
   const r = Router();
   const { library, limits } = ctx;
-  const write = [requireKey(ctx.apiKey), refuseWhileIngesting(ctx), ctx.gates.write.middleware()];
+  const guard = [requireKey(ctx.apiKey), refuseWhileIngesting(ctx)];
+  const write = [...guard, ctx.gates.write.middleware()];
 
   r.get('/api/images', (req, res) => {
     const q = parseRequest(ListQuery, req.query, 'query');
@@ -116,7 +117,9 @@ export function imageRoutes(ctx: ApiContext): Router {
     });
   });
 
-  r.post('/api/images', ...write, multipart('image', limits.maxFiles, limits), async (req, res) => {
+  // The body is read before the write slot is taken: a slow uploader must not hold it.
+  const upload = multipart('image', limits.maxFiles, limits);
+  r.post('/api/images', ...guard, upload, ctx.gates.write.middleware(), async (req, res) => {
     const files = uploadedFiles(req.files);
     if (files.length === 0)
       throw badRequest('image', 'attach one or more image files in the multipart field "image"');
