@@ -430,6 +430,38 @@ export class Store {
     return r && { width: r.width, vector: fromBlob(r.vector) };
   }
 
+  /**
+   * The vectors of (model, width) of many images in one query (a search's shortlist), by image
+   * id; images without one are absent.
+   */
+  embeddingsOf(
+    imageIds: readonly number[],
+    modelId: string,
+    width: string,
+  ): Map<number, Float32Array> {
+    this.check();
+    const rows = this.s.embeddingsOf.all(JSON.stringify(imageIds), modelId, width) as {
+      imageId: number;
+      vector: Buffer;
+    }[];
+    return new Map(rows.map((r) => [r.imageId, fromBlob(r.vector)]));
+  }
+
+  /** The paths of many images in one query, by image id (each list sorted; none: absent). */
+  pathsOfMany(imageIds: readonly number[]): Map<number, string[]> {
+    this.check();
+    const out = new Map<number, string[]>();
+    for (const r of this.s.pathsOfMany.all(JSON.stringify(imageIds)) as {
+      imageId: number;
+      path: string;
+    }[]) {
+      const list = out.get(r.imageId);
+      if (list) list.push(r.path);
+      else out.set(r.imageId, [r.path]);
+    }
+    return out;
+  }
+
   /** Images whose widest vector of `modelId` is narrower than full width, with its width rank. */
   narrowImages(modelId: string): Map<number, number> {
     this.check();
@@ -543,6 +575,9 @@ function prepare(db: Database.Database) {
          size = excluded.size, mtime_ms = excluded.mtime_ms, seen_at = excluded.seen_at`,
     ),
     pathsOf: db.prepare('SELECT path FROM paths WHERE image_id = ? ORDER BY path'),
+    pathsOfMany: db.prepare(
+      'SELECT image_id AS imageId, path FROM paths WHERE image_id IN (SELECT value FROM json_each(?)) ORDER BY image_id, path',
+    ),
     pathsUnder: db.prepare(
       'SELECT path, image_id AS imageId, root, size, mtime_ms AS mtimeMs FROM paths WHERE root = ?',
     ),
@@ -579,6 +614,9 @@ function prepare(db: Database.Database) {
     ),
     getEmbedding: db.prepare(
       'SELECT vector, dim FROM embeddings WHERE image_id = ? AND model_id = ? AND width = ?',
+    ),
+    embeddingsOf: db.prepare(
+      'SELECT image_id AS imageId, vector FROM embeddings WHERE image_id IN (SELECT value FROM json_each(?)) AND model_id = ? AND width = ?',
     ),
     embeddings: db.prepare(
       'SELECT image_id AS imageId, dim, vector FROM embeddings WHERE model_id = ? AND width = ? ORDER BY image_id',
