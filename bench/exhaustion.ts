@@ -4,11 +4,12 @@
  *
  *   widths [n]   RSS while searching at n distinct Mix'n'Match width specs (default 1000)
  *
- * The other parts live beside it in bench/exhaustion-*.ts.
+ *   slow, memory  decode limits (bench/exhaustion-decode.ts)
  */
 import { initBackend } from '../src/model/backend.js';
 import { Encoder } from '../src/runtime/encoder.js';
 import { machine } from './util.js';
+import { memory, slow } from './exhaustion-decode.js';
 
 const mb = () => Math.round(process.memoryUsage().rss / 1e6);
 
@@ -48,6 +49,8 @@ export async function benchExhaustion(args: string[]): Promise<void> {
   let out: unknown;
   if (part === 'widths') out = await widths(Number(n ?? 1000));
   else if (part === 'widths-unbounded') out = await widths(Number(n ?? 100), Number.MAX_VALUE);
+  else if (part === 'slow') out = await slow();
+  else if (part === 'memory') out = await memory();
   else throw new Error(`unknown part '${part}'`);
   console.log(JSON.stringify({ machine: machine(), ...(out as object) }));
 }
