@@ -29,6 +29,10 @@ const tw = load('two-writers');
 const hf = load('hostile-files');
 const fz = load('fuzz-api');
 const ws = load('web-security');
+const sc = load('slow-clients');
+const rs = load('responsive');
+const rsS = rs['similar'] as Json;
+const rsD = rs['delete'] as Json;
 
 const dfT = df['tmpfs'] as { ran: boolean; why?: string; runs?: Json[] };
 const dfH = df['hook'] as { runs: Json[] };
@@ -109,6 +113,22 @@ const table = [
     `${n(w('originals')['cases']) + n(w('uploads')['names']) + n(w('deletes')['cases']) + n(w('ingest')['refused']) + n(w('ingest')['allowed']) + n(w('ui')['traversals']) + n(w('ui')['linksOut'])} path cases, ${w('apiKey')['refused']} bad keys`,
     'links out of roots and UI folder, `..` in URLs, names and stored paths, wrong keys',
     `0 files served or written outside; all ${w('apiKey')['refused']} bad keys refused (401); ${w('apiKey')['timingSafeEqualCalls']} key checks, all timingSafeEqual on ${w('apiKey')['digestBytes']}-byte digests`,
+    '0',
+  ]),
+  row([
+    '`slow-clients`',
+    'multipart searches whose body trickles in a byte every 200 ms, and a normal search meanwhile',
+    `${sc['slowClients']} slow clients on 2 search slots`,
+    `body timeout ${sc['bodyTimeoutMs']} ms`,
+    `normal search answered in ${sc['normalSearchMs']} ms while they trickled; they were cut off after ${(sc['slowClientsCutAfterMs'] as number[]).join(', ')} ms (${(sc['slowReplies'] as string[])[0]})`,
+    '0',
+  ]),
+  row([
+    '`responsive`',
+    'the largest similar-search (k 1000 of a 10,000 shortlist), twice at once, and deletes, while /api/health is polled',
+    `${rsS['images']} vectors of ${rsS['dim']} dims, index in a worker`,
+    'maximal requests',
+    `event loop blocked at most ${rsS['blockedMs']} ms (searches) and ${rsD['blockedMs']} ms (deletes), less waits for a core; wall-clock stalls ${rsS['stallMs']} / ${rsD['stallMs']} ms, slowest health ${rsS['healthMaxMs']} / ${rsD['healthMaxMs']} ms`,
     '0',
   ]),
 ].join('\n');
