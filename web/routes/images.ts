@@ -5,6 +5,8 @@
 import { existsSync, rmSync } from 'node:fs';
 import { basename } from 'node:path';
 import { Router, type RequestHandler, type Response } from 'express';
+import sharp from 'sharp';
+import { decodedBytes, decodeMemory } from '../../ingest/decode.js';
 import { NotFoundError } from '../../src/errors.js';
 import type { ImageRow } from '../../src/store/store.js';
 import { requireKey } from '../auth.js';
@@ -42,6 +44,22 @@ function sendFile(res: Response, path: string, headers: Record<string, string>):
     res.sendFile(path, { headers, dotfiles: 'allow', lastModified: true }, (err) =>
       err && !res.headersSent ? reject(err) : resolve(),
     ),
+  );
+}
+
+/**
+ * Refuses (413) an upload whose files together would need more decode memory than the whole
+ * process has (pixels x channels x bytes per sample, from their headers): it could never run.
+ */
+async function checkDecodeBudget(files: readonly Buffer[]): Promise<void> {
+  let need = 0;
+  for (const b of files)
+    need += decodedBytes(await sharp(b, { limitInputPixels: false }).metadata());
+  if (need <= decodeMemory.budget) return;
+  throw new ApiError(
+    'E_TOO_LARGE',
+    `image: these ${files.length} files need about ${(need / 1e6).toFixed(1)} MB to decode, over the ${(decodeMemory.budget / 1e6).toFixed(1)} MB one request may use; send fewer at a time`,
+    'image',
   );
 }
 
@@ -125,6 +143,7 @@ export function imageRoutes(ctx: ApiContext): Router {
       throw badRequest('image', 'attach one or more image files in the multipart field "image"');
     const checked = [];
     for (const f of files) checked.push(await checkUpload(f, 'image', limits));
+    await checkDecodeBudget(checked.map((c) => c.bytes));
     const saved = checked.map((c) => {
       const { path, hash } = saveUpload(ctx.uploadsDir, c);
       return { name: c.name, path, known: !!library.store.findImageByHash(hash) };
