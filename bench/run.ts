@@ -3,6 +3,7 @@
  * Benchmarks measure; they never assert. Ratios are taken side by side within one run.
  */
 import { benchEncoder } from './encoder.js';
+import { benchExhaustion } from './exhaustion.js';
 import { benchIngest } from './ingest.js';
 import { benchLoad } from './load.js';
 import { benchModelForward } from './model-forward.js';
@@ -16,6 +17,7 @@ const BENCHES: Record<string, (args: string[]) => Promise<void>> = {
   ingest: benchIngest,
   load: benchLoad,
   scale: benchScale,
+  exhaustion: benchExhaustion,
 };
 
 const [name, ...args] = process.argv.slice(2);

@@ -64,7 +64,17 @@ function handle(m: Request): unknown {
       return open().search(m.query, m.k);
     case 'vectors': {
       const idx = open();
-      return idx.vectors ? idx.vectors([...m.labels]) : null;
+      if (!idx.vectors) return null;
+      // Packed into one array: cloned as one piece, not as thousands of small ones.
+      const vs = idx.vectors([...m.labels]);
+      const packed = new Float32Array(vs.length * idx.dim);
+      const present = new Uint8Array(vs.length);
+      vs.forEach((v, i) => {
+        if (!v) return;
+        packed.set(v, i * idx.dim);
+        present[i] = 1;
+      });
+      return { packed, present };
     }
     case 'save':
       open().save(m.path);
@@ -88,7 +98,10 @@ parentPort!.on('message', (m: Request) => {
     Atomics.add(flags, SLOT_REPLY, 1);
     Atomics.notify(flags, SLOT_REPLY);
   } else {
-    parentPort!.postMessage(reply);
+    // Packed vectors move to the main thread, not copied there (see 'vectors').
+    const v = reply.ok ? (reply.value as { packed?: unknown } | null) : null;
+    const packed = v?.packed instanceof Float32Array ? [v.packed.buffer as ArrayBuffer] : [];
+    parentPort!.postMessage(reply, packed);
   }
 });
 

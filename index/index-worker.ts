@@ -48,7 +48,7 @@ export type Request =
   | { op: 'remove'; id?: undefined; sync?: false; labels: Float64Array }
   | { op: 'search'; id: number; sync: boolean; query: Float32Array; k: number }
   | { op: 'vectors'; id: number; sync: false; labels: Float64Array }
-  | { op: 'save'; id: number; sync: true; path: string };
+  | { op: 'save'; id: number; sync: boolean; path: string };
 
 export interface WireError {
   code: string;
@@ -240,12 +240,15 @@ export class WorkerIndex implements VectorIndex {
   async vectorsAsync(labels: readonly number[]): Promise<(Float32Array | undefined)[] | null> {
     this.check();
     if (labels.length === 0) return [];
-    return this.request({
+    const r = await this.request<{ packed: Float32Array; present: Uint8Array } | null>({
       op: 'vectors',
       id: this.nextId++,
       sync: false,
       labels: Float64Array.from(labels),
     });
+    if (!r) return null;
+    const d = this.dim;
+    return labels.map((_, i) => (r.present[i] ? r.packed.subarray(i * d, (i + 1) * d) : undefined));
   }
 
   private checkQuery(query: Float32Array): void {
@@ -256,6 +259,14 @@ export class WorkerIndex implements VectorIndex {
 
   save(path: string): void {
     this.check().call({ op: 'save', id: this.nextId++, sync: true, path });
+  }
+
+  /**
+   * Saves in the worker while the event loop goes on: the file is the index as it stands when
+   * this is called (the worker works in order), whatever is added or removed meanwhile.
+   */
+  saveAsync(path: string): Promise<void> {
+    return this.request<void>({ op: 'save', id: this.nextId++, sync: false, path });
   }
 
   /** Ends the worker (and with it the native index); pending searches reject. Idempotent. */

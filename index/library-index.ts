@@ -11,7 +11,7 @@
  * Below `exactBelow` vectors an exact scan is used (faster and exact); above, HNSW from the chosen
  * engine (hnswlib by default, or usearch). With `thread: 'worker'` the index lives in a worker
  * thread (`WorkerIndex`) and `searchAsync` leaves the event loop free; the bookkeeping here is the
- * same either way.
+ * same either way, except that `save` then writes in the background (`close` waits for it).
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -87,6 +87,10 @@ export class LibraryIndex {
   /** Width rank of every indexed vector narrower than full width (full-width ones are absent). */
   private narrow: Map<number, number>;
   private readonly log: (msg: string) => void;
+  /** Background saves (in a worker): the last one queued, and whether one is still to finish. */
+  private saving: Promise<void> = Promise.resolve();
+  private saveGen = 0;
+  private savesPending = 0;
 
   private constructor(
     private readonly store: Store,
@@ -409,25 +413,69 @@ export class LibraryIndex {
 
   /**
    * Writes the index and its change count (index first: a crash between leaves it stale, which
-   * open() repairs), caught up first so the count is the database's. The caller holds the
-   * library's writer lock.
+   * open() repairs), caught up first so the count is the database's. With the index in a worker
+   * the write and its hashing happen there, in the background: a server's delete or upload does
+   * not wait for (nor stall on) a rewrite of the whole index; the database is the truth
+   * meanwhile. The caller holds the library's writer lock.
    */
   save(): void {
     this.catchUp();
+    if (this.index instanceof WorkerIndex) {
+      this.saveInBackground(this.index);
+      return;
+    }
+    this.saveNow();
+  }
+
+  /** Saves now, waiting for it (what `close` does). */
+  saveNow(): void {
+    this.saveGen++; // a background save finishing later must not write its older fingerprint
     const f = LibraryIndex.files(this.dir, this.modelId);
     const kind = this.index.kind as IndexKind;
     this.index.save(f.index(kind));
-    this.writeSync();
+    this.writeSync(this.syncState());
+    this.dropOtherKinds(kind);
+  }
+
+  /** Settles once the background saves queued so far have finished (or failed, logged). */
+  flushSaves(): Promise<void> {
+    return this.saving;
+  }
+
+  private saveInBackground(index: WorkerIndex): void {
+    const f = LibraryIndex.files(this.dir, this.modelId);
+    const kind = index.kind as IndexKind;
+    const gen = ++this.saveGen;
+    const state = this.syncState(); // the index as the worker will write it
+    const written = index.saveAsync(f.index(kind));
+    this.savesPending++;
+    this.saving = this.saving
+      .then(() => written)
+      .then(
+        () => {
+          if (gen !== this.saveGen) return; // a later save supersedes this one
+          this.writeSync(state);
+          this.dropOtherKinds(kind);
+        },
+        (err: unknown) => {
+          // The next save (or the next open's repair) brings the file up to date.
+          if (gen === this.saveGen) this.log(`index save failed: ${(err as Error).message}`);
+        },
+      )
+      .finally(() => this.savesPending--);
+  }
+
+  private dropOtherKinds(kind: IndexKind): void {
+    const f = LibraryIndex.files(this.dir, this.modelId);
     for (const other of INDEX_KINDS)
       if (other !== kind)
         for (const p of indexFiles(other, f.index(other))) rmSync(p, { force: true });
     this.dirty = false;
   }
 
-  /** Writes the fingerprint of the index as it is in memory (which `save` just wrote). */
-  private writeSync(): void {
-    const f = LibraryIndex.files(this.dir, this.modelId);
-    const sync: SyncState = {
+  /** The fingerprint of the index as it is in memory now. */
+  private syncState(): SyncState {
+    return {
       modelId: this.modelId,
       dim: this.dim,
       kind: this.index.kind,
@@ -437,11 +485,18 @@ export class LibraryIndex {
       deletes: this.deletes,
       narrow: [...this.narrow],
     };
+  }
+
+  /** Writes a fingerprint (of the index file just written). */
+  private writeSync(sync: SyncState): void {
+    const f = LibraryIndex.files(this.dir, this.modelId);
     writeFileSync(tempPath(f.sync), JSON.stringify(sync));
     renameSync(tempPath(f.sync), f.sync);
   }
 
+  /** Closes the index; a background save still running is redone here, synchronously. */
   close(): void {
+    if (this.savesPending > 0) this.saveNow();
     this.index.close();
   }
 }

@@ -2,7 +2,12 @@
  * Decoding one image file for the library: content hash, metadata, a 256 px WebP thumbnail and
  * the model's input pixels. Anything sharp (libvips) reads is accepted: JPEG, PNG, WebP, AVIF,
  * GIF (first frame), TIFF, SVG. EXIF orientation is applied; CMYK, 16-bit, grey and alpha are
- * brought to 8-bit sRGB on white; a decompression bomb is refused by a pixel cap before decoding.
+ * brought to 8-bit sRGB on white; a decompression bomb is refused before decoding, by a pixel cap
+ * and by what its decoded frame would take in bytes (pixels x channels x bytes per sample: a
+ * small 16-bit RGBA interlaced PNG can need gigabytes). Each file is decoded once, to an image of
+ * at most 2048 px a side that the thumbnail and the model input are both made from; decodes in
+ * flight share one process-wide memory budget, and the decode timeout is libvips' own, so an
+ * abandoned decode stops rather than running on in the background.
  */
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
@@ -23,6 +28,11 @@ export interface DecodeOptions {
    * failed with a message that says so, and the run goes on. 0 waits for ever.
    */
   readonly timeoutMs: number;
+  /**
+   * Refuse images whose decoded frame would take more bytes than this (default 512 MiB):
+   * width x height x channels x bytes per sample, read from the header.
+   */
+  readonly maxDecodeBytes: number;
   /** Model input side and channels. */
   readonly inputSize: number;
   readonly inputChannels: number;
@@ -33,7 +43,66 @@ export const DECODE_DEFAULTS: Omit<DecodeOptions, 'inputSize' | 'inputChannels'>
   maxBytes: 256 * 1024 * 1024,
   thumbnailSize: 256,
   timeoutMs: 30_000,
+  maxDecodeBytes: 512 * 1024 * 1024,
 };
+
+/** Longest side of the one decoded image the thumbnail and the model input are made from. */
+const WORK_SIDE = 2048;
+
+const SAMPLE_BYTES: Record<string, number> = {
+  uchar: 1,
+  char: 1,
+  ushort: 2,
+  short: 2,
+  uint: 4,
+  int: 4,
+  float: 4,
+  complex: 8,
+  double: 8,
+  dpcomplex: 16,
+};
+
+/** Bytes of an image's decoded frame, from its header. */
+export function decodedBytes(meta: Metadata): number {
+  const sample = SAMPLE_BYTES[meta.depth ?? 'uchar'] ?? 1;
+  return (meta.width ?? 0) * (meta.height ?? 0) * (meta.channels ?? 3) * sample;
+}
+
+/**
+ * Bytes of decoded frames the process may hold at once: a decode waits its turn beyond it (one
+ * larger than the whole budget runs alone). Held until libvips has really finished.
+ */
+export class DecodeMemory {
+  private used = 0;
+  private readonly waiting: { bytes: number; go: () => void }[] = [];
+
+  constructor(readonly budget: number) {}
+
+  async acquire(bytes: number): Promise<() => void> {
+    const n = Math.min(bytes, this.budget);
+    if (this.waiting.length > 0 || this.used + n > this.budget)
+      await new Promise<void>((go) => this.waiting.push({ bytes: n, go }));
+    else this.used += n;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.used -= n;
+      while (this.waiting.length > 0 && this.used + this.waiting[0]!.bytes <= this.budget) {
+        const next = this.waiting.shift()!;
+        this.used += next.bytes;
+        next.go();
+      }
+    };
+  }
+
+  get inUse(): number {
+    return this.used;
+  }
+}
+
+/** The process-wide decode budget (1 GiB). */
+export const decodeMemory = new DecodeMemory(1024 * 1024 * 1024);
 
 export interface DecodedImage {
   readonly hash: string;
@@ -113,7 +182,11 @@ export async function readBytes(path: string, maxBytes: number): Promise<Buffer>
  * Reads the header only (no pixels are decoded, so no cap is needed to read it) and refuses an
  * image over the pixel cap with a message that says by how much.
  */
-async function checkedHeader(bytes: Buffer, maxPixels: number): Promise<Metadata> {
+async function checkedHeader(
+  bytes: Buffer,
+  maxPixels: number,
+  maxDecodeBytes = DECODE_DEFAULTS.maxDecodeBytes,
+): Promise<Metadata> {
   let meta: Metadata;
   try {
     meta = await sharp(bytes, { limitInputPixels: false, animated: false }).metadata();
@@ -129,12 +202,19 @@ async function checkedHeader(bytes: Buffer, maxPixels: number): Promise<Metadata
       { limit: { kind: 'pixels', value: maxPixels } },
     );
   }
+  const need = decodedBytes(meta);
+  if (need > maxDecodeBytes) {
+    const bits = 8 * (SAMPLE_BYTES[meta.depth ?? 'uchar'] ?? 1);
+    throw new DecodeError(
+      `image needs about ${(need / 1e6).toFixed(1)} MB to decode (${w0}x${h0}, ${meta.channels} channels of ${bits} bits), over the ${(maxDecodeBytes / 1e6).toFixed(1)} MB decode limit`,
+    );
+  }
   return meta;
 }
 
 /**
- * `work`, or a DecodeError once `timeoutMs` have passed (0: no limit). libvips cannot be stopped
- * from here, so a decode that overruns finishes in the background and its result is dropped.
+ * `work`, or a DecodeError once `timeoutMs` have passed (0: no limit). libvips' own timeout
+ * stops the decode itself about then (it counts whole seconds); its result is dropped.
  */
 async function withinTimeout<T>(work: Promise<T>, timeoutMs: number): Promise<T> {
   if (!(timeoutMs > 0)) return work;
@@ -159,25 +239,16 @@ async function withinTimeout<T>(work: Promise<T>, timeoutMs: number): Promise<T>
 }
 
 /**
- * Only the model input of an image (a query, or a refine): the same checks and preprocessing
- * as an ingest, without hashing or a thumbnail.
+ * Only the model input of an image (a query, or a refine): the same checks, budget, timeout and
+ * preprocessing as an ingest, without hashing or a thumbnail.
  */
 export async function decodeInput(
   bytes: Buffer,
-  o: Pick<DecodeOptions, 'maxPixels' | 'inputSize' | 'inputChannels'> & { timeoutMs?: number },
+  o: Pick<DecodeOptions, 'maxPixels' | 'inputSize' | 'inputChannels'> &
+    Partial<Pick<DecodeOptions, 'timeoutMs' | 'maxDecodeBytes'>>,
 ): Promise<Float32Array> {
-  const work = async () => {
-    await checkedHeader(bytes, o.maxPixels);
-    try {
-      return await preprocessImage(bytes, {
-        size: o.inputSize,
-        channels: o.inputChannels === 1 ? 1 : 3,
-      });
-    } catch (err) {
-      throw new DecodeError(`could not decode: ${firstLine(err)}`, { cause: err });
-    }
-  };
-  return withinTimeout(work(), o.timeoutMs ?? DECODE_DEFAULTS.timeoutMs);
+  const full = { ...DECODE_DEFAULTS, ...o };
+  return (await decodeOnce(bytes, full, false)).input;
 }
 
 /**
@@ -189,57 +260,80 @@ export async function decodeBytes(
   o: DecodeOptions,
   hash = contentHash(bytes),
 ): Promise<DecodedImage> {
-  return withinTimeout(decodeAll(bytes, o, hash), o.timeoutMs ?? DECODE_DEFAULTS.timeoutMs);
+  const full = { ...DECODE_DEFAULTS, ...o };
+  const { meta, thumbnail, input } = await decodeOnce(bytes, full, true);
+  const swap = (meta.orientation ?? 1) >= 5; // EXIF orientations 5-8 swap width and height
+  const [width, height] = swap ? [meta.height!, meta.width!] : [meta.width!, meta.height!];
+  return {
+    hash,
+    size: bytes.length,
+    width,
+    height,
+    format: meta.format ?? 'unknown',
+    thumbnail: thumbnail!,
+    input,
+  };
 }
 
-async function decodeAll(bytes: Buffer, o: DecodeOptions, hash: string): Promise<DecodedImage> {
-  // libvips' own timeout (whole seconds) frees its thread when the thumbnail overruns.
+/**
+ * The header checks, then one decode (within the memory budget and the timeout) to an oriented
+ * 8-bit sRGB image on white of at most WORK_SIDE px a side; the model input (the shared
+ * preprocessing of src/runtime/preprocess.ts) and the thumbnail are made from it.
+ */
+async function decodeOnce(
+  bytes: Buffer,
+  o: DecodeOptions,
+  thumb: boolean,
+): Promise<{ meta: Metadata; thumbnail?: Buffer; input: Float32Array }> {
+  const meta = await checkedHeader(bytes, o.maxPixels, o.maxDecodeBytes);
+  const release = await decodeMemory.acquire(decodedBytes(meta));
+  // libvips' own timeout (whole seconds) stops the decode where it is; the race below answers
+  // at the exact time asked for.
   const seconds = o.timeoutMs > 0 ? Math.max(1, Math.ceil(o.timeoutMs / 1000)) : 0;
-  const base = () =>
-    sharp(bytes, {
-      limitInputPixels: o.maxPixels,
-      failOn: 'error',
-      animated: false,
-      density: 72,
-    }).timeout({ seconds });
-  const meta = await checkedHeader(bytes, o.maxPixels);
-  const w0 = meta.width!;
-  const h0 = meta.height!;
-  const swap = (meta.orientation ?? 1) >= 5; // EXIF orientations 5-8 swap width and height
-  const [width, height] = swap ? [h0, w0] : [w0, h0];
-  try {
-    // The thumbnail: oriented, 8-bit sRGB on white. The model input goes through the shared
-    // preprocessing (src/runtime/preprocess.ts), the same code every encoder caller uses.
-    const [thumbnail, input] = await Promise.all([
-      base()
+  const work = (async () => {
+    try {
+      const { data, info } = await sharp(bytes, {
+        limitInputPixels: o.maxPixels,
+        failOn: 'error',
+        animated: false,
+        density: 72,
+      })
+        .timeout({ seconds })
         .rotate()
         .toColourspace('srgb')
         .flatten({ background: '#ffffff' })
+        .resize(WORK_SIDE, WORK_SIDE, { fit: 'inside', withoutEnlargement: true })
+        .raw()
+        .toBuffer({ resolveWithObject: true });
+      const raw = { width: info.width, height: info.height, channels: info.channels as 3 };
+      const input = await preprocessImage(
+        { data, ...raw },
+        { size: o.inputSize, channels: o.inputChannels === 1 ? 1 : 3 },
+      );
+      if (!thumb) return { meta, input };
+      const thumbnail = await sharp(data, { raw })
         .resize(o.thumbnailSize, o.thumbnailSize, { fit: 'inside', withoutEnlargement: true })
         .webp({ quality: 80 })
-        .toBuffer(),
-      preprocessImage(bytes, { size: o.inputSize, channels: o.inputChannels === 1 ? 1 : 3 }),
-    ]);
-    return {
-      hash,
-      size: bytes.length,
-      width,
-      height,
-      format: meta.format ?? 'unknown',
-      thumbnail,
-      input,
-    };
-  } catch (err) {
-    if (err instanceof DecodeError) throw err;
-    // libvips' own timeout, or its pixel cap on a file whose header understated its size.
-    const msg = firstLine(err);
-    const limit: FailureLimit | undefined = /^timeout\b/i.test(msg)
-      ? { kind: 'timeout', value: o.timeoutMs }
-      : /pixel limit/i.test(msg)
-        ? { kind: 'pixels', value: o.maxPixels }
-        : undefined;
-    throw new DecodeError(`could not decode: ${msg}`, { cause: err, ...(limit ? { limit } : {}) });
-  }
+        .toBuffer();
+      return { meta, thumbnail, input };
+    } catch (err) {
+      if (err instanceof DecodeError) throw err;
+      // libvips' own timeout, or its pixel cap on a file whose header understated its size.
+      const msg = firstLine(err);
+      const limit: FailureLimit | undefined = /^timeout\b/i.test(msg)
+        ? { kind: 'timeout', value: o.timeoutMs }
+        : /pixel limit/i.test(msg)
+          ? { kind: 'pixels', value: o.maxPixels }
+          : undefined;
+      throw new DecodeError(`could not decode: ${msg}`, {
+        cause: err,
+        ...(limit ? { limit } : {}),
+      });
+    } finally {
+      release(); // only once libvips is done: an abandoned decode holds its bytes until then
+    }
+  })();
+  return withinTimeout(work, o.timeoutMs);
 }
 
 function firstLine(err: unknown): string {

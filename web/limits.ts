@@ -1,8 +1,8 @@
 /**
  * A bounded concurrency gate: at most `concurrency` holders at once, at most `maxQueue` waiting,
  * and anyone beyond that is refused at once with a BusyError (503 + Retry-After) rather than
- * piling up. Searches take a slot before their upload is even read, so a queued request holds
- * no memory: its body waits in the socket.
+ * piling up. A request's body is read before it takes a slot (web/routes/), so a slow client
+ * holds its own connection, bounded by the server's request timeout, and never a slot.
  */
 import type { RequestHandler } from 'express';
 import { BusyError } from './errors.js';

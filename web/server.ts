@@ -13,7 +13,33 @@ export interface ServerOptions extends ApiOptions {
   readonly host?: string;
   /** Port (default 8080; 0 picks a free one). */
   readonly port?: number;
+  readonly timeouts?: Partial<ServerTimeouts>;
 }
+
+/**
+ * How long a client may take (a slow client must not hold a connection, nor a slot, for ever).
+ * A request over `headersMs` or `requestMs` is answered 408 and its connection closed.
+ */
+export interface ServerTimeouts {
+  /** To send the request line and headers (default 10 s). */
+  readonly headersMs: number;
+  /** To send the whole request, body included (default 120 s: 16 files of 25 MiB on a slow link). */
+  readonly requestMs: number;
+  /** A connection with no traffic either way for this long is closed (default 120 s). */
+  readonly idleMs: number;
+  /** A keep-alive connection waits this long for its next request (default 5 s). */
+  readonly keepAliveMs: number;
+  /** How often the two request timeouts are checked (default 1 s). */
+  readonly checkEveryMs: number;
+}
+
+export const SERVER_TIMEOUTS: ServerTimeouts = {
+  headersMs: 10_000,
+  requestMs: 120_000,
+  idleMs: 120_000,
+  keepAliveMs: 5_000,
+  checkEveryMs: 1_000,
+};
 
 export interface RunningServer {
   readonly url: string;
@@ -27,8 +53,17 @@ export interface RunningServer {
 export async function startServer(library: Library, o: ServerOptions = {}): Promise<RunningServer> {
   const host = o.host ?? '127.0.0.1';
   const api = createApp(library, { ...o, bindHost: host });
-  const server = createServer(api.app);
-  server.keepAliveTimeout = 5_000;
+  const t = { ...SERVER_TIMEOUTS, ...o.timeouts };
+  const server = createServer(
+    {
+      headersTimeout: t.headersMs,
+      requestTimeout: t.requestMs,
+      keepAliveTimeout: t.keepAliveMs,
+      connectionsCheckingInterval: t.checkEveryMs,
+    },
+    api.app,
+  );
+  server.setTimeout(t.idleMs);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(o.port ?? 8080, host, () => {

@@ -1,7 +1,8 @@
 /**
  * The inference encoder: MatMamba-Vision on onnxruntime, off the main thread.
  *
- * An Encoder exports the model once per requested width (lazily, then cached), and runs batches
+ * An Encoder exports the model once per requested width (lazily, then cached least recently used
+ * within a byte budget: every Mix'n'Match spec is a model of its own), and runs batches
  * on the process-wide worker pool: a batch is split across the workers (each runs one ORT
  * session per width on one core, in micro-batches), so the event loop only copies arrays.
  * Results are L2-normalised d_model-wide embeddings, one embedding space for every width.
@@ -12,7 +13,7 @@
  */
 import { NotOpenError, ShapeError, ValidationError } from '../errors.js';
 import { initBackend } from '../model/backend.js';
-import { resolveWidths, widthLabel, type WidthSpec } from '../model/nesting.js';
+import { resolveWidths, STANDARD_WIDTHS, widthLabel, type WidthSpec } from '../model/nesting.js';
 import type { MatMambaVision } from '../model/vision.js';
 import { loadModel } from '../model/weights.js';
 import { exportMatMambaAsync, type OnnxExport } from './export-matmamba.js';
@@ -26,7 +27,26 @@ export interface EncoderOptions {
   readonly microBatch?: number;
   /** SSD chunk length of the exported graphs (default 'auto'). */
   readonly chunkSize?: number | 'auto';
+  /**
+   * Bytes of exported Mix'n'Match models kept (default 16 MiB; each worker's session of a model
+   * takes about as much again); beyond it the least recently used spec is dropped with its
+   * worker sessions, and exported again if asked for. The standard widths are always kept.
+   */
+  readonly cacheBytes?: number;
 }
+
+/** What the width cache holds. */
+export interface EncoderCacheStats {
+  /** Mix'n'Match specs cached (the standard widths, always kept, are not counted). */
+  readonly widths: number;
+  readonly bytes: number;
+  readonly budget: number;
+  readonly evicted: number;
+  /** ORT sessions held by each worker (all encoders of the pool). */
+  readonly workerSessions: number[];
+}
+
+export const ENCODER_CACHE_BYTES = 16 * 1024 * 1024;
 
 export interface EncodeResult {
   /** L2-normalised features [batch, dim], row-major. */
@@ -46,7 +66,14 @@ let encoderCount = 0;
 
 export class Encoder {
   private pool: WorkerPool | null;
+  /** Exported widths, least recently used first. */
   private readonly exports = new Map<string, Promise<OnnxExport>>();
+  /** Bytes of each export that has finished. */
+  private readonly sizes = new Map<string, number>();
+  /** Runs using each width now (never evicted meanwhile). */
+  private readonly inUse = new Map<string, number>();
+  private cachedBytes = 0;
+  private evicted = 0;
   private readonly inflight = new Set<Promise<unknown>>();
   private readonly id = `enc${encoderCount++}`;
 
@@ -60,6 +87,7 @@ export class Encoder {
     readonly providerNote: string,
     private readonly microBatch: number,
     private readonly chunkSize: number | 'auto',
+    private readonly cacheBytes: number,
   ) {
     this.pool = pool;
   }
@@ -88,8 +116,11 @@ export class Encoder {
     // A one-layer-wide probe would do; the narrowest standard width is the cheapest real model.
     const probe = async () => (await exportMatMambaAsync(model, { widths: '1/8' })).bytes;
     const { provider, note } = await resolveProvider(request, probe);
+    const cacheBytes = opts.cacheBytes ?? ENCODER_CACHE_BYTES;
+    if (!(cacheBytes >= 0)) throw new ValidationError(`cacheBytes must be >= 0, got ${cacheBytes}`);
     const pool = WorkerPool.acquire();
-    return new Encoder(model, owned, pool, provider, note, microBatch, opts.chunkSize ?? 'auto');
+    const chunk = opts.chunkSize ?? 'auto';
+    return new Encoder(model, owned, pool, provider, note, microBatch, chunk, cacheBytes);
   }
 
   /** Worker threads of the (process-wide) pool this encoder runs on. */
@@ -104,15 +135,60 @@ export class Encoder {
 
   /** Bytes of the cached ONNX model at a width, exporting it on first use. */
   async onnx(widths: WidthSpec = 1): Promise<OnnxExport> {
+    return this.cached(widths).ex;
+  }
+
+  /** The export of a width, made the most recently used (exported now if not cached). */
+  private cached(widths: WidthSpec): { label: string; ex: Promise<OnnxExport> } {
     this.open();
     const label = widthLabel(this.model.config, resolveWidths(this.model.config, widths));
     let ex = this.exports.get(label);
-    if (!ex) {
+    if (ex)
+      this.exports.delete(label); // re-inserted last: the most recently used
+    else {
       ex = exportMatMambaAsync(this.model, { widths, chunkSize: this.chunkSize });
-      this.exports.set(label, ex);
-      ex.catch(() => this.exports.delete(label));
+      const made = ex;
+      made.then(
+        (e) => {
+          if (this.exports.get(label) !== made) return; // evicted or closed meanwhile
+          if ((STANDARD_WIDTHS as readonly string[]).includes(label)) return; // kept for good
+          this.sizes.set(label, e.bytes.length);
+          this.cachedBytes += e.bytes.length;
+          this.evict();
+        },
+        () => {
+          if (this.exports.get(label) === made) this.exports.delete(label);
+        },
+      );
     }
-    return ex;
+    this.exports.set(label, ex);
+    return { label, ex };
+  }
+
+  /** Drops least recently used specs not in use until the cache fits its budget. */
+  private evict(): void {
+    const newest = [...this.exports.keys()].pop();
+    for (const label of [...this.exports.keys()]) {
+      if (this.cachedBytes <= this.cacheBytes) break;
+      const size = this.sizes.get(label);
+      if (size === undefined || label === newest || (this.inUse.get(label) ?? 0) > 0) continue;
+      this.exports.delete(label);
+      this.sizes.delete(label);
+      this.cachedBytes -= size;
+      this.evicted++;
+      this.pool?.unload(`${this.id}:${label}`);
+    }
+  }
+
+  /** What the width cache holds now, and how many sessions each worker keeps. */
+  async cacheStats(): Promise<EncoderCacheStats> {
+    return {
+      widths: this.sizes.size,
+      bytes: this.cachedBytes,
+      budget: this.cacheBytes,
+      evicted: this.evicted,
+      workerSessions: await this.open().sessionCounts(),
+    };
   }
 
   /**
@@ -138,7 +214,25 @@ export class Encoder {
       );
     }
     const batch = images.length / per;
-    const ex = await this.onnx(widths);
+    const entry = this.cached(widths);
+    this.inUse.set(entry.label, (this.inUse.get(entry.label) ?? 0) + 1);
+    try {
+      return await this.runWith(pool, images, batch, await entry.ex);
+    } finally {
+      const n = (this.inUse.get(entry.label) ?? 1) - 1;
+      if (n > 0) this.inUse.set(entry.label, n);
+      else this.inUse.delete(entry.label);
+      this.evict();
+    }
+  }
+
+  private async runWith(
+    pool: WorkerPool,
+    images: Float32Array,
+    batch: number,
+    ex: OnnxExport,
+  ): Promise<EncodeResult> {
+    const per = images.length / batch;
     const key = `${this.id}:${ex.widthLabel}`;
     // One shard per worker (one only on a GPU), whole micro-batches where possible.
     const nShards =
@@ -197,6 +291,8 @@ export class Encoder {
     await pool.broadcast({ kind: 'drop', keyPrefix: `${this.id}:` }).catch(() => undefined);
     await pool.release();
     this.exports.clear();
+    this.sizes.clear();
+    this.cachedBytes = 0;
     if (this.owned) this.model.dispose();
   }
 

@@ -21,9 +21,11 @@ async function session(req: Extract<WorkerRequest, { kind: 'run' }>): Promise<Or
 }
 
 async function handle(req: WorkerRequest): Promise<WorkerReply> {
+  if (req.kind === 'stats') return { id: req.id, ok: true, sessions: sessions.size };
   if (req.kind === 'drop') {
     for (const [key, s] of [...sessions]) {
-      if (!key.startsWith(req.keyPrefix)) continue;
+      if (!(key === req.key || (req.keyPrefix !== undefined && key.startsWith(req.keyPrefix))))
+        continue;
       sessions.delete(key);
       await (await s.catch(() => null))?.release();
     }

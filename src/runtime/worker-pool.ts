@@ -135,6 +135,21 @@ export class WorkerPool {
     return sent;
   }
 
+  /** Releases session `key` on every worker that was sent its model (the next run resends it). */
+  unload(key: string): void {
+    this.workers.forEach((w, i) => {
+      if (w.dead || !w.loaded.delete(key)) return;
+      this.call(i, { kind: 'drop', key }).catch(() => undefined);
+    });
+  }
+
+  /** Sessions each worker holds. */
+  async sessionCounts(): Promise<number[]> {
+    return Promise.all(
+      this.workers.map(async (_, i) => (await this.call(i, { kind: 'stats' })).sessions ?? 0),
+    );
+  }
+
   /** Sends a request to every live worker. */
   async broadcast(req: Request): Promise<void> {
     await Promise.all(this.workers.map((_, i) => this.call(i, req)));

@@ -23,7 +23,15 @@ export type WorkerRequest =
       readonly shape: RunShape;
       readonly microBatch: number;
     }
-  | { readonly id: number; readonly kind: 'drop'; readonly keyPrefix: string };
+  /** Releases the sessions whose key starts with `keyPrefix` (or is exactly `key`). */
+  | {
+      readonly id: number;
+      readonly kind: 'drop';
+      readonly keyPrefix?: string;
+      readonly key?: string;
+    }
+  /** How many sessions the worker holds. */
+  | { readonly id: number; readonly kind: 'stats' };
 
 export type WorkerReply =
   | {
@@ -31,5 +39,6 @@ export type WorkerReply =
       readonly ok: true;
       readonly features?: Float32Array;
       readonly embeddings?: Float32Array;
+      readonly sessions?: number;
     }
   | { readonly id: number; readonly ok: false; readonly message: string; readonly code: string };

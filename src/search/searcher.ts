@@ -6,6 +6,8 @@
  *      vectors of the shortlist (the full-width query pass runs alongside stage 2); the vectors
  *      come from the index's memory where it keeps them (hnswlib, exact), else the database;
  *   4. filter (min score, excluded ids), drop near-duplicates, keep k.
+ * Stages 3 and 4 read the database in batches and yield to the event loop every few ms: the
+ * largest request (k = 1000 of a 10,000 shortlist) takes a while but never stalls the server.
  * Every width shares one embedding space, which is what makes 1 + 3 valid.
  * Stage 2 is awaited: with the index in a worker thread (`thread: 'worker'`) it runs there and
  * the event loop stays free; in-process it is synchronous.
@@ -59,6 +61,22 @@ const dot = (a: Float32Array, b: Float32Array) => {
   for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!;
   return s;
 };
+
+/** Ids per database query when a search reads many rows. */
+const BATCH = 500;
+
+/**
+ * A check to call often in a long loop: once `sliceMs` of work has passed it lets the event loop
+ * run (other requests, health checks) before going on, so one heavy search never stalls it.
+ */
+function slicer(sliceMs = 10): () => Promise<void> {
+  let since = performance.now();
+  return async () => {
+    if (performance.now() - since < sliceMs) return;
+    await new Promise((r) => setImmediate(r));
+    since = performance.now();
+  };
+}
 
 export class Searcher {
   /** Measured encode latency per width label (ms, moving average), for 'auto'. */
@@ -183,15 +201,26 @@ export class Searcher {
   ): Promise<SearchHit[]> {
     const model = this.embedder.modelId;
     const needVectors = fullQuery !== null || o.dedupe !== false;
-    // From the index's memory where it holds the full-width vector; else from the database.
+    const tick = slicer();
+    // From the index's memory where it holds the full-width vector; else from the database,
+    // in batches of one query each.
     const inMemory = needVectors ? await this.index.fullVectors(shortlist.map((h) => h.id)) : [];
-    const scored = shortlist.map((h, i) => {
-      const full = needVectors
-        ? (inMemory[i] ?? this.store.getEmbedding(h.id, model, '1'))
-        : undefined;
+    const fromDb = new Map<number, Float32Array>();
+    if (needVectors) {
+      const missing = shortlist.filter((_, i) => !inMemory[i]).map((h) => h.id);
+      for (let s = 0; s < missing.length; s += BATCH) {
+        for (const [id, v] of this.store.embeddingsOf(missing.slice(s, s + BATCH), model, '1'))
+          fromDb.set(id, v);
+        await tick();
+      }
+    }
+    const scored = [];
+    for (let i = 0; i < shortlist.length; i++) {
+      const h = shortlist[i]!;
+      const full = needVectors ? (inMemory[i] ?? fromDb.get(h.id)) : undefined;
       const stored =
         full ?? (needVectors ? this.store.widestEmbedding(h.id, model)?.vector : undefined);
-      return {
+      scored.push({
         id: h.id,
         coarse: h.coarse,
         vector: stored,
@@ -199,27 +228,50 @@ export class Searcher {
         score: fullQuery && stored ? dot(fullQuery, stored) : h.coarse,
         // No vector left anywhere: the image was deleted after the coarse stage found it.
         gone: needVectors && !stored,
-      };
-    });
+      });
+      if (i % 256 === 255) await tick();
+    }
     scored.sort((a, b) => b.score - a.score);
     const minScore = o.minScore ?? -Infinity;
     const dedupe = o.dedupe === undefined ? 0.99 : o.dedupe;
     const kept: SearchHit[] = [];
     const keptVectors: Float32Array[] = [];
-    for (const s of scored) {
-      if (kept.length >= k) break;
+    const paths = new Map<number, string[]>();
+    let pathsTo = 0;
+    let dots = 0;
+    for (let j = 0; j < scored.length && kept.length < k; j++) {
+      const s = scored[j]!;
       if (s.gone || s.score < minScore) continue;
-      if (dedupe !== false && s.vector && keptVectors.some((v) => dot(v, s.vector!) >= dedupe))
-        continue;
-      const paths = this.store.pathsOf(s.id);
-      if (paths.length === 0 && !this.store.getImage(s.id)) continue; // deleted meanwhile
+      if (dedupe !== false && s.vector) {
+        let dup = false;
+        for (const v of keptVectors) {
+          if (dot(v, s.vector) < dedupe) continue;
+          dup = true;
+          break;
+        }
+        dots += keptVectors.length;
+        if (dots >= 2048) {
+          dots = 0;
+          await tick();
+        }
+        if (dup) continue;
+      }
+      if (j >= pathsTo) {
+        // The paths of the next candidates, in one query.
+        const ids = scored.slice(j, j + BATCH).map((x) => x.id);
+        const found = this.store.pathsOfMany(ids);
+        for (const id of ids) paths.set(id, found.get(id) ?? []);
+        pathsTo = j + BATCH;
+      }
+      const p = paths.get(s.id)!;
+      if (p.length === 0 && !this.store.getImage(s.id)) continue; // deleted meanwhile
       kept.push({
         id: s.id,
         score: s.score,
         coarseScore: s.coarse,
         vectorWidth: s.vectorWidth,
-        path: paths[0] ?? '',
-        paths,
+        path: p[0] ?? '',
+        paths: p,
       });
       if (s.vector) keptVectors.push(s.vector);
     }

@@ -31,6 +31,8 @@ const SQL = {
        ON CONFLICT(path) DO UPDATE SET image_id = excluded.image_id, root = excluded.root,
          size = excluded.size, mtime_ms = excluded.mtime_ms, seen_at = excluded.seen_at`,
   pathsOf: 'SELECT path FROM paths WHERE image_id = ? ORDER BY path',
+  pathsOfMany:
+    'SELECT image_id AS imageId, path FROM paths WHERE image_id IN (SELECT value FROM json_each(?)) ORDER BY image_id, path',
   pathsUnder:
     'SELECT path, image_id AS imageId, root, size, mtime_ms AS mtimeMs FROM paths WHERE root = ?',
   roots: 'SELECT DISTINCT root FROM paths ORDER BY root',
@@ -61,6 +63,8 @@ const SQL = {
          dim = excluded.dim, vector = excluded.vector, created_at = excluded.created_at`,
   getEmbedding:
     'SELECT vector, dim FROM embeddings WHERE image_id = ? AND model_id = ? AND width = ?',
+  embeddingsOf:
+    'SELECT image_id AS imageId, vector FROM embeddings WHERE image_id IN (SELECT value FROM json_each(?)) AND model_id = ? AND width = ?',
   embeddings:
     'SELECT image_id AS imageId, dim, vector FROM embeddings WHERE model_id = ? AND width = ? ORDER BY image_id',
   widest: `SELECT image_id AS imageId, width, width_rank AS widthRank, dim, created_at AS createdAt,

@@ -496,6 +496,38 @@ export class Store {
     return r && { width: r.width, vector: fromBlob(r.vector) };
   }
 
+  /**
+   * The vectors of (model, width) of many images in one query (a search's shortlist), by image
+   * id; images without one are absent.
+   */
+  embeddingsOf(
+    imageIds: readonly number[],
+    modelId: string,
+    width: string,
+  ): Map<number, Float32Array> {
+    this.check();
+    const rows = this.s.embeddingsOf.all(JSON.stringify(imageIds), modelId, width) as {
+      imageId: number;
+      vector: Buffer;
+    }[];
+    return new Map(rows.map((r) => [r.imageId, fromBlob(r.vector)]));
+  }
+
+  /** The paths of many images in one query, by image id (each list sorted; none: absent). */
+  pathsOfMany(imageIds: readonly number[]): Map<number, string[]> {
+    this.check();
+    const out = new Map<number, string[]>();
+    for (const r of this.s.pathsOfMany.all(JSON.stringify(imageIds)) as {
+      imageId: number;
+      path: string;
+    }[]) {
+      const list = out.get(r.imageId);
+      if (list) list.push(r.path);
+      else out.set(r.imageId, [r.path]);
+    }
+    return out;
+  }
+
   /** Images whose widest vector of `modelId` is narrower than full width, with its width rank. */
   narrowImages(modelId: string): Map<number, number> {
     this.check();

@@ -32,6 +32,10 @@ const ws = load('web-security');
 const ow = load('other-writers');
 const ep = load('exit-paths');
 const wd = load('web-defaults');
+const sc = load('slow-clients');
+const rs = load('responsive');
+const rsS = rs['similar'] as Json;
+const rsD = rs['delete'] as Json;
 
 const dfT = df['tmpfs'] as { ran: boolean; why?: string; runs?: Json[] };
 const dfH = df['hook'] as { runs: Json[] };
@@ -139,6 +143,19 @@ const table = [
     `${wdCsrf['cases']} cross-site and same-site writes, ${wdRebind['refused']} requests under foreign Host names`,
     'forms, text/plain and `Origin: null` posts, deletes and ingests; Host names of an attacker',
     `${wdCsrf['crossSiteStored']} cross-site writes stored; all ${wdRebind['refused']} rebinding requests refused (403), ${wdRebind['leaks']} paths sent`,
+    '`slow-clients`',
+    'multipart searches whose body trickles in a byte every 200 ms, and a normal search meanwhile',
+    `${sc['slowClients']} slow clients on 2 search slots`,
+    `body timeout ${sc['bodyTimeoutMs']} ms`,
+    `normal search answered in ${sc['normalSearchMs']} ms while they trickled; they were cut off after ${(sc['slowClientsCutAfterMs'] as number[]).join(', ')} ms (${(sc['slowReplies'] as string[])[0]})`,
+    '0',
+  ]),
+  row([
+    '`responsive`',
+    'the largest similar-search (k 1000 of a 10,000 shortlist), twice at once, and deletes, while /api/health is polled',
+    `${rsS['images']} vectors of ${rsS['dim']} dims, index in a worker`,
+    'maximal requests',
+    `event loop blocked at most ${rsS['blockedMs']} ms (searches) and ${rsD['blockedMs']} ms (deletes), less waits for a core; wall-clock stalls ${rsS['stallMs']} / ${rsD['stallMs']} ms, slowest health ${rsS['healthMaxMs']} / ${rsD['healthMaxMs']} ms`,
     '0',
   ]),
 ].join('\n');

@@ -75,12 +75,15 @@ async function agrees(lib: Library, index: LibraryIndex, what: string) {
 async function dbReads(lib: Library, index: LibraryIndex, q: Float32Array): Promise<number> {
   let reads = 0;
   const get = lib.store.getEmbedding.bind(lib.store);
+  const getMany = lib.store.embeddingsOf.bind(lib.store);
   lib.store.getEmbedding = (...a) => (reads++, get(...a));
+  lib.store.embeddingsOf = (ids, ...a) => ((reads += ids.length), getMany(ids, ...a));
   try {
     const searcher = new Searcher(lib.store, index, new IdentityEmbedder(d, MODEL));
     await searcher.search(q, { k: 10, shortlist: 100, dedupe: false });
   } finally {
     lib.store.getEmbedding = get;
+    lib.store.embeddingsOf = getMany;
   }
   return reads;
 }

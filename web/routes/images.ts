@@ -5,6 +5,8 @@
 import { rmSync } from 'node:fs';
 import { basename } from 'node:path';
 import { Router, type RequestHandler, type Response } from 'express';
+import sharp from 'sharp';
+import { decodedBytes, decodeMemory } from '../../ingest/decode.js';
 import { NotFoundError } from '../../src/errors.js';
 import type { ImageRow } from '../../src/store/store.js';
 import { requireKey } from '../auth.js';
@@ -66,6 +68,22 @@ function sendFile(
   );
 }
 
+/**
+ * Refuses (413) an upload whose files together would need more decode memory than the whole
+ * process has (pixels x channels x bytes per sample, from their headers): it could never run.
+ */
+async function checkDecodeBudget(files: readonly Buffer[]): Promise<void> {
+  let need = 0;
+  for (const b of files)
+    need += decodedBytes(await sharp(b, { limitInputPixels: false }).metadata());
+  if (need <= decodeMemory.budget) return;
+  throw new ApiError(
+    'E_TOO_LARGE',
+    `image: these ${files.length} files need about ${(need / 1e6).toFixed(1)} MB to decode, over the ${(decodeMemory.budget / 1e6).toFixed(1)} MB one request may use; send fewer at a time`,
+    'image',
+  );
+}
+
 /** Writes wait for no background ingest: they are refused while one runs. */
 export function refuseWhileIngesting(ctx: ApiContext): RequestHandler {
   return (_req, res, next) => {
@@ -84,7 +102,8 @@ export function refuseWhileIngesting(ctx: ApiContext): RequestHandler {
 export function imageRoutes(ctx: ApiContext): Router {
   const r = Router();
   const { library, limits } = ctx;
-  const write = [requireKey(ctx.apiKey), refuseWhileIngesting(ctx), ctx.gates.write.middleware()];
+  const guard = [requireKey(ctx.apiKey), refuseWhileIngesting(ctx)];
+  const write = [...guard, ctx.gates.write.middleware()];
 
   r.get('/api/images', (req, res) => {
     const q = parseRequest(ListQuery, req.query, 'query');
@@ -150,12 +169,15 @@ export function imageRoutes(ctx: ApiContext): Router {
     );
   });
 
-  r.post('/api/images', ...write, multipart('image', limits.maxFiles, limits), async (req, res) => {
+  // The body is read before the write slot is taken: a slow uploader must not hold it.
+  const upload = multipart('image', limits.maxFiles, limits);
+  r.post('/api/images', ...guard, upload, ctx.gates.write.middleware(), async (req, res) => {
     const files = uploadedFiles(req.files);
     if (files.length === 0)
       throw badRequest('image', 'attach one or more image files in the multipart field "image"');
     const checked = [];
     for (const f of files) checked.push(await checkUpload(f, 'image', limits));
+    await checkDecodeBudget(checked.map((c) => c.bytes));
     const saved = checked.map((c) => {
       const { path, hash } = saveUpload(ctx.uploadsDir, c);
       return { name: c.name, path, known: !!library.store.findImageByHash(hash) };

@@ -1,6 +1,8 @@
 /**
  * POST /api/search and GET /api/images/:id/similar. Both hold a search slot (web/limits.ts)
- * for the whole request: the upload is not even read until the slot is granted.
+ * while they decode and search; an upload is read (and size-checked) before its slot is taken,
+ * so a client sending its body slowly holds a connection (until the server's request timeout),
+ * never a slot.
  */
 import { Router, type Request } from 'express';
 import { NotFoundError } from '../../src/errors.js';
@@ -113,7 +115,7 @@ async function search(ctx: ApiContext, req: Request, t0: number, queueMs: number
 export function searchRoutes(ctx: ApiContext): Router {
   const r = Router();
   const gate = ctx.gates.search.middleware();
-  r.post('/api/search', gate, multipart('image', 1, ctx.limits), async (req, res) => {
+  r.post('/api/search', multipart('image', 1, ctx.limits), gate, async (req, res) => {
     res.json(await search(ctx, req, arrivalOf(res), queueMsOf(res)));
   });
   r.get('/api/images/:id/similar', gate, async (req, res) => {
