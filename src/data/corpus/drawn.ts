@@ -1,5 +1,14 @@
 /** The same thing drawn differently: emoji, icons, flags, cards, chess, glyphs, clip art. */
 import { EMOJI_SOURCE } from './emoji-sets.js';
+import { FLAGS_SOURCE } from './flags.js';
+import { ICONIFY_ICONS_SOURCE, ICONIFY_LOGOS_SOURCE } from './iconify-families.js';
+import { ICON_THEMES_SOURCE } from './icon-themes.js';
 import type { CorpusSource } from './source.js';
 
-export const DRAWN_SOURCES: readonly CorpusSource[] = [EMOJI_SOURCE];
+export const DRAWN_SOURCES: readonly CorpusSource[] = [
+  EMOJI_SOURCE,
+  ICON_THEMES_SOURCE,
+  ICONIFY_ICONS_SOURCE,
+  ICONIFY_LOGOS_SOURCE,
+  FLAGS_SOURCE,
+];

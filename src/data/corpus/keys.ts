@@ -58,7 +58,7 @@ export function matchByName(
   return out;
 }
 
-/** Weight and variant suffixes that draw the same concept in one set. */
+/** Weight and variant suffixes that draw the same concept again in one set. */
 const VARIANT_SUFFIXES = [
   'symbolic',
   'outline',
@@ -77,21 +77,28 @@ const VARIANT_SUFFIXES = [
   'regular',
 ];
 
-/**
- * Normalised icon name for cross-set matching: lower case, '_' and spaces as '-', and weight or
- * variant suffixes ('-outline', '-fill', '-symbolic', ...) removed, repeatedly.
- */
+/** Icon name for cross-set matching: lower case, '_' and spaces as single hyphens. */
 export function normaliseIconName(name: string): string {
-  let n = name
+  return name
     .toLowerCase()
     .replace(/[_\s]+/g, '-')
     .replace(/-+/g, '-')
     .replace(/^-|-$/g, '');
-  for (;;) {
-    const suffix = VARIANT_SUFFIXES.find((s) => n.endsWith(`-${s}`));
-    if (!suffix) return n;
-    n = n.slice(0, -suffix.length - 1);
-  }
+}
+
+/**
+ * The names of a set that are not weight or variant copies of another of its names: 'home-outline'
+ * goes when 'home' is there, while 'format-bold' stays when there is no 'format'.
+ */
+export function baseNames(names: readonly string[]): string[] {
+  const all = new Set(names);
+  const isVariant = (n: string): boolean =>
+    VARIANT_SUFFIXES.some((s) => {
+      if (!n.endsWith(`-${s}`)) return false;
+      const base = n.slice(0, -s.length - 1);
+      return all.has(base) || isVariant(base);
+    });
+  return names.filter((n) => !isVariant(n));
 }
 
 /** Logo names across sets: 'file-type-reactjs' (vscode-icons), 'react-dark', 'nodejs-icon'. */
@@ -129,10 +136,14 @@ export function keepShared<T extends Keyed>(items: readonly T[], min = 3): T[] {
 }
 
 /**
- * Caps a keyed family at about `maxImages`: keys drawn by the most styles first (ties by key),
- * whole keys at a time, so every kept key keeps all its styles.
+ * Caps a keyed family at `maxImages` images and `maxKeys` keys: keys drawn by the most styles
+ * first (ties by key), whole keys at a time, so every kept key keeps all its styles.
  */
-export function capByKeys<T extends Keyed>(items: readonly T[], maxImages: number): T[] {
+export function capByKeys<T extends Keyed>(
+  items: readonly T[],
+  maxImages: number,
+  maxKeys = Infinity,
+): T[] {
   const groups = new Map<string, T[]>();
   for (const it of items) {
     if (it.key === null) continue;
@@ -142,7 +153,7 @@ export function capByKeys<T extends Keyed>(items: readonly T[], maxImages: numbe
   }
   const order = [...groups].sort((a, b) => b[1].length - a[1].length || (a[0] < b[0] ? -1 : 1));
   const out: T[] = [];
-  for (const [, g] of order) {
+  for (const [, g] of order.slice(0, maxKeys)) {
     if (out.length + g.length > maxImages) break;
     out.push(...g);
   }
