@@ -57,17 +57,23 @@ test('name matching: fxemoji names match after removing hyphens, others only exa
   ]);
   assert.equal(dehyphen('grinning-face'), 'grinningface');
   const loose = matchByName(['grinningface', 'redheart', 'foxweary'], ref, true);
-  assert.deepEqual([...loose], [
-    ['grinningface', '1f600'],
-    ['redheart', '2764'],
-  ]);
+  assert.deepEqual(
+    [...loose],
+    [
+      ['grinningface', '1f600'],
+      ['redheart', '2764'],
+    ],
+  );
   const exact = matchByName(['grinningface', 'red-heart'], ref, false);
   assert.deepEqual([...exact], [['red-heart', '2764']]);
 });
 
 test('emojiCodepoints: chars.json sets by code point, noto-v1 by noto name, fxemoji loose, streamline exact', () => {
   const sets = {
-    noto: set({ icons: { 'grinning-face': icon(), 'noto-only': icon() } }, { '1f600': 'grinning-face' }),
+    noto: set(
+      { icons: { 'grinning-face': icon(), 'noto-only': icon() } },
+      { '1f600': 'grinning-face' },
+    ),
     twemoji: set({ icons: { 'red-heart': icon(), extra: icon() } }, { '2764': 'red-heart' }),
     'noto-v1': set({ icons: { 'grinning-face': icon(), 'v1-only': icon() } }),
     fxemoji: set({ icons: { grinningface: icon(), redheart: icon(), foxweary: icon() } }),
@@ -86,7 +92,14 @@ test('icon names: case and separators normalised; weight variants dropped only b
   assert.equal(normaliseIconName('Document_Save'), 'document-save');
   assert.equal(normaliseIconName(' go  up '), 'go-up');
   assert.deepEqual(
-    baseNames(['home', 'home-outline', 'home-outline-rounded', 'format-bold', 'star-fill', 'x-line']),
+    baseNames([
+      'home',
+      'home-outline',
+      'home-outline-rounded',
+      'format-bold',
+      'star-fill',
+      'x-line',
+    ]),
     ['home', 'format-bold', 'star-fill', 'x-line'],
   );
 });
@@ -138,10 +151,11 @@ test('pickFamily: one name per set and key (the shortest), keys in 3+ sets only'
     ]),
     (_s, n) => `logo:${normaliseLogoName(n)}`,
   );
-  assert.deepEqual(
-    picks.map((p) => `${p.style}:${p.name}`).sort(),
-    ['s1:react', 's2:react-dark', 's3:file-type-reactjs'],
-  );
+  assert.deepEqual(picks.map((p) => `${p.style}:${p.name}`).sort(), [
+    's1:react',
+    's2:react-dark',
+    's3:file-type-reactjs',
+  ]);
 });
 
 test('icon themes: scalable beats any raster, SVG beats PNG at one size, symbolic skipped', () => {

@@ -1,4 +1,7 @@
 /** The same thing drawn differently: emoji, icons, flags, cards, chess, glyphs, clip art. */
+import { CARDS_SOURCE } from './cards.js';
+import { CHESS_SOURCE } from './chess.js';
+import { ART4APPS_SOURCE, OPENCLIPART_SOURCE } from './clipart.js';
 import { EMOJI_SOURCE } from './emoji-sets.js';
 import { FLAGS_SOURCE } from './flags.js';
 import { ICONIFY_ICONS_SOURCE, ICONIFY_LOGOS_SOURCE } from './iconify-families.js';
@@ -11,4 +14,8 @@ export const DRAWN_SOURCES: readonly CorpusSource[] = [
   ICONIFY_ICONS_SOURCE,
   ICONIFY_LOGOS_SOURCE,
   FLAGS_SOURCE,
+  CARDS_SOURCE,
+  CHESS_SOURCE,
+  OPENCLIPART_SOURCE,
+  ART4APPS_SOURCE,
 ];

@@ -100,15 +100,51 @@ function codesIn(folder: string): Map<string, string> {
 }
 
 const STYLES: readonly FlagStyle[] = [
-  npmFolder('flag-icons@7', 'flags/4x3', 'flag-icons-4x3', 'MIT', 'flag-icons by Panayiotis Lipiridis'),
-  npmFolder('flag-icons@7', 'flags/1x1', 'flag-icons-1x1', 'MIT', 'flag-icons by Panayiotis Lipiridis'),
-  npmFolder('country-flag-icons@1', '3x2', 'country-flag-icons', 'MIT', 'country-flag-icons by catamphetamine'),
-  npmFolder('svg-country-flags@1', 'png250px', 'svg-country-flags', 'public-domain', 'svg-country-flags by hjnilsson (Wikimedia Commons flags)'),
+  npmFolder(
+    'flag-icons@7',
+    'flags/4x3',
+    'flag-icons-4x3',
+    'MIT',
+    'flag-icons by Panayiotis Lipiridis',
+  ),
+  npmFolder(
+    'flag-icons@7',
+    'flags/1x1',
+    'flag-icons-1x1',
+    'MIT',
+    'flag-icons by Panayiotis Lipiridis',
+  ),
+  npmFolder(
+    'country-flag-icons@1',
+    '3x2',
+    'country-flag-icons',
+    'MIT',
+    'country-flag-icons by catamphetamine',
+  ),
+  npmFolder(
+    'svg-country-flags@1',
+    'png250px',
+    'svg-country-flags',
+    'public-domain',
+    'svg-country-flags by hjnilsson (Wikimedia Commons flags)',
+  ),
   npmFolder('circle-flags@2', 'flags', 'circle-flags', 'MIT', 'circle-flags by HatScripts'),
   iconifyFlags('flagpack', 'Flagpack by Yummygum'),
   iconifyFlags('cif', 'CoreUI Flags by creativeLabs'),
-  debianFolder('iso-flags-png-320x240', 'usr/share/iso-flags-png-320x240', 'iso-flags-png', 'public-domain', 'iso-flags-png by Mathias Brodala (Wikimedia Commons flags)'),
-  debianFolder('famfamfam-flag-png', 'usr/share/flags/countries/16x11', 'famfamfam', 'public-domain', 'famfamfam flag icons by Mark James'),
+  debianFolder(
+    'iso-flags-png-320x240',
+    'usr/share/iso-flags-png-320x240',
+    'iso-flags-png',
+    'public-domain',
+    'iso-flags-png by Mathias Brodala (Wikimedia Commons flags)',
+  ),
+  debianFolder(
+    'famfamfam-flag-png',
+    'usr/share/flags/countries/16x11',
+    'famfamfam',
+    'public-domain',
+    'famfamfam flag icons by Mark James',
+  ),
 ];
 
 export const FLAGS_SOURCE: CorpusSource = {

@@ -91,7 +91,48 @@ const THEMES: readonly Theme[] = [
     licence: 'GPL-2.0-or-later',
     credit: 'GNOME Project',
   },
-  { pkg: 'suru-icon-theme', folder: 'suru', style: 'suru', licence: 'CC-BY-SA-3.0 AND GPL-3.0', credit: 'Canonical' },
+  {
+    pkg: 'suru-icon-theme',
+    folder: 'suru',
+    style: 'suru',
+    licence: 'CC-BY-SA-3.0 AND GPL-3.0',
+    credit: 'Canonical',
+  },
+  {
+    pkg: 'numix-icon-theme-circle',
+    folder: 'Numix-Circle',
+    style: 'numix-circle',
+    licence: 'GPL-3.0-or-later',
+    credit: 'Numix Project',
+  },
+  {
+    pkg: 'moka-icon-theme',
+    folder: 'Moka',
+    style: 'moka',
+    licence: 'CC-BY-SA-4.0 OR GPL-3.0-or-later',
+    credit: 'Sam Hewitt (Moka Project)',
+  },
+  {
+    pkg: 'paper-icon-theme',
+    folder: 'Paper',
+    style: 'paper',
+    licence: 'CC-BY-SA-3.0',
+    credit: 'Sam Hewitt (Snwh)',
+  },
+  {
+    pkg: 'yaru-theme-icon',
+    folder: 'Yaru',
+    style: 'yaru',
+    licence: 'CC-BY-SA-4.0 AND GPL-3.0-or-later',
+    credit: 'Ubuntu Yaru team',
+  },
+  {
+    pkg: 'lxde-icon-theme',
+    folder: 'nuoveXT2',
+    style: 'nuovext2',
+    licence: 'LGPL-3.0-or-later',
+    credit: 'nuoveXT 2 by Alessandro Rei (LXDE)',
+  },
 ];
 
 /** Freedesktop icon contexts, kept as the icon's category. */

@@ -5,7 +5,13 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeIconifyStyles } from './emoji-sets.js';
-import { distinctNames, loadIconifySet, setCredit, setLicence, type IconifySet } from './iconify.js';
+import {
+  distinctNames,
+  loadIconifySet,
+  setCredit,
+  setLicence,
+  type IconifySet,
+} from './iconify.js';
 import {
   baseNames,
   capByKeys,

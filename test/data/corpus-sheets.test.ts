@@ -1,0 +1,85 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { cardIds, cardKey } from '../../src/data/corpus/cards.js';
+import { chessPieces } from '../../src/data/corpus/chess.js';
+import { capPerCategory } from '../../src/data/corpus/clipart.js';
+import {
+  alphaBox,
+  presentIds,
+  renderElement,
+  typicalSizes,
+  withHidden,
+} from '../../src/data/corpus/svg-sheet.js';
+
+test('card keys: plural suit, ace as a, court cards by initial', () => {
+  assert.equal(cardKey('heart', 'queen'), 'card:hearts-q');
+  assert.equal(cardKey('spade', '1'), 'card:spades-a');
+  assert.equal(cardKey('club', '10'), 'card:clubs-10');
+  const a = cardIds('aisleriot');
+  const k = cardIds('kde');
+  assert.equal(a.length, 52);
+  assert.equal(new Set(a.map((c) => cardKey(c.suit, c.rank))).size, 52);
+  const qh = a.find((c) => c.id === 'heart_queen');
+  assert.deepEqual([qh?.col, qh?.row], [11, 2]);
+  assert.ok(k.some((c) => c.id === 'queen_heart'));
+});
+
+test('chess pieces: 12, coded colour then piece', () => {
+  const p = chessPieces();
+  assert.equal(p.length, 12);
+  assert.deepEqual(p[4], { code: 'wn', long: 'WhiteKnight' });
+  assert.ok(p.some((x) => x.code === 'bp' && x.long === 'BlackPawn'));
+});
+
+test('capPerCategory: top folder as category, at most max each, unlabeled folders skipped', () => {
+  const files = ['a/1.png', 'a/2.png', 'a/x/3.png', 'b/1.png', 'top.png', 'unsorted/1.png'];
+  const out = capPerCategory(files, 2, ['unsorted']);
+  assert.equal(out.filter((o) => o.category === 'a').length, 2);
+  assert.deepEqual(
+    out.filter((o) => o.category === 'b'),
+    [{ file: 'b/1.png', category: 'b' }],
+  );
+  assert.equal(out.length, 3);
+  // Stable: the same choice on every call.
+  assert.deepEqual(capPerCategory(files, 2, ['unsorted']), out);
+});
+
+test('presentIds and withHidden: attribute selectors for ids CSS cannot name', () => {
+  const svg = '<svg xmlns="http://www.w3.org/2000/svg"><g id="1_club"/><g id=\'b\'/></svg>';
+  assert.deepEqual([...presentIds(svg, ['1_club', 'b', 'c'])], ['1_club', 'b']);
+  assert.equal(
+    withHidden(svg, ['1_club']),
+    '<svg xmlns="http://www.w3.org/2000/svg"><style>[id="1_club"]{display:none !important}</style>' +
+      '<g id="1_club"/><g id=\'b\'/></svg>',
+  );
+});
+
+test('alphaBox finds the visible pixels', () => {
+  const w = 5;
+  const h = 4;
+  const data = new Uint8Array(w * h * 4);
+  data[(1 * w + 2) * 4 + 3] = 255;
+  data[(3 * w + 3) * 4 + 3] = 255;
+  assert.deepEqual(alphaBox(data, w, h), { left: 2, top: 1, width: 2, height: 3 });
+  assert.equal(alphaBox(new Uint8Array(16), 2, 2), null);
+});
+
+test('renderElement cuts one element of a sheet out at its own size', async () => {
+  // Two cards side by side, one referencing a shape defined inside the other.
+  const svg =
+    '<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" ' +
+    'width="100" height="50">' +
+    '<g id="1_club"><rect id="shape" x="5" y="5" width="20" height="30" fill="#000"/></g>' +
+    '<g id="2_club"><use xlink:href="#shape" x="50" y="10"/></g></svg>';
+  const ids = ['1_club', '2_club'];
+  const one = await renderElement(svg, '1_club', ids, 72);
+  assert.deepEqual([one?.width, one?.height], [20, 30]);
+  // Hiding 1_club must not hide the copy 2_club draws of its shape.
+  const two = await renderElement(svg, '2_club', ids, 144);
+  assert.deepEqual([two?.width, two?.height], [40, 60]);
+});
+
+test('typicalSizes drops cut-outs far from the median size', () => {
+  const s = (width: number, height: number) => ({ width, height });
+  assert.deepEqual(typicalSizes([s(100, 150), s(101, 150), s(300, 150), s(100, 149)]), [0, 1, 3]);
+});
