@@ -3,6 +3,8 @@ import { test } from 'node:test';
 import { cardIds, cardKey } from '../../src/data/corpus/cards.js';
 import { chessPieces } from '../../src/data/corpus/chess.js';
 import { capPerCategory } from '../../src/data/corpus/clipart.js';
+import { fontName } from '../../src/data/corpus/font-name.js';
+import { regularFaces } from '../../src/data/corpus/glyphs.js';
 import {
   alphaBox,
   presentIds,
@@ -82,4 +84,44 @@ test('renderElement cuts one element of a sheet out at its own size', async () =
 test('typicalSizes drops cut-outs far from the median size', () => {
   const s = (width: number, height: number) => ({ width, height });
   assert.deepEqual(typicalSizes([s(100, 150), s(101, 150), s(300, 150), s(100, 149)]), [0, 1, 3]);
+});
+
+test('fontName reads family and subfamily from a synthetic name table', () => {
+  // Offset table with one table record ('name'), then a name table with two Windows records.
+  const utf16 = (s: string) => Buffer.from([...s].flatMap((c) => [0, c.charCodeAt(0)]));
+  const fam = utf16('Test Sans');
+  const sub = utf16('Regular');
+  const header = Buffer.alloc(12 + 16);
+  header.writeUInt32BE(0x00010000, 0);
+  header.writeUInt16BE(1, 4);
+  header.write('name', 12, 'latin1');
+  header.writeUInt32BE(28, 20);
+  const name = Buffer.alloc(6 + 2 * 12);
+  name.writeUInt16BE(2, 2);
+  name.writeUInt16BE(6 + 2 * 12, 4);
+  const rec = (i: number, id: number, len: number, off: number) => {
+    const r = 6 + i * 12;
+    name.writeUInt16BE(3, r);
+    name.writeUInt16BE(1, r + 2);
+    name.writeUInt16BE(0x409, r + 4);
+    name.writeUInt16BE(id, r + 6);
+    name.writeUInt16BE(len, r + 8);
+    name.writeUInt16BE(off, r + 10);
+  };
+  rec(0, 1, fam.length, 0);
+  rec(1, 2, sub.length, fam.length);
+  const font = Buffer.concat([header, name, fam, sub]);
+  assert.deepEqual(fontName(font), { family: 'Test Sans', subfamily: 'Regular' });
+  assert.equal(fontName(Buffer.from('not a font at all')), null);
+});
+
+test('regularFaces: one upright regular file per family', () => {
+  const faces = regularFaces([
+    { file: 'b/sans-bold.ttf', family: 'Sans', subfamily: 'Bold' },
+    { file: 'b/sans.ttf', family: 'Sans', subfamily: 'Regular' },
+    { file: 'a/serif-roman.otf', family: 'Serif', subfamily: 'Roman' },
+    { file: 'c/serif-book.otf', family: 'Serif', subfamily: 'Book' },
+    { file: 'd/mono-italic.ttf', family: 'Mono', subfamily: 'Italic' },
+  ]);
+  assert.deepEqual(Object.fromEntries(faces), { Sans: 'b/sans.ttf', Serif: 'a/serif-roman.otf' });
 });

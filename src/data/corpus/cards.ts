@@ -126,6 +126,12 @@ const PACKAGES: readonly DeckPackage[] = [
   },
 ];
 
+/**
+ * KDE sheets are parsed once per card; the few above this size (up to 11 MB of SVG) would take
+ * minutes each, so they are left out.
+ */
+const MAX_KDE_SHEET_CHARS = 1_300_000;
+
 /** Decks that lost more than this many cards (odd ids, failed checks) are left out whole. */
 const MIN_CARDS = 48;
 
@@ -147,7 +153,11 @@ export const CARDS_SOURCE: CorpusSource = {
         const deck = f.replace(/^svg-/, '').replace(/\/.*$|\.svgz?$/g, '');
         const style = `${p.prefix}-${deck.replace(/_/g, '-')}`;
         const svg = readSvgText(join(root, f));
-        const cuts = p.format === 'aisleriot' ? await cutGrid(svg, 72) : await cutById(svg, 144);
+        if (p.format === 'kde' && svg.length > MAX_KDE_SHEET_CHARS) {
+          log(`  ${style}: left out (sheet too large to cut card by card)`);
+          continue;
+        }
+        const cuts = p.format === 'aisleriot' ? await cutGrid(svg, 72) : await cutById(svg, 72);
         const typical = new Set(typicalSizes(cuts ?? []));
         const kept = (cuts ?? []).filter((_, i) => typical.has(i));
         if (kept.length < MIN_CARDS) {

@@ -4,6 +4,7 @@ import { CHESS_SOURCE } from './chess.js';
 import { ART4APPS_SOURCE, OPENCLIPART_SOURCE } from './clipart.js';
 import { EMOJI_SOURCE } from './emoji-sets.js';
 import { FLAGS_SOURCE } from './flags.js';
+import { GLYPHS_SOURCE } from './glyphs.js';
 import { ICONIFY_ICONS_SOURCE, ICONIFY_LOGOS_SOURCE } from './iconify-families.js';
 import { ICON_THEMES_SOURCE } from './icon-themes.js';
 import type { CorpusSource } from './source.js';
@@ -18,4 +19,5 @@ export const DRAWN_SOURCES: readonly CorpusSource[] = [
   CHESS_SOURCE,
   OPENCLIPART_SOURCE,
   ART4APPS_SOURCE,
+  GLYPHS_SOURCE,
 ];
