@@ -81,6 +81,19 @@ test('renderElement cuts one element of a sheet out at its own size', async () =
   assert.deepEqual([two?.width, two?.height], [40, 60]);
 });
 
+test("renderElement 'only' leaves out a board drawn outside any named element", async () => {
+  const svg =
+    '<svg xmlns="http://www.w3.org/2000/svg" width="100" height="100">' +
+    '<rect x="0" y="0" width="100" height="100" fill="#888"/>' +
+    '<g id="layer"><g id="WhiteKing"><rect x="10" y="20" width="30" height="40" fill="#000"/></g>' +
+    '<g id="BlackKing"><rect x="60" y="20" width="10" height="10" fill="#000"/></g></g></svg>';
+  const ids = ['WhiteKing', 'BlackKing'];
+  const hidden = await renderElement(svg, 'WhiteKing', ids, 72);
+  assert.deepEqual([hidden?.width, hidden?.height], [100, 100]);
+  const only = await renderElement(svg, 'WhiteKing', ids, 72, 'only');
+  assert.deepEqual([only?.width, only?.height], [30, 40]);
+});
+
 test('typicalSizes drops cut-outs far from the median size', () => {
   const s = (width: number, height: number) => ({ width, height });
   assert.deepEqual(typicalSizes([s(100, 150), s(101, 150), s(300, 150), s(100, 149)]), [0, 1, 3]);

@@ -61,7 +61,8 @@ async function loadSheet(path: string, style: string, licence: string): Promise<
   const out: Piece[] = [];
   for (const p of chessPieces()) {
     if (!ids.includes(p.long)) continue;
-    const r = await renderElement(svg, p.long, ids, 144);
+    // Chess sheets also draw a board and labels outside the pieces.
+    const r = await renderElement(svg, p.long, ids, 144, 'only');
     if (r) out.push({ style, code: p.code, from: { png: r.png }, licence });
   }
   return out;

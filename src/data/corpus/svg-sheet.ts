@@ -32,6 +32,21 @@ export function withHidden(svg: string, hide: readonly string[]): string {
   return `${svg.slice(0, at)}<style>${sel}{display:none !important}</style>${svg.slice(at)}`;
 }
 
+/**
+ * The document showing only the element `id` and what it contains, for sheets that also draw a
+ * board or background outside any named element. Visibility, unlike display, lets a child be
+ * shown inside a hidden parent; content the element pulls in by `<use>` stays hidden, so sheets
+ * built that way need withHidden instead.
+ */
+export function withOnly(svg: string, id: string): string {
+  const open = /<svg\b[^>]*>/.exec(svg);
+  if (!open) return svg;
+  const sel = `[id="${id.replace(/["\\]/g, '\\$&')}"]`;
+  const at = open.index + open[0].length;
+  const style = `<style>*{visibility:hidden}${sel},${sel} *{visibility:visible !important}</style>`;
+  return `${svg.slice(0, at)}${style}${svg.slice(at)}`;
+}
+
 /** Box of the pixels with alpha above `minAlpha` in RGBA data, or null when none are. */
 export function alphaBox(
   data: Uint8Array,
@@ -55,20 +70,25 @@ export function alphaBox(
 }
 
 /**
- * PNG of the sheet with only `keep` of the named elements `all` shown, cropped to its visible
- * pixels; null when nothing is visible or librsvg fails. `density` sets the render scale.
+ * PNG of the sheet showing `keep` alone, cropped to its visible pixels; null when nothing is
+ * visible or librsvg fails. 'hide-others' hides the other named elements `all` (withHidden),
+ * 'only' hides everything else (withOnly). `density` sets the render scale.
  */
 export async function renderElement(
   svg: string,
   keep: string,
   all: readonly string[],
   density: number,
+  mode: 'hide-others' | 'only' = 'hide-others',
 ): Promise<{ png: Buffer; width: number; height: number } | null> {
   try {
-    const doc = withHidden(
-      svg,
-      all.filter((id) => id !== keep),
-    );
+    const doc =
+      mode === 'only'
+        ? withOnly(svg, keep)
+        : withHidden(
+            svg,
+            all.filter((id) => id !== keep),
+          );
     const { data, info } = await sharp(Buffer.from(doc), { density, unlimited: true })
       .ensureAlpha()
       .raw()
