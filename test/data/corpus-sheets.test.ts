@@ -1,8 +1,12 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { cardIds, cardKey } from '../../src/data/corpus/cards.js';
 import { chessPieces } from '../../src/data/corpus/chess.js';
 import { capPerCategory } from '../../src/data/corpus/clipart.js';
+import { keepRenderable } from '../../src/data/corpus/files.js';
 import { fontName } from '../../src/data/corpus/font-name.js';
 import { regularFaces } from '../../src/data/corpus/glyphs.js';
 import {
@@ -137,4 +141,24 @@ test('regularFaces: one upright regular file per family', () => {
     { file: 'd/mono-italic.ttf', family: 'Mono', subfamily: 'Italic' },
   ]);
   assert.deepEqual(Object.fromEntries(faces), { Sans: 'b/sans.ttf', Serif: 'a/serif-roman.otf' });
+});
+
+test('keepRenderable drops SVGs that fail or draw nothing, and keeps PNGs unchecked', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'drawn-'));
+  try {
+    const svg = (body: string) =>
+      `<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10">${body}</svg>`;
+    const files = {
+      drawn: svg('<rect width="6" height="6" fill="#000"/>'),
+      white: svg('<rect width="10" height="10" fill="#fff"/>'),
+      empty: svg(''),
+      broken: '<svg xmlns="http://www.w3.org/2000/svg"><rect',
+    };
+    for (const [n, text] of Object.entries(files)) writeFileSync(join(dir, `${n}.svg`), text);
+    const names = [...Object.keys(files).map((n) => `${n}.svg`), 'absent.png'];
+    const kept = await keepRenderable(names, (n) => join(dir, n));
+    assert.deepEqual(kept, ['drawn.svg', 'absent.png']);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
