@@ -43,7 +43,7 @@ export function withOnly(svg: string, id: string): string {
   if (!open) return svg;
   const sel = `[id="${id.replace(/["\\]/g, '\\$&')}"]`;
   const at = open.index + open[0].length;
-  const style = `<style>*{visibility:hidden}${sel},${sel} *{visibility:visible !important}</style>`;
+  const style = `<style>*{visibility:hidden !important}${sel},${sel} *{visibility:visible !important}</style>`;
   return `${svg.slice(0, at)}${style}${svg.slice(at)}`;
 }
 
