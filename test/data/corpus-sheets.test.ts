@@ -103,44 +103,76 @@ test('typicalSizes drops cut-outs far from the median size', () => {
   assert.deepEqual(typicalSizes([s(100, 150), s(101, 150), s(300, 150), s(100, 149)]), [0, 1, 3]);
 });
 
-test('fontName reads family and subfamily from a synthetic name table', () => {
-  // Offset table with one table record ('name'), then a name table with two Windows records.
-  const utf16 = (s: string) => Buffer.from([...s].flatMap((c) => [0, c.charCodeAt(0)]));
-  const fam = utf16('Test Sans');
-  const sub = utf16('Regular');
-  const header = Buffer.alloc(12 + 16);
-  header.writeUInt32BE(0x00010000, 0);
-  header.writeUInt16BE(1, 4);
-  header.write('name', 12, 'latin1');
-  header.writeUInt32BE(28, 20);
-  const name = Buffer.alloc(6 + 2 * 12);
-  name.writeUInt16BE(2, 2);
-  name.writeUInt16BE(6 + 2 * 12, 4);
-  const rec = (i: number, id: number, len: number, off: number) => {
-    const r = 6 + i * 12;
-    name.writeUInt16BE(3, r);
-    name.writeUInt16BE(1, r + 2);
-    name.writeUInt16BE(0x409, r + 4);
-    name.writeUInt16BE(id, r + 6);
-    name.writeUInt16BE(len, r + 8);
-    name.writeUInt16BE(off, r + 10);
+test('fontName reads the names, typographic family (nameID 16) before the legacy one', () => {
+  const utf16 = (t: string) => Buffer.from([...t].flatMap((c) => [0, c.charCodeAt(0)]));
+  const build = (names: [number, string][]) => {
+    const header = Buffer.alloc(12 + 16);
+    header.writeUInt32BE(0x00010000, 0);
+    header.writeUInt16BE(1, 4);
+    header.write('name', 12, 'latin1');
+    header.writeUInt32BE(28, 20);
+    const table = Buffer.alloc(6 + names.length * 12);
+    table.writeUInt16BE(names.length, 2);
+    table.writeUInt16BE(table.length, 4);
+    const texts: Buffer[] = [];
+    let off = 0;
+    names.forEach(([id, text], i) => {
+      const r = 6 + i * 12;
+      const b = utf16(text);
+      table.writeUInt16BE(3, r);
+      table.writeUInt16BE(1, r + 2);
+      table.writeUInt16BE(0x409, r + 4);
+      table.writeUInt16BE(id, r + 6);
+      table.writeUInt16BE(b.length, r + 8);
+      table.writeUInt16BE(off, r + 10);
+      texts.push(b);
+      off += b.length;
+    });
+    return Buffer.concat([header, table, ...texts]);
   };
-  rec(0, 1, fam.length, 0);
-  rec(1, 2, sub.length, fam.length);
-  const font = Buffer.concat([header, name, fam, sub]);
-  assert.deepEqual(fontName(font), { family: 'Test Sans', subfamily: 'Regular' });
+  assert.deepEqual(
+    fontName(
+      build([
+        [1, 'Test Sans'],
+        [2, 'Regular'],
+      ]),
+    ),
+    { family: 'Test Sans', subfamily: 'Regular', legacyFamily: 'Test Sans' },
+  );
+  assert.deepEqual(
+    fontName(
+      build([
+        [1, 'Lato Black'],
+        [2, 'Regular'],
+        [16, 'Lato'],
+        [17, 'Black'],
+      ]),
+    ),
+    { family: 'Lato', subfamily: 'Black', legacyFamily: 'Lato Black' },
+  );
   assert.equal(fontName(Buffer.from('not a font at all')), null);
 });
 
 test('regularFaces: one upright regular file per family', () => {
+  const face = (file: string, family: string, subfamily: string, legacyFamily = family) => ({
+    file,
+    family,
+    subfamily,
+    legacyFamily,
+  });
   const faces = regularFaces([
-    { file: 'b/sans-bold.ttf', family: 'Sans', subfamily: 'Bold' },
-    { file: 'b/sans.ttf', family: 'Sans', subfamily: 'Regular' },
-    { file: 'a/serif-roman.otf', family: 'Serif', subfamily: 'Roman' },
-    { file: 'c/serif-book.otf', family: 'Serif', subfamily: 'Book' },
-    { file: 'd/mono-italic.ttf', family: 'Mono', subfamily: 'Italic' },
+    face('b/sans-bold.ttf', 'Sans', 'Bold'),
+    face('b/sans.ttf', 'Sans', 'Regular'),
+    face('a/serif-roman.otf', 'Serif', 'Roman'),
+    face('c/serif-book.otf', 'Serif', 'Book'),
+    face('d/mono-italic.ttf', 'Mono', 'Italic'),
+    face('a/lato-black.ttf', 'Lato', 'Black', 'Lato Black'),
+    face('e/symbols.otf', 'Standard Symbols PS', 'Regular'),
   ]);
-  assert.deepEqual(Object.fromEntries(faces), { Sans: 'b/sans.ttf', Serif: 'a/serif-roman.otf' });
+  assert.deepEqual(
+    [...faces].map(([f, v]) => `${f}=${v.file}`),
+    ['Serif=a/serif-roman.otf', 'Sans=b/sans.ttf'],
+  );
 });
 
 test('keepRenderable drops SVGs that fail or draw nothing, and keeps PNGs unchecked', async () => {

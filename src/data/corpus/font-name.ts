@@ -1,12 +1,16 @@
 /**
- * Family and subfamily names from a TrueType/OpenType font's 'name' table (nameIDs 1 and 2), so
- * the text renderer can be asked for exactly that family. Spec:
+ * Family and subfamily names from a TrueType/OpenType font's 'name' table (nameIDs 1, 2, 16, 17),
+ * so the text renderer can be asked for exactly that face and weights group under one family. Spec:
  * https://learn.microsoft.com/typography/opentype/spec/name
  */
 
 export interface FontName {
+  /** Typographic family (nameID 16, else 1): 'Lato' for Lato Black too. */
   readonly family: string;
+  /** Typographic subfamily (nameID 17, else 2): 'Black', 'Regular'. */
   readonly subfamily: string;
+  /** The legacy family (nameID 1) that font matching knows the face by: 'Lato Black'. */
+  readonly legacyFamily: string;
 }
 
 /** Decodes UTF-16BE (Windows and Unicode platforms) or Latin-1 (Macintosh Roman, near enough). */
@@ -41,7 +45,7 @@ export function fontName(font: Buffer): FontName | null {
     const platform = font.readUInt16BE(r);
     const language = font.readUInt16BE(r + 4);
     const id = font.readUInt16BE(r + 6);
-    if (id !== 1 && id !== 2) continue;
+    if (id !== 1 && id !== 2 && id !== 16 && id !== 17) continue;
     const len = font.readUInt16BE(r + 8);
     const off = strings + font.readUInt16BE(r + 10);
     if (off + len > font.length) continue;
@@ -50,7 +54,12 @@ export function fontName(font: Buffer): FontName | null {
     if (had && had.rank <= rank) continue;
     best.set(id, { rank, text: decode(font.subarray(off, off + len), platform !== 1) });
   }
-  const family = best.get(1)?.text.trim();
-  const subfamily = best.get(2)?.text.trim() ?? 'Regular';
-  return family ? { family, subfamily } : null;
+  const text = (id: number) => best.get(id)?.text.trim() || undefined;
+  const legacyFamily = text(1);
+  if (!legacyFamily) return null;
+  return {
+    family: text(16) ?? legacyFamily,
+    subfamily: text(17) ?? text(2) ?? 'Regular',
+    legacyFamily,
+  };
 }

@@ -8,7 +8,7 @@ import { readFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { walkFiles } from './files.js';
-import { fontName } from './font-name.js';
+import { fontName, type FontName } from './font-name.js';
 import type { CorpusEntry } from './manifest.js';
 import type { CorpusSource } from './source.js';
 import { unpackDebian } from '../fetch.js';
@@ -42,15 +42,18 @@ const FONT_PACKAGES: readonly { pkg: string; licence: string }[] = [
 
 export const GLYPH_CHARS = [...'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789'];
 
-const UPRIGHT = /^(regular|book|roman|normal|medium|plain)$/i;
+const UPRIGHT = /^(regular|book|roman|normal|plain)$/i;
+/** Symbol and dingbat faces map A-Z to pictures; keyboard faces draw keycaps. */
+const NOT_LETTERS = /symbol|dingbat|d050000l|keyboard/i;
 
-/** One upright regular file per family, the first in path order. */
+/** One upright regular face per family (the first in path order): family -> file and name. */
 export function regularFaces(
-  fonts: readonly { file: string; family: string; subfamily: string }[],
-): Map<string, string> {
-  const out = new Map<string, string>();
+  fonts: readonly { file: string; family: string; subfamily: string; legacyFamily: string }[],
+): Map<string, { file: string; legacyFamily: string }> {
+  const out = new Map<string, { file: string; legacyFamily: string }>();
   for (const f of [...fonts].sort((a, b) => (a.file < b.file ? -1 : 1)))
-    if (UPRIGHT.test(f.subfamily) && !out.has(f.family)) out.set(f.family, f.file);
+    if (UPRIGHT.test(f.subfamily) && !NOT_LETTERS.test(f.family) && !out.has(f.family))
+      out.set(f.family, { file: f.file, legacyFamily: f.legacyFamily });
   return out;
 }
 
@@ -68,7 +71,7 @@ export const GLYPHS_SOURCE: CorpusSource = {
   async fetch(dir, log) {
     const work = join(dir, '.work');
     const packages: string[] = [];
-    const faces: { file: string; family: string; subfamily: string; licence: string }[] = [];
+    const faces: (FontName & { file: string; licence: string })[] = [];
     for (const p of FONT_PACKAGES) {
       const dest = join(work, p.pkg);
       packages.push(`debian:${p.pkg}=${unpackDebian(p.pkg, dest)}`);
@@ -80,8 +83,8 @@ export const GLYPHS_SOURCE: CorpusSource = {
     const licenceOf = new Map(faces.map((f) => [f.file, f.licence]));
     const fallback = await Promise.all(['A', 'g'].map((c) => renderGlyph(c, 'Matsearch Nofont')));
     const entries: CorpusEntry[] = [];
-    for (const [family, file] of regularFaces(faces)) {
-      const probe = await Promise.all(['A', 'g'].map((c) => renderGlyph(c, family, file)));
+    for (const [family, { file, legacyFamily }] of regularFaces(faces)) {
+      const probe = await Promise.all(['A', 'g'].map((c) => renderGlyph(c, legacyFamily, file)));
       if (probe.every((b, i) => b.equals(fallback[i] as Buffer))) {
         log(`  ${family}: left out (rendered in a fallback font)`);
         continue;
@@ -90,7 +93,7 @@ export const GLYPHS_SOURCE: CorpusSource = {
       mkdirSync(join(dir, style), { recursive: true });
       for (const ch of GLYPH_CHARS) {
         const rel = `${style}/${ch}.png`;
-        writeFileSync(join(dir, rel), await renderGlyph(ch, family, file));
+        writeFileSync(join(dir, rel), await renderGlyph(ch, legacyFamily, file));
         entries.push({
           file: rel,
           source: 'glyphs',
