@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { STANDARD_WIDTHS } from '../model/nesting.js';
 import { evaluateGeneral } from '../eval/general.js';
 import { writeGeneralCard } from '../eval/general-card.js';
+import { writeGeneralReport, type GeneralReport } from '../eval/general-report.js';
 import type { TaskName } from '../eval/general-tasks.js';
 
 function readReport(path: string): Record<string, unknown> {
@@ -133,25 +134,32 @@ async function runGeneral(v: Record<string, unknown>, json: boolean): Promise<vo
   for (const t of tasks ?? [])
     if (!TASKS.includes(t as TaskName))
       throw new ValidationError(`--task must be one of ${TASKS.join(', ')}, got '${t}'`);
-  const report = await evaluateGeneral({
-    modelDir: String(v['model']),
-    outDir: String(v['out']),
-    seed: count(v['seed'], 'seed'),
-    distractors: count(v['distractors'], 'distractors'),
-    allowSmall: Boolean(v['allow-small']),
-    ...(tasks ? { tasks: tasks as TaskName[] } : {}),
-    log: json ? () => {} : (s) => console.log(s),
-  });
+  const fromReport = v['from-report'] as string | undefined;
+  const outDir = String(v['out']);
+  let report: GeneralReport;
+  if (fromReport !== undefined) {
+    // The Markdown, plot (and card) again from a report's JSON, without evaluating.
+    report = readReport(fromReport) as unknown as GeneralReport;
+    writeGeneralReport(report, outDir);
+  } else {
+    report = await evaluateGeneral({
+      modelDir: String(v['model']),
+      outDir,
+      seed: count(v['seed'], 'seed'),
+      distractors: count(v['distractors'], 'distractors'),
+      allowSmall: Boolean(v['allow-small']),
+      ...(tasks ? { tasks: tasks as TaskName[] } : {}),
+      log: json ? () => {} : (s) => console.log(s),
+    });
+  }
   if (typeof v['card'] === 'string') {
-    const out = writeGeneralCard(
-      report,
-      v['card'],
-      `npx matsearch ${process.argv.slice(2).join(' ')}`,
-    );
+    // The command that reproduces the numbers: this one, evaluating.
+    const command = `npx matsearch ${withoutOption(process.argv.slice(2), '--from-report').join(' ')}`;
+    const out = writeGeneralCard(report, v['card'], command);
     if (!json) console.log(`model card: ${out}`);
   }
   if (json) console.log(JSON.stringify(report, null, 2));
-  else console.log(`report: ${join(String(v['out']), `${report.model}-general.md`)}`);
+  else console.log(`report: ${join(outDir, `${report.model}-general.md`)}`);
 }
 
 function parseSplit(v: unknown): 'train' | 'test' {

@@ -29,6 +29,9 @@ export function generalSection(r: GeneralReport, command: string): string {
     '',
     ...acceptanceTable(r.acceptance),
     '',
+    ...(r.tasks.some((t) => t.task !== 'fmnist' && t.status === 'ok')
+      ? [`![recall@10 by query width](../eval/${r.model}-general-nesting.svg)`, '']
+      : []),
     ...taskSections(r, '###'),
     GENERAL_END,
   ].join('\n');

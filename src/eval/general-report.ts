@@ -9,6 +9,7 @@ import { modelMethod } from './general-features.js';
 import type { MethodScores, SetResult } from './general-score.js';
 import type { TaskName, TaskResult } from './general-tasks.js';
 import type { Estimate, MetricName } from './query-metrics.js';
+import { lineChart, type Series } from '../util/svg-plot.js';
 
 export interface AcceptanceRow {
   readonly target: string;
@@ -246,9 +247,34 @@ export function taskSections(r: GeneralReport, level = '##'): string[] {
   return L;
 }
 
+/** recall@10 of every retrieval set against the query width, with intervals (null: no sets). */
+function nestingChart(r: GeneralReport): string | null {
+  const fraction = (w: string) => (w === '1' ? 1 : 1 / Number(w.split('/')[1]));
+  const series: Series[] = r.tasks
+    .filter((t) => t.task !== 'fmnist' && t.status === 'ok')
+    .flatMap((t) => t.sets)
+    .map((s) => ({
+      name: s.name,
+      points: r.widths.map((w) => {
+        const e = s.methods[modelMethod(w)]!.recallAt10!;
+        return { x: fraction(w), y: 100 * e.mean, lo: 100 * e.lo, hi: 100 * e.hi, label: w };
+      }),
+    }));
+  if (series.length === 0) return null;
+  return lineChart(series, {
+    title: `${r.model}: recall@10 by query width (full-width database)`,
+    xLabel: 'query width (fraction of d_model)',
+    yLabel: 'recall@10 (%)',
+    logX: true,
+    xTicks: r.widths.map(fraction),
+  });
+}
+
 export function writeGeneralReport(r: GeneralReport, outDir: string): string {
   mkdirSync(outDir, { recursive: true });
   const name = `${r.model}-general`;
+  const chart = nestingChart(r);
+  if (chart) writeFileSync(join(outDir, `${name}-nesting.svg`), chart);
   writeFileSync(join(outDir, `${name}.json`), JSON.stringify(r, null, 2) + '\n');
   const L = [
     `# General evaluation: ${r.model}`,
@@ -277,6 +303,7 @@ export function writeGeneralReport(r: GeneralReport, outDir: string): string {
     '',
     ...acceptanceTable(r.acceptance),
     '',
+    ...(chart ? [`![recall@10 by query width](${name}-nesting.svg)`, ''] : []),
     ...taskSections(r),
     '## Copy-detection transforms',
     '',
