@@ -5,7 +5,12 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { acceptanceTable, taskSections, type GeneralReport } from './general-report.js';
+import {
+  acceptanceTable,
+  partialLine,
+  taskSections,
+  type GeneralReport,
+} from './general-report.js';
 
 export const GENERAL_START = '<!-- general-eval:start -->';
 export const GENERAL_END = '<!-- general-eval:end -->';
@@ -16,11 +21,9 @@ export function generalSection(r: GeneralReport, command: string): string {
     '## General evaluation',
     '',
     `Full report: docs/eval/${r.model}-general.md (${r.date.slice(0, 10)}). Mean over queries in %, ` +
-      `[95% cluster-bootstrap interval]; \`model@w\` queries at width w against full-width vectors.` +
-      (r.partial
-        ? ' **Partial: some tasks were skipped or ran on less data than the protocol asks.**'
-        : ''),
+      `[95% cluster-bootstrap interval]; \`model@w\` queries at width w against full-width vectors.`,
     '',
+    ...partialLine(r),
     '```sh',
     command,
     '```',

@@ -270,6 +270,31 @@ function nestingChart(r: GeneralReport): string | null {
   });
 }
 
+/** The labelled sets the protocol names (general-data.ts: categorySets). */
+export const EXPECTED_CATEGORY_SETS = ['art4apps', 'gcompris-qt-data', 'openclipart'];
+
+/** Why a report is not the full protocol (read from the report itself); empty when it is. */
+export function partialReasons(r: GeneralReport): string[] {
+  const out: string[] = [];
+  for (const task of ['copy', 'style', 'category', 'fmnist'] as const) {
+    const t = r.tasks.find((x) => x.task === task);
+    if (!t) out.push(`${TASK_TITLE[task].toLowerCase()}: not run`);
+    else if (t.status === 'skipped') out.push(`${TASK_TITLE[task].toLowerCase()}: skipped`);
+    else if (t.reason) out.push(t.reason);
+    for (const n of t?.notes ?? []) if (n.includes('--allow-small')) out.push(n.replace(/\*/g, ''));
+  }
+  const cat = r.tasks.find((t) => t.task === 'category' && t.status === 'ok');
+  const absent = EXPECTED_CATEGORY_SETS.filter((n) => cat && !cat.sets.some((s) => s.name === n));
+  if (absent.length && !cat?.reason)
+    out.push(`no held-out labelled images from ${absent.join(', ')}`);
+  return out;
+}
+
+export function partialLine(r: GeneralReport): string[] {
+  const why = partialReasons(r);
+  return why.length ? [`**Partial result** (not the full protocol): ${why.join('; ')}.`, ''] : [];
+}
+
 export function writeGeneralReport(r: GeneralReport, outDir: string): string {
   mkdirSync(outDir, { recursive: true });
   const name = `${r.model}-general`;
@@ -279,18 +304,15 @@ export function writeGeneralReport(r: GeneralReport, outDir: string): string {
   const L = [
     `# General evaluation: ${r.model}`,
     '',
-    `Model id \`${r.modelId}\`, ${r.date}, seed ${r.seed}, ${r.seconds['total']} s. ` +
+    `Model id \`${r.modelId}\`, ${r.date}, seed ${r.seed}, ${r.seconds['total']} s` +
+      (r.seconds['cpu'] !== undefined ? ` (${r.seconds['cpu']} CPU-s)` : '') +
+      '. ' +
       `Images go through the engine's decoding (sharp) and preprocessing to ${r.input.size} px ` +
       `${r.input.channels === 1 ? 'grey' : 'RGB'} and its embedder; \`model@w\` embeds the query at ` +
       'width w and searches the full-width database vectors. Every number: mean over queries in %, ' +
       '[95% cluster-bootstrap interval, 2,000 rounds].',
     '',
-    ...(r.partial
-      ? [
-          '**Partial result**: some tasks were skipped or run on less data than the protocol asks (below).',
-          '',
-        ]
-      : []),
+    ...partialLine(r),
     `Corpus: ${r.corpus.images} images in ${r.corpus.sources.length} sources (${r.corpus.sources.join(', ') || 'none'}).`,
     '',
     'Baselines: ' +
