@@ -7,6 +7,10 @@ import { writeModelCard, type EvalReport } from '../eval/model-card.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { STANDARD_WIDTHS } from '../model/nesting.js';
+import { evaluateGeneral } from '../eval/general.js';
+import { writeGeneralCard } from '../eval/general-card.js';
+import { writeGeneralReport, type GeneralReport } from '../eval/general-report.js';
+import type { TaskName } from '../eval/general-tasks.js';
 
 function readReport(path: string): Record<string, unknown> {
   try {
@@ -29,7 +33,7 @@ function withoutOption(argv: readonly string[], name: string): string[] {
 export const evalCommand: Command = {
   summary: "evaluate a model: top-1 per width and Mix'n'Match point, retrieval per width pair",
   usage:
-    '--model DIR --data fmnist|emoji|FOLDER [--out docs/eval] [--mix SPEC ... | --mix none] [--queries N] [--split train|test] [--json] [--card docs/models [--run DIR] [--baseline EVAL.json] [--from-report EVAL.json]]',
+    '--model DIR --data fmnist|emoji|general|FOLDER [--out docs/eval] [--mix SPEC ... | --mix none] [--queries N] [--split train|test] [--json] [--card docs/models [--run DIR] [--baseline EVAL.json] [--from-report EVAL.json]] [general: --allow-small --seed N --distractors N --task copy|style|category|fmnist ...]',
   options: {
     model: { type: 'string', short: 'm' },
     data: { type: 'string' },
@@ -45,6 +49,11 @@ export const evalCommand: Command = {
     'baseline-width': { type: 'string', default: '1/4' },
     /** With --card: write the card from a report this command wrote before, without evaluating. */
     'from-report': { type: 'string' },
+    /** --data general: run on fewer held-out photos or distractors than the protocol asks. */
+    'allow-small': { type: 'boolean', default: false },
+    seed: { type: 'string', default: '0' },
+    distractors: { type: 'string', default: '5000' },
+    task: { type: 'string', multiple: true },
   },
   async run(v) {
     if (typeof v['model'] !== 'string')
@@ -54,6 +63,7 @@ export const evalCommand: Command = {
     if (typeof v['data'] !== 'string')
       throw new ValidationError('give --data fmnist, --data emoji or --data <folder>');
     const json = Boolean(v['json']);
+    if (v['data'] === 'general') return runGeneral(v, json);
     const data = parseDataSpec(v['data']);
     const fromReport = v['from-report'] as string | undefined;
     if (v['split'] === 'train' && typeof v['card'] === 'string')
@@ -109,6 +119,48 @@ export const evalCommand: Command = {
     if (json) console.log(JSON.stringify(report, null, 2));
   },
 };
+
+const TASKS: readonly TaskName[] = ['copy', 'style', 'category', 'fmnist'];
+
+function count(v: unknown, what: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0)
+    throw new ValidationError(`--${what} must be a whole number >= 0, got '${String(v)}'`);
+  return n;
+}
+
+async function runGeneral(v: Record<string, unknown>, json: boolean): Promise<void> {
+  const tasks = v['task'] as string[] | undefined;
+  for (const t of tasks ?? [])
+    if (!TASKS.includes(t as TaskName))
+      throw new ValidationError(`--task must be one of ${TASKS.join(', ')}, got '${t}'`);
+  const fromReport = v['from-report'] as string | undefined;
+  const outDir = String(v['out']);
+  let report: GeneralReport;
+  if (fromReport !== undefined) {
+    // The Markdown, plot (and card) again from a report's JSON, without evaluating.
+    report = readReport(fromReport) as unknown as GeneralReport;
+    writeGeneralReport(report, outDir);
+  } else {
+    report = await evaluateGeneral({
+      modelDir: String(v['model']),
+      outDir,
+      seed: count(v['seed'], 'seed'),
+      distractors: count(v['distractors'], 'distractors'),
+      allowSmall: Boolean(v['allow-small']),
+      ...(tasks ? { tasks: tasks as TaskName[] } : {}),
+      log: json ? () => {} : (s) => console.log(s),
+    });
+  }
+  if (typeof v['card'] === 'string') {
+    // The command that reproduces the numbers: this one, evaluating.
+    const command = `npx matsearch ${withoutOption(process.argv.slice(2), '--from-report').join(' ')}`;
+    const out = writeGeneralCard(report, v['card'], command);
+    if (!json) console.log(`model card: ${out}`);
+  }
+  if (json) console.log(JSON.stringify(report, null, 2));
+  else console.log(`report: ${join(outDir, `${report.model}-general.md`)}`);
+}
 
 function parseSplit(v: unknown): 'train' | 'test' {
   if (v === 'train' || v === 'test') return v;

@@ -12,6 +12,7 @@ import { PRESETS, type MatMambaVisionConfig } from '../model/config.js';
 import { geometryFor } from '../train/data.js';
 import { NotFoundError } from '../errors.js';
 import { lineChart, type Series } from '../util/svg-plot.js';
+import { existingSection, withSection } from './general-card.js';
 import { formatChange, type QueryWidthLoss, type RetrievalMetrics } from './retrieval.js';
 
 interface RunState {
@@ -215,7 +216,9 @@ export function writeModelCard(c: CardInputs): string {
   mkdirSync(c.outDir, { recursive: true });
   writeFileSync(join(c.outDir, `${name}-training.svg`), trainingCurve(name, state));
   const out = join(c.outDir, `${name}.md`);
-  writeFileSync(out, L.join('\n'));
+  // The general evaluation's section (general-card.ts) survives a rewrite of the rest.
+  const general = existingSection(out);
+  writeFileSync(out, general ? withSection(L.join('\n'), general) : L.join('\n'));
   return out;
 }
 
