@@ -102,7 +102,9 @@ export const proceduralSource: CorpusSource = {
   name: PROCEDURAL_SOURCE,
   group: 'procedural',
   async fetch(dir, log) {
-    const fetched = readdirSync(corpusDir()).filter((s) => s !== PROCEDURAL_SOURCE && sourceDone(s));
+    const fetched = readdirSync(corpusDir()).filter(
+      (s) => s !== PROCEDURAL_SOURCE && sourceDone(s),
+    );
     await rasterCorpus(fetched, { log });
     const sources = rasterisedSources().filter((s) => s !== PROCEDURAL_SOURCE);
     const set = loadCorpus('train', { sources });
