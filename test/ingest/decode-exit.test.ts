@@ -88,3 +88,46 @@ test('the CLI exits promptly after an ingest whose slow SVGs timed out, leaving 
   assert.ok(gapMs < 3000, `the CLI exited ${gapMs} ms after printing its summary`);
   console.log(`decode-exit: the CLI exited ${Math.round(gapMs)} ms after its summary`);
 });
+
+test('a decoder ends with its parent when the parent is killed mid-decode', async () => {
+  const pool = new URL('../../ingest/decode-pool.js', import.meta.url).href;
+  // Six layers of turbulence: many seconds of librsvg work.
+  const layers = [1, 2, 3, 4, 5, 6]
+    .map(
+      (i) =>
+        `<filter id="f${i}"><feTurbulence baseFrequency="0.0${i}" numOctaves="6"/></filter><rect width="100%" height="100%" opacity="0.5" filter="url(#f${i})"/>`,
+    )
+    .join('');
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="2000" height="2000">${layers}</svg>`;
+  const script = `
+    const { decodePool } = await import(${JSON.stringify(pool)});
+    const o = { maxPixels: 1e8, timeoutMs: 600000, thumbnailSize: 64, inputSize: 16, inputChannels: 3 };
+    decodePool.decode(Buffer.from(${JSON.stringify(svg)}), o, false).catch(() => {});
+    const t = setInterval(() => {
+      const [pid] = decodePool.busyPids();
+      // Reported once loaded and decoding (killed while loading, it would fail to start anyway).
+      if (pid) { clearInterval(t); setTimeout(() => console.log(pid), 1000); }
+    }, 5);`;
+  const parent = spawn(process.execPath, ['--input-type=module', '-e', script], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const pid = await new Promise<number>((resolve) =>
+    parent.stdout.setEncoding('utf8').once('data', (c: string) => resolve(Number(c.trim()))),
+  );
+  assert.ok(pid > 0);
+  parent.kill('SIGKILL');
+  await new Promise((r) => parent.once('close', r));
+  // The decoder sees its IPC channel close and exits, whatever librsvg is doing.
+  let alive = true;
+  for (let i = 0; i < 20 && alive; i++) {
+    await new Promise((r) => setTimeout(r, 50));
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      alive = stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+    } catch {
+      alive = false;
+    }
+  }
+  if (alive) process.kill(pid, 'SIGKILL');
+  assert.equal(alive, false, `decoder ${pid} outlived its killed parent by 1 s`);
+});

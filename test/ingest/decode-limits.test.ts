@@ -112,3 +112,25 @@ test('the decode timeout stops the decode itself: libvips is idle soon after it 
     `decode-timeout: a whole decode ${fullCpu.toFixed(2)} CPU s; after the timeout ${used.toFixed(2)}`,
   );
 });
+
+test('a query decode (decodeInput) of a slow SVG is killed at its timeout too', async () => {
+  // Turbulence over the whole canvas: seconds of librsvg work, which libvips' timeout cannot stop.
+  const svg = Buffer.from(
+    '<svg xmlns="http://www.w3.org/2000/svg" width="2000" height="2000"><filter id="f"><feTurbulence baseFrequency="0.02" numOctaves="6"/></filter><rect width="100%" height="100%" filter="url(#f)"/></svg>',
+  );
+  let pid: number | undefined;
+  const query = decodeInput(svg, { ...opts, timeoutMs: 500 });
+  while (pid === undefined) {
+    await new Promise((r) => setImmediate(r));
+    pid = decodePool.busyPids()[0];
+  }
+  await assert.rejects(query, (err: unknown) => {
+    assert.ok(err instanceof DecodeError, String(err));
+    assert.match(err.message, /took over 500 ms and was abandoned/);
+    assert.deepEqual(err.limit, { kind: 'timeout', value: 500 });
+    return true;
+  });
+  // Killed with it: gone (or a zombie about to be reaped) once the query has failed.
+  await new Promise((r) => setTimeout(r, 100));
+  assert.equal(cpuSeconds(pid), null, `decoder ${pid} still runs after its timeout`);
+});
