@@ -166,5 +166,8 @@ export class DecodePool {
   }
 }
 
-/** The process-wide pool: as many decoders as files an ingest decodes at once, up to the cores. */
-export const decodePool = new DecodePool(Math.max(2, Math.min(4, availableParallelism())));
+/**
+ * The process-wide pool: as many decoders as files an ingest decodes at once (4), so that slow
+ * files time out together rather than queueing behind each other; more on a machine with more.
+ */
+export const decodePool = new DecodePool(Math.max(4, Math.min(8, availableParallelism())));
