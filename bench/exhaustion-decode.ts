@@ -8,6 +8,7 @@
  */
 import sharp from 'sharp';
 import { DECODE_DEFAULTS, decodeBytes } from '../ingest/decode.js';
+import { decodePool } from '../ingest/decode-pool.js';
 
 const opts = { ...DECODE_DEFAULTS, inputSize: 64, inputChannels: 3 };
 const mb = () => Math.round(process.memoryUsage().rss / 1e6);
@@ -64,7 +65,9 @@ export async function slow() {
   const abandonedAfterMs = Math.round(performance.now() - t0);
   const afterSlowMs = await timeNormals();
   let idleMs = 0;
-  while (sharp.counters().process > 0) await new Promise((r) => setTimeout(r, 10));
+  // Idle: nothing decoding here, nor in a decoder process (a killed one is gone).
+  while (sharp.counters().process > 0 || decodePool.busyPids().length > 0)
+    await new Promise((r) => setTimeout(r, 10));
   idleMs = Math.round(performance.now() - t0);
   return {
     part: 'slow',

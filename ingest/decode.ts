@@ -6,15 +6,21 @@
  * and by what its decoded frame would take in bytes (pixels x channels x bytes per sample: a
  * small 16-bit RGBA interlaced PNG can need gigabytes). Each file is decoded once, to an image of
  * at most 2048 px a side that the thumbnail and the model input are both made from; decodes in
- * flight share one process-wide memory budget, and the decode timeout is libvips' own, so an
- * abandoned decode stops rather than running on in the background.
+ * flight share one process-wide memory budget. A file that may be slow to decode (see mayBeSlow)
+ * is decoded in a decoder process that is killed at the timeout (decode-pool.ts), so an
+ * abandoned decode stops rather than running on in the background; others decode here, where
+ * libvips' own timeout stops them.
  */
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import sharp, { type Metadata } from 'sharp';
-import { MatsearchError, ValidationError } from '../src/errors.js';
+import { ValidationError } from '../src/errors.js';
 import type { FailureLimit } from '../src/store/store.js';
-import { preprocessImage } from '../src/runtime/preprocess.js';
+import { DecodeError, firstLine } from './decode-error.js';
+import { decodeFrame } from './decode-frame.js';
+import { decodePool } from './decode-pool.js';
+
+export { DecodeError } from './decode-error.js';
 
 export interface DecodeOptions {
   /** Refuse images with more pixels than this (default 100 MP). */
@@ -46,8 +52,11 @@ export const DECODE_DEFAULTS: Omit<DecodeOptions, 'inputSize' | 'inputChannels'>
   maxDecodeBytes: 512 * 1024 * 1024,
 };
 
-/** Longest side of the one decoded image the thumbnail and the model input are made from. */
-const WORK_SIDE = 2048;
+/** Formats libvips decodes a strip at a time (when not interlaced), so its timeout stops them. */
+const STREAMED = new Set(['jpeg', 'png', 'webp', 'gif']);
+
+/** Pixels a streamed raster may have and still be decoded in this process (quick either way). */
+const QUICK_PIXELS = 4_000_000;
 
 const SAMPLE_BYTES: Record<string, number> = {
   uchar: 1,
@@ -113,18 +122,6 @@ export interface DecodedImage {
   readonly thumbnail: Buffer;
   /** Normalised model input [S, S, C]. */
   readonly input: Float32Array;
-}
-
-/**
- * A file that is not a usable image; the message is stored with the file and shown to users.
- * `limit` is set when a limit refused it (the file may be fine): raising the limit retries it.
- */
-export class DecodeError extends MatsearchError {
-  readonly limit: FailureLimit | null;
-  constructor(message: string, options?: { cause?: unknown; limit?: FailureLimit }) {
-    super('E_DECODE', message, options);
-    this.limit = options?.limit ?? null;
-  }
 }
 
 /** The longest decode timeout a timer can hold (setTimeout's 32-bit delay; ~24.8 days). */
@@ -213,32 +210,6 @@ async function checkedHeader(
 }
 
 /**
- * `work`, or a DecodeError once `timeoutMs` have passed (0: no limit). libvips' own timeout
- * stops the decode itself about then (it counts whole seconds); its result is dropped.
- */
-async function withinTimeout<T>(work: Promise<T>, timeoutMs: number): Promise<T> {
-  if (!(timeoutMs > 0)) return work;
-  let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () =>
-        reject(
-          new DecodeError(
-            `decoding took over ${timeoutMs} ms and was abandoned (the decode timeout; raise it to allow slow images)`,
-            { limit: { kind: 'timeout', value: timeoutMs } },
-          ),
-        ),
-      timeoutMs,
-    );
-  });
-  try {
-    return await Promise.race([work, expired]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/**
  * Only the model input of an image (a query, or a refine): the same checks, budget, timeout and
  * preprocessing as an ingest, without hashing or a thumbnail.
  */
@@ -276,9 +247,17 @@ export async function decodeBytes(
 }
 
 /**
- * The header checks, then one decode (within the memory budget and the timeout) to an oriented
- * 8-bit sRGB image on white of at most WORK_SIDE px a side; the model input (the shared
- * preprocessing of src/runtime/preprocess.ts) and the thumbnail are made from it.
+ * Whether a decode could run long enough to need a process that can be killed: anything but a
+ * small, streamed raster (libvips' own timeout stops those where they are).
+ */
+export function mayBeSlow(meta: Metadata): boolean {
+  const pixels = (meta.width ?? 0) * (meta.height ?? 0);
+  return !STREAMED.has(meta.format ?? '') || meta.isProgressive === true || pixels > QUICK_PIXELS;
+}
+
+/**
+ * The header checks, then one decode (within the memory budget and the timeout): in a decoder
+ * process that is killed at the timeout when the file may be slow, else here.
  */
 async function decodeOnce(
   bytes: Buffer,
@@ -287,55 +266,15 @@ async function decodeOnce(
 ): Promise<{ meta: Metadata; thumbnail?: Buffer; input: Float32Array }> {
   const meta = await checkedHeader(bytes, o.maxPixels, o.maxDecodeBytes);
   const release = await decodeMemory.acquire(decodedBytes(meta));
-  // libvips' own timeout (whole seconds) stops the decode where it is; the race below answers
-  // at the exact time asked for.
-  const seconds = o.timeoutMs > 0 ? Math.max(1, Math.ceil(o.timeoutMs / 1000)) : 0;
-  const work = (async () => {
-    try {
-      const { data, info } = await sharp(bytes, {
-        limitInputPixels: o.maxPixels,
-        failOn: 'error',
-        animated: false,
-        density: 72,
-      })
-        .timeout({ seconds })
-        .rotate()
-        .toColourspace('srgb')
-        .flatten({ background: '#ffffff' })
-        .resize(WORK_SIDE, WORK_SIDE, { fit: 'inside', withoutEnlargement: true })
-        .raw()
-        .toBuffer({ resolveWithObject: true });
-      const raw = { width: info.width, height: info.height, channels: info.channels as 3 };
-      const input = await preprocessImage(
-        { data, ...raw },
-        { size: o.inputSize, channels: o.inputChannels === 1 ? 1 : 3 },
-      );
-      if (!thumb) return { meta, input };
-      const thumbnail = await sharp(data, { raw })
-        .resize(o.thumbnailSize, o.thumbnailSize, { fit: 'inside', withoutEnlargement: true })
-        .webp({ quality: 80 })
-        .toBuffer();
-      return { meta, thumbnail, input };
-    } catch (err) {
-      if (err instanceof DecodeError) throw err;
-      // libvips' own timeout, or its pixel cap on a file whose header understated its size.
-      const msg = firstLine(err);
-      const limit: FailureLimit | undefined = /^timeout\b/i.test(msg)
-        ? { kind: 'timeout', value: o.timeoutMs }
-        : /pixel limit/i.test(msg)
-          ? { kind: 'pixels', value: o.maxPixels }
-          : undefined;
-      throw new DecodeError(`could not decode: ${msg}`, {
-        cause: err,
-        ...(limit ? { limit } : {}),
-      });
-    } finally {
-      release(); // only once libvips is done: an abandoned decode holds its bytes until then
-    }
-  })();
-  return withinTimeout(work, o.timeoutMs);
-}
-
-function firstLine(err: unknown): string {
-  return String((err as Error)?.message ?? err).split('\n')[0]!;
+  try {
+    // A timeout under libvips' whole second is only kept by a decoder process.
+    const killable = o.timeoutMs > 0 && (o.timeoutMs < 1000 || mayBeSlow(meta));
+    const frame = killable
+      ? await decodePool.decode(bytes, o, thumb)
+      : await decodeFrame(bytes, o, thumb);
+    const thumbnail = frame.thumbnail ? Buffer.from(frame.thumbnail) : undefined;
+    return { meta, input: frame.input, ...(thumbnail ? { thumbnail } : {}) };
+  } finally {
+    release(); // a killed decode's memory is gone with its process
+  }
 }

@@ -151,6 +151,8 @@ export class Library {
   private inputOptions() {
     return {
       maxPixels: DECODE_DEFAULTS.maxPixels,
+      // Queries get the ingest's default limit: a slow one's decoder is killed at it.
+      timeoutMs: DECODE_DEFAULTS.timeoutMs,
       inputSize: this.embedder.inputSize,
       inputChannels: this.embedder.inputChannels,
     };

@@ -213,7 +213,7 @@ const errorDescriptions: Record<string, string> = {
   404: 'No such image or job.',
   409: 'The library is busy writing (another ingest, or another process holds the lock).',
   503: 'Too many requests queued: retry after Retry-After seconds.',
-  507: "The server's disk is full: nothing was stored; retry once space is freed.",
+  507: "The server's disk is full: nothing was stored (unless the message names what was); retry once space is freed.",
 };
 
 export function openApiDocument(): Json {

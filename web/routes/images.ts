@@ -11,6 +11,7 @@ import { NotFoundError } from '../../src/errors.js';
 import type { ImageRow } from '../../src/store/store.js';
 import { requireKey } from '../auth.js';
 import type { ApiContext } from '../context.js';
+import { isDiskFull } from '../../ingest/fatal.js';
 import { ApiError, badRequest } from '../errors.js';
 import { isInside, servableFile, shownImage } from '../files.js';
 import { ImageIdParams, ListQuery, parseRequest } from '../schemas.js';
@@ -188,7 +189,7 @@ export function imageRoutes(ctx: ApiContext): Router {
       .catch((err: unknown) => {
         // Not added (the library is locked by another process, ...): keep no orphan file.
         for (const p of paths) if (!library.store.findPath(p)) rmSync(p, { force: true });
-        throw err;
+        throw storedAnyway(err, saved, (p) => !!library.store.findPath(p));
       });
     const errors = new Map(s.errors.map((e) => [e.path, e.error]));
     const images = saved.map(({ name, path, known }) => {
@@ -220,4 +221,24 @@ export function imageRoutes(ctx: ApiContext): Router {
   });
 
   return r;
+}
+
+/**
+ * A full disk after some of an upload was committed (the index save after the commit failed):
+ * an answer that says what was stored, since the usual one says nothing was. The images are in
+ * the database and searchable now; the next open repairs the index from it.
+ */
+function storedAnyway(
+  err: unknown,
+  saved: readonly { name: string; path: string }[],
+  isStored: (path: string) => boolean,
+): unknown {
+  if (!isDiskFull(err)) return err;
+  const names = saved.filter((x) => isStored(x.path)).map((x) => x.name);
+  if (names.length === 0) return err;
+  const rest = saved.length - names.length;
+  return new ApiError(
+    'E_DISK_FULL',
+    `the server's disk is full: ${names.join(', ')} ${names.length === 1 ? 'was' : 'were'} stored and can be searched, but the search index could not be saved (it is repaired when the library next opens)${rest > 0 ? `; ${rest} other file${rest === 1 ? ' was' : 's were'} not stored` : ''}. Free some space before uploading more`,
+  );
 }
