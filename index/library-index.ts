@@ -180,7 +180,7 @@ export class LibraryIndex {
       );
       return LibraryIndex.orClose(li, () => {
         li.rebuild();
-        li.persist();
+        li.persist({ wait: true });
       });
     }
     // An index saved before widths were recorded: ask the database which images are narrow.
@@ -190,7 +190,7 @@ export class LibraryIndex {
     return LibraryIndex.orClose(li, () => {
       li.catchUp({ verify: true });
       if (!sync.narrow) li.dirty = true; // so the next open need not scan the database again
-      li.persist();
+      li.persist({ wait: true });
     });
   }
 
@@ -362,14 +362,19 @@ export class LibraryIndex {
 
   /**
    * Saves if the index changed since its files were written and the writer lock can be had
-   * (`lock`); otherwise leaves the files as they are (the database is the truth).
+   * (`lock`); otherwise leaves the files as they are (the database is the truth). `wait`: save
+   * now, even from a worker, so a failure (a full disk) reaches the caller: what open and close
+   * need, where nothing is left to log a background failure to.
    */
-  persist(): void {
+  persist(o: { wait?: boolean } = {}): void {
     if (!this.dirty) return;
     const release = this.opts.lock ? this.opts.lock() : () => {};
     if (!release) return;
     try {
-      this.save();
+      if (o.wait) {
+        this.catchUp();
+        this.saveNow();
+      } else this.save();
     } finally {
       release();
     }

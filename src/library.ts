@@ -320,7 +320,7 @@ export class Library {
     if (!this.open_) return;
     this.open_ = false;
     try {
-      this.index.persist(); // a full disk may refuse it: the next open repairs the index
+      this.index.persist({ wait: true }); // a full disk may refuse it: the next open repairs the index
     } finally {
       this.index.close();
       this.store.close();

@@ -193,6 +193,11 @@ test('a delete on a full disk: the image is gone and the answer says so', async 
   try {
     const r = await raw('DELETE', `/api/images/${id}`);
     assert.equal(r.status, 204, `${r.status} ${r.body}`);
+    // The index is saved in its worker, in the background: keep the disk full until that save
+    // has failed (and been logged), for at most 10 s.
+    const t0 = Date.now();
+    while (!s.logged.some((m) => /ENOSPC|disk/.test(m)) && Date.now() - t0 < 10_000)
+      await new Promise((r) => setTimeout(r, 20));
   } finally {
     for (const l of links) rmSync(l, { force: true });
   }
