@@ -143,6 +143,9 @@ const table = [
     `${wdCsrf['cases']} cross-site and same-site writes, ${wdRebind['refused']} requests under foreign Host names`,
     'forms, text/plain and `Origin: null` posts, deletes and ingests; Host names of an attacker',
     `${wdCsrf['crossSiteStored']} cross-site writes stored; all ${wdRebind['refused']} rebinding requests refused (403), ${wdRebind['leaks']} paths sent`,
+    '0',
+  ]),
+  row([
     '`slow-clients`',
     'multipart searches whose body trickles in a byte every 200 ms, and a normal search meanwhile',
     `${sc['slowClients']} slow clients on 2 search slots`,
@@ -159,6 +162,45 @@ const table = [
     '0',
   ]),
 ].join('\n');
+
+/**
+ * What an anonymous client can make the server spend, from docs/bench/exhaustion.json when it is
+ * there: one line per part of `npm run bench -- exhaustion widths|slow|memory`.
+ */
+function exhaustionSection(): string {
+  const f = join(to, '..', 'bench', 'exhaustion.json');
+  const how =
+    '`for p in widths slow memory; do npm run --silent bench -- exhaustion $p; done > docs/bench/exhaustion.json`';
+  if (!existsSync(f)) return `Resource exhaustion: not measured yet (${how}).`;
+  const parts = readFileSync(f, 'utf8')
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as Json);
+  const part = (name: string) => parts.find((p) => p['part'] === name);
+  const lines = [`Resource exhaustion, measured by ${how}:`, ''];
+  const w = part('widths');
+  if (w) {
+    const rss = w['rssMb'] as [number, number][];
+    const cache = w['cache'] as Json;
+    lines.push(
+      `- **Distinct Mix'n'Match widths:** ${w['specs']} searches, each at a different 6-layer width spec: RSS ${rss[0]![1]} MB at the start, ${rss[1]![1]} MB after ${rss[1]![0]}, ${rss[rss.length - 1]![1]} MB after ${rss[rss.length - 1]![0]} (peak ${Math.max(...rss.map((r) => r[1]))} MB); the export cache held ${cache['widths']} specs in ${(n(cache['bytes']) / 2 ** 20).toFixed(1)} MiB of its ${(n(cache['budget']) / 2 ** 20).toFixed(1)} MiB budget after ${cache['evicted']} evictions.`,
+    );
+  }
+  const sl = part('slow');
+  if (sl)
+    lines.push(
+      `- **Slow images:** ${sl['slowFiles']} slow files abandoned at their decode timeout (${sl['timedOut']} timed out, after ${sl['abandonedAfterMs']} ms), then ${sl['normalFiles']} normal files: ${sl['normalAfterSlowMs']} ms, against ${sl['normalAloneMs']} ms on their own; every decoder idle ${sl['libvipsIdleAfterMs']} ms after the start.`,
+    );
+  const m = part('memory');
+  if (m) {
+    const deep = m['rgba16Interlaced100Mp'] as Json;
+    const forty = m['fortyMp'] as Json;
+    lines.push(
+      `- **Decode memory:** a ${deep['fileKb']} KB 16-bit RGBA interlaced PNG of 100 MP: ${String(deep['result'])} (RSS ${deep['startMb']} MB, peak ${deep['peakMb']} MB); ${forty['files']} files of 40 MP, ${forty['atOnce']} at a time: RSS ${forty['startMb']} MB, peak ${forty['peakMb']} MB.`,
+    );
+  }
+  return lines.join('\n');
+}
 
 /** The load benchmark's headline figures, from docs/bench/load.json when it is there. */
 function loadSection(): string {
@@ -233,6 +275,8 @@ node dist/test/reliability/write-doc.js .cache/reliability docs/RELIABILITY.md
 ${table}
 
 ${loadSection()}
+
+${exhaustionSection()}
 
 ## Details
 
@@ -349,6 +393,27 @@ missing, wrong, any length, prefix, upper-cased, Basic scheme, in the query stri
   \`1e2\` and \`+1\` were accepted; \`--api-key ""\` silently served without a key; a thumbnail
   whose image was deleted mid-request was a 500; a full disk during an upload named the server's
   library folder.
+- Every search at a new Mix'n'Match width spec kept its exported model and ONNX sessions for good
+  (about 6 MB each: 300 distinct specs took a server from 222 MB to 2 GB). Exports now live in a
+  least-recently-used cache with a 16 MiB budget that also drops their worker sessions
+  (\`test/runtime/encoder-cache.test.ts\`; RSS flat after 1,000 specs, below).
+- A search slot was taken before the request body was read, and the server set no header, body
+  or idle timeouts: two clients sending a byte every 2 s held every slot. Bodies are now read and
+  size-checked first, and slow bodies cut off with 408 (\`slow-clients\`).
+- A maximal similar-search (k 1000 of a 10,000 shortlist) blocked the event loop for seconds
+  (per-item database reads, a quadratic dedupe), and every delete or upload rewrote and hashed the
+  whole index on it. Reads are batched, the rerank yields, and saves run in the index worker in
+  the background (\`responsive\`).
+- The decode timeout abandoned a file but not its decode: libvips went on decoding slow SVGs and
+  whole-frame PNGs, delaying every later file, and a search query's decode had no limit at all.
+  Decodes that can be slow now run in decoder processes that are killed at the timeout, for
+  ingest, uploads and queries (\`test/ingest/decode-limits.test.ts\`,
+  \`test/ingest/decode-exit.test.ts\`).
+- The pixel cap counted pixels, not bytes: a 4 MB 16-bit RGBA interlaced PNG at the 100 MP cap
+  needed 1.8 GB, and one upload of many 40 MP files decoded them all. Decodes now have a per-file
+  and a per-process byte budget, an upload over it is refused unread (413), and each file is
+  decoded once for its thumbnail and model input (\`decode-memory\`,
+  \`test/ingest/decode-limits.test.ts\`).
 
 ## Not covered
 
