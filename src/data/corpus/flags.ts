@@ -101,34 +101,34 @@ function codesIn(folder: string): Map<string, string> {
 
 const STYLES: readonly FlagStyle[] = [
   npmFolder(
-    'flag-icons@7',
+    'flag-icons@7.5.0',
     'flags/4x3',
     'flag-icons-4x3',
     'MIT',
     'flag-icons by Panayiotis Lipiridis',
   ),
   npmFolder(
-    'flag-icons@7',
+    'flag-icons@7.5.0',
     'flags/1x1',
     'flag-icons-1x1',
     'MIT',
     'flag-icons by Panayiotis Lipiridis',
   ),
   npmFolder(
-    'country-flag-icons@1',
+    'country-flag-icons@1.6.20',
     '3x2',
     'country-flag-icons',
     'MIT',
     'country-flag-icons by catamphetamine',
   ),
   npmFolder(
-    'svg-country-flags@1',
+    'svg-country-flags@1.2.10',
     'png250px',
     'svg-country-flags',
     'public-domain',
     'svg-country-flags by hjnilsson (Wikimedia Commons flags)',
   ),
-  npmFolder('circle-flags@2', 'flags', 'circle-flags', 'MIT', 'circle-flags by HatScripts'),
+  npmFolder('circle-flags@2.8.3', 'flags', 'circle-flags', 'MIT', 'circle-flags by HatScripts'),
   iconifyFlags('flagpack', 'Flagpack by Yummygum'),
   iconifyFlags('cif', 'CoreUI Flags by creativeLabs'),
   debianFolder(

@@ -159,10 +159,40 @@ export function iconToSvg(icon: ResolvedIcon, side = SVG_SIDE): string {
   );
 }
 
+/**
+ * The exact release of every Iconify set the corpus uses, so a later fetch rebuilds the same
+ * images (a training run resumed on another machine must see the same data).
+ */
+export const ICONIFY_VERSIONS: Readonly<Record<string, string>> = {
+  cif: '1.2.7',
+  devicon: '1.2.68',
+  flagpack: '1.2.8',
+  'flat-color-icons': '1.2.3',
+  fxemoji: '1.2.2',
+  'icon-park': '1.2.4',
+  logos: '1.2.19',
+  lucide: '1.2.137',
+  'material-symbols': '1.2.98',
+  mdi: '1.2.3',
+  'noto-v1': '1.2.5',
+  noto: '1.2.9',
+  openmoji: '1.2.29',
+  ph: '1.2.2',
+  'skill-icons': '1.2.4',
+  'streamline-color': '1.2.2',
+  'streamline-emojis': '1.2.4',
+  tabler: '1.2.41',
+  twemoji: '1.2.5',
+  'vscode-icons': '1.2.97',
+};
+
 /** Fetches `@iconify-json/<name>` into `work/<name>`, reads it and deletes the unpacked files. */
 export function loadIconifySet(name: string, work: string): IconifySet {
   const dest = join(work, `iconify-${name}`);
-  const spec = `@iconify-json/${name}`;
+  const pinned = ICONIFY_VERSIONS[name];
+  if (!pinned)
+    throw new Error(`no pinned version for @iconify-json/${name}: add it to ICONIFY_VERSIONS`);
+  const spec = `@iconify-json/${name}@${pinned}`;
   const version = unpackNpm(spec, dest);
   const read = (file: string): unknown =>
     existsSync(join(dest, file)) ? JSON.parse(readFileSync(join(dest, file), 'utf8')) : {};
