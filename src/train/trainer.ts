@@ -29,7 +29,7 @@ import { planStep } from './nested.js';
 import type { LossOptions } from './step.js';
 import type { WorkerReply, WorkerRequest } from './worker.js';
 import type { ImageSet } from '../data/image-set.js';
-import { crossGroupRecallAt1 } from '../eval/retrieval.js';
+import { crossGroupRecallAt1, normalizeRows } from '../eval/retrieval.js';
 
 export interface TrainOptions {
   readonly name: string;
@@ -471,20 +471,14 @@ async function copyEval(pool: WorkerPool, testSet: ImageSet, levels: readonly st
 /** Fraction of query rows whose nearest database row (cosine) is row `own[i]`. */
 function selfRecallAt1(q: Float32Array, db: Float32Array, D: number, own: Int32Array): number {
   const n = own.length;
-  const norm = (m: Float32Array, i: number) => {
-    let s = 0;
-    for (let d = 0; d < D; d++) s += m[i * D + d]! ** 2;
-    return Math.sqrt(s) || 1;
-  };
-  const dbNorm = Float32Array.from({ length: n }, (_, j) => norm(db, j));
+  const dbn = normalizeRows(db, D); // the query's own norm does not change its ranking
   let hits = 0;
   for (let i = 0; i < n; i++) {
     let best = -Infinity;
     let arg = -1;
     for (let j = 0; j < n; j++) {
       let s = 0;
-      for (let d = 0; d < D; d++) s += q[i * D + d]! * db[j * D + d]!;
-      s /= dbNorm[j]!;
+      for (let d = 0; d < D; d++) s += q[i * D + d]! * dbn[j * D + d]!;
       if (s > best) [best, arg] = [s, j];
     }
     if (arg === own[i]) hits++;
