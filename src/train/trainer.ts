@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { cpus } from 'node:os';
 import type { MatMambaVisionConfig } from '../model/config.js';
 import { initParams, paramShapes } from '../model/params.js';
-import { readSafetensors, writeSafetensors } from '../model/safetensors.js';
+import { readSafetensors, writeSafetensors, type SafetensorsFile } from '../model/safetensors.js';
 import { saveWeights, WEIGHTS_FILE } from '../model/weights.js';
 import { ValidationError } from '../errors.js';
 import { Progress } from '../util/progress.js';
@@ -118,7 +118,12 @@ class WorkerPool {
 }
 
 const CKPT = 'ckpt';
+/**
+ * The Adam moments go in one file each, so no checkpoint file outgrows the weights file and a
+ * run's checkpoint can be committed; older checkpoints hold both in OPT_FILE.
+ */
 const OPT_FILE = 'optimizer.safetensors';
+const MOMENT_FILES = { m: 'optimizer-m.safetensors', v: 'optimizer-v.safetensors' } as const;
 const STATE_FILE = 'state.json';
 
 function decayedNames(config: MatMambaVisionConfig): Set<string> {
@@ -137,12 +142,12 @@ function saveCheckpoint(
   const old = `${dir}.old`;
   rmSync(tmp, { recursive: true, force: true });
   saveWeights(tmp, o.config, params, { name: o.name, extra: { step: String(state.step) } });
-  const moments = new Map<string, { shape: number[]; data: Float32Array }>();
-  for (const [k, shape] of paramShapes(o.config)) {
-    moments.set(`m.${k}`, { shape, data: opt.m.get(k)! });
-    moments.set(`v.${k}`, { shape, data: opt.v.get(k)! });
+  for (const which of ['m', 'v'] as const) {
+    const moments = new Map<string, { shape: number[]; data: Float32Array }>();
+    for (const [k, shape] of paramShapes(o.config))
+      moments.set(`${which}.${k}`, { shape, data: opt[which].get(k)! });
+    writeSafetensors(join(tmp, MOMENT_FILES[which]), moments, { step: String(opt.step) });
   }
-  writeSafetensors(join(tmp, OPT_FILE), moments, { step: String(opt.step) });
   writeFileSync(join(tmp, STATE_FILE), JSON.stringify(state, null, 1));
   rmSync(old, { recursive: true, force: true });
   if (existsSync(dir)) renameSync(dir, old);
@@ -168,7 +173,6 @@ function loadCheckpoint(o: TrainOptions) {
   if (!dir) return null;
   const state = loadCheckpointState(o)!;
   const w = readSafetensors(join(dir, WEIGHTS_FILE)).tensors;
-  const m = readSafetensors(join(dir, OPT_FILE));
   const params = new Map<string, Float32Array>();
   for (const [k] of paramShapes(o.config)) {
     const t = w.get(k);
@@ -178,7 +182,15 @@ function loadCheckpoint(o: TrainOptions) {
       );
     params.set(k, t.data);
   }
-  return { state, params, moments: m, dir };
+  return { state, params, moments: readMoments(dir), dir };
+}
+
+/** Both moment files merged (or the older single file): tensors 'm.<name>' and 'v.<name>'. */
+function readMoments(dir: string): SafetensorsFile {
+  if (existsSync(join(dir, OPT_FILE))) return readSafetensors(join(dir, OPT_FILE));
+  const m = readSafetensors(join(dir, MOMENT_FILES.m));
+  const v = readSafetensors(join(dir, MOMENT_FILES.v));
+  return { ...m, tensors: new Map([...m.tensors, ...v.tensors]) };
 }
 
 /**

@@ -1,11 +1,11 @@
 /** End to end: a run stopped and resumed continues the same data order and gives the same losses and weights. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeConfig } from '../../src/model/config.js';
-import { readSafetensors } from '../../src/model/safetensors.js';
+import { readSafetensors, writeSafetensors } from '../../src/model/safetensors.js';
 import { train, type TrainOptions } from '../../src/train/trainer.js';
 import { writeFakeFashionMnist } from './fixtures.js';
 
@@ -66,6 +66,29 @@ test('resume reproduces the uninterrupted run exactly', async () => {
   const wa = readSafetensors(join(root, 'out-a', 'model.safetensors')).tensors;
   const wb = readSafetensors(join(root, 'out-b', 'model.safetensors')).tensors;
   for (const [k, t] of wa) assert.deepEqual(wb.get(k)!.data, t.data, `${k} differs after resume`);
+  // No checkpoint file outgrows the weights, headers aside (so a run's checkpoint can be committed).
+  const ck = join(root, 'run-b', 'ckpt');
+  const sizes = new Map(readdirSync(ck).map((f) => [f, statSync(join(ck, f)).size]));
+  for (const [f, n] of sizes)
+    assert.ok(n <= sizes.get('model.safetensors')! + 1024, `${f} is ${n} bytes, above the weights`);
+  // A checkpoint in the older layout (both moments in one optimizer.safetensors) resumes too.
+  const c = { ...base, runDir: join(root, 'run-c'), outDir: join(root, 'out-c') };
+  await train({ ...c, stopAfterSteps: 2 }, quiet);
+  const old = join(root, 'run-c', 'ckpt');
+  const m = readSafetensors(join(old, 'optimizer-m.safetensors'));
+  const v = readSafetensors(join(old, 'optimizer-v.safetensors'));
+  const both = new Map(
+    [...m.tensors, ...v.tensors].map(([k, t]) => [k, { shape: t.info.shape, data: t.data }]),
+  );
+  writeSafetensors(join(old, 'optimizer.safetensors'), both, m.metadata);
+  rmSync(join(old, 'optimizer-m.safetensors'));
+  rmSync(join(old, 'optimizer-v.safetensors'));
+  const fromOld = await train({ ...c, resume: true }, quiet);
+  assert.deepEqual(
+    fromOld.map((r) => r.loss),
+    straight.map((r) => r.loss),
+    'losses differ after resuming the older layout',
+  );
   // Resuming with other options is refused rather than silently mixing runs.
   await assert.rejects(train({ ...b, resume: true, seed: 4 }, quiet), {
     code: 'E_VALIDATION',
