@@ -5,7 +5,7 @@
  *
  *   matsearch_http_requests_total{method, route, status}          counter
  *   matsearch_http_request_duration_seconds{method, route}        histogram
- *   matsearch_search_duration_seconds{width, stage}               histogram (encode, coarse, rerank, total)
+ *   matsearch_search_duration_seconds{width, stage}               histogram (encode, refine_encode, coarse, rerank, total)
  *   plus the gauges the app collects (index size, ingest progress, queue depth).
  */
 import type { RequestHandler } from 'express';
@@ -113,7 +113,7 @@ export class Metrics {
   );
   readonly searchSeconds = new Histogram(
     'matsearch_search_duration_seconds',
-    'Search latency by query width and stage (encode, coarse, rerank, total), in seconds.',
+    'Search latency by query width and stage (encode, refine_encode, coarse, rerank, total), in seconds.',
   );
   private readonly widths = new Set<string>();
 

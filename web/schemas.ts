@@ -47,7 +47,7 @@ const rerank = z
   .enum(['full', 'none'], { error: "must be 'full' or 'none'" })
   .optional()
   .describe(
-    "'full' (default) rescores the shortlist with full-width vectors; 'none' keeps coarse scores.",
+    "'full' (default) rescores the shortlist exactly against the stored full-width vectors, with the one query vector; 'none' keeps the coarse scores.",
   );
 const minScore = number(-1, 1).optional().describe('Drop results with a cosine score below this.');
 const shortlist = number(1, 10_000, true)
@@ -67,6 +67,11 @@ const searchShape = {
     .optional()
     .describe("Encoding latency budget in ms, required with width 'auto'."),
   rerank,
+  refine: boolean()
+    .optional()
+    .describe(
+      'Also encode the query at full width and rescore the shortlist with it: a second encode, reported as timings_ms.refine_encode (default false; no effect at width 1).',
+    ),
   min_score: minScore,
   shortlist,
 };
@@ -155,13 +160,20 @@ export const SearchResponse = z
     results: z.array(SearchHit),
     widths: z.object({
       query: z.string().describe("Width the query was encoded at ('stored' for an id query)."),
-      rerank: z.string().nullable().describe("'1' when reranked at full width, else null."),
+      rerank: z
+        .string()
+        .nullable()
+        .describe(
+          "Width of the query vector that gave the final scores: the query width, '1' when refined, null with rerank=none.",
+        ),
     }),
+    refined: z.boolean().describe('Whether a second, full-width query pass ran (refine).'),
     timings_ms: z
       .object({
         queue: z.number().describe('Waiting for a search slot.'),
         decode: z.number().describe('Decoding the uploaded image.'),
-        encode: z.number(),
+        encode: z.number().describe('The one encode of the query at its width (0 if cached).'),
+        refine_encode: z.number().describe('The full-width refine pass (0 without refine).'),
         coarse: z.number(),
         rerank: z.number(),
         total: z.number().describe('The whole request, server side.'),

@@ -105,6 +105,7 @@ function searchOptions(v: Record<string, unknown>): SearchOptions {
     ...(shortlist !== undefined ? { shortlist } : {}),
     ...(minScore !== undefined ? { minScore } : {}),
     rerank,
+    ...(v['refine'] ? { refine: true } : {}),
     ...(v['no-dedupe'] ? { dedupe: false as const } : {}),
   };
 }
@@ -115,6 +116,7 @@ const searchFlags = {
   k: { type: 'string', short: 'k' },
   shortlist: { type: 'string' },
   rerank: { type: 'string' },
+  refine: { type: 'boolean', default: false },
   'min-score': { type: 'string' },
   'no-dedupe': { type: 'boolean', default: false },
 } as const;
@@ -167,7 +169,9 @@ function printSearch(r: SearchResponse, json: boolean) {
   const t = r.timings;
   console.log(
     `\nquery width ${r.widths.query}, rerank ${r.widths.rerank ?? 'off'}, shortlist ${r.shortlist}; ` +
-      `encode ${t.encode.toFixed(1)} ms, coarse ${t.coarse.toFixed(2)} ms, rerank ${t.rerank.toFixed(2)} ms, total ${t.total.toFixed(1)} ms`,
+      `encode ${t.encode.toFixed(1)} ms` +
+      (r.refined ? `, refine encode ${t.refineEncode.toFixed(1)} ms` : '') +
+      `, coarse ${t.coarse.toFixed(2)} ms, rerank ${t.rerank.toFixed(2)} ms, total ${t.total.toFixed(1)} ms`,
   );
 }
 
@@ -270,7 +274,7 @@ export const refineCommand: Command = {
 export const searchCommand: Command = {
   summary: 'search the library with an image file',
   usage:
-    '<image> [--width 1|1/2|1/4|1/8|SPEC|auto] [--budget-ms N] [--k N] [--shortlist N] [--rerank full|none] [--min-score X] [--json]',
+    '<image> [--width 1|1/2|1/4|1/8|SPEC|auto] [--budget-ms N] [--k N] [--shortlist N] [--rerank full|none] [--refine] [--min-score X] [--json]',
   options: { ...common, ...searchFlags },
   async run(v, args) {
     const file = args[0];

@@ -20,7 +20,7 @@ export const trainCommand: Command = {
   summary: 'train a MatMamba-Vision model (joint nested widths, or one width as a baseline)',
   usage:
     '--data fmnist|emoji|general|FOLDER [--config tiny] [--image-size PX] [--patch PX] [--d-model N] [--layers N] [--name N] [--steps N] [--batch N] [--lr X] [--width W ...] ' +
-    '[--distill X] [--cross X] [--workers N] [--resume] [--max-minutes M] [--run DIR] [--out DIR]',
+    '[--distill X] [--cross X] [--workers N] [--shards N] [--resume] [--max-minutes M] [--run DIR] [--out DIR]',
   options: {
     config: { type: 'string', default: 'tiny' },
     data: { type: 'string' },
@@ -44,6 +44,7 @@ export const trainCommand: Command = {
     'image-size': { type: 'string' },
     width: { type: 'string', multiple: true },
     workers: { type: 'string' },
+    shards: { type: 'string' },
     seed: { type: 'string' },
     'checkpoint-minutes': { type: 'string' },
     'eval-every': { type: 'string' },
@@ -105,6 +106,7 @@ export const trainCommand: Command = {
         cross: num(v['cross'], 'cross', 0),
       },
       workers: num(v['workers'], 'workers', 2),
+      ...(v['shards'] !== undefined ? { shards: num(v['shards'], 'shards', 0) } : {}),
       seed: num(v['seed'], 'seed', 0),
       checkpointMinutes: num(v['checkpoint-minutes'], 'checkpoint-minutes', 5),
       evalEvery: num(v['eval-every'], 'eval-every', 250),

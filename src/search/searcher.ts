@@ -1,17 +1,23 @@
 /**
  * The adaptive two-stage search of a library (after Matryoshka adaptive retrieval):
- *   1. encode the query at the requested width (or the widest that fits a latency budget);
+ *   1. encode the query once, at the requested width (or the widest that fits a latency budget);
  *   2. coarse: the index's top-K' shortlist for that vector;
- *   3. rerank: exact cosine between the full-width query vector and the stored full-width
- *      vectors of the shortlist (the full-width query pass runs alongside stage 2); the vectors
- *      come from the index's memory where it keeps them (hnswlib, exact), else the database;
+ *   3. rerank: exact cosine between that query vector and each candidate's stored widest vector
+ *      (full precision; full width where the library has it), read from the index's memory
+ *      where it keeps them (hnswlib), else the database;
  *   4. filter (min score, excluded ids), drop near-duplicates, keep k.
+ * Every width shares one embedding space, which is what makes 1 + 3 valid: the database side
+ * holds the full model's vectors, so a narrow query needs no second pass. `refine` asks for
+ * one: a full-width encode of the query (run alongside stage 2) rescores the shortlist; it is
+ * timed apart (`refineEncode`) and never happens unless asked.
+ * A small cache of recent query vectors (by content and width) means a client that asks for
+ * the same image again, e.g. the UI's refine step after its first answer, is not re-encoded.
  * Stages 3 and 4 read the database in batches and yield to the event loop every few ms: the
  * largest request (k = 1000 of a 10,000 shortlist) takes a while but never stalls the server.
- * Every width shares one embedding space, which is what makes 1 + 3 valid.
  * Stage 2 is awaited: with the index in a worker thread (`thread: 'worker'`) it runs there and
  * the event loop stays free; in-process it is synchronous.
  */
+import { createHash } from 'node:crypto';
 import type { Embedder } from '../embed/embedder.js';
 import { STANDARD_WIDTHS, type WidthSpec } from '../model/nesting.js';
 import type { Store } from '../store/store.js';
@@ -27,8 +33,16 @@ export interface SearchOptions {
   readonly budgetMs?: number;
   /** Shortlist size K' (default max(100, 10k)). */
   readonly shortlist?: number;
-  /** 'full' reranks the shortlist with full-width vectors (default); 'none' keeps coarse scores. */
+  /**
+   * 'full' (default) rescores the shortlist exactly against the stored full-width vectors with
+   * the query vector; 'none' keeps the coarse stage's scores.
+   */
   readonly rerank?: 'full' | 'none';
+  /**
+   * Also encode the query at full width and rescore the shortlist with that vector (a second
+   * encode, reported as `timings.refineEncode`). No effect at width 1 or with rerank 'none'.
+   */
+  readonly refine?: boolean;
   /** Drop results scoring below this cosine. */
   readonly minScore?: number;
   /** Image ids never returned (e.g. the query image itself). */
@@ -50,8 +64,22 @@ export interface SearchHit {
 
 export interface SearchResponse {
   readonly results: SearchHit[];
-  readonly timings: { encode: number; coarse: number; rerank: number; total: number };
+  readonly timings: {
+    /** The query's one encode at its width (0 when the vector came from the cache). */
+    encode: number;
+    /** The full-width pass of `refine` (0 without it). */
+    refineEncode: number;
+    coarse: number;
+    rerank: number;
+    total: number;
+  };
+  /**
+   * query: the width the query was encoded at; rerank: the width of the query vector that gave
+   * the final scores (the query width, '1' when refined, null with rerank 'none').
+   */
   readonly widths: { query: string; rerank: string | null };
+  /** Whether a full-width refine pass ran. */
+  readonly refined: boolean;
   readonly shortlist: number;
   readonly modelId: string;
 }
@@ -61,6 +89,9 @@ const dot = (a: Float32Array, b: Float32Array) => {
   for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!;
   return s;
 };
+
+/** Query vectors kept for a repeated query (the same image at the same width). */
+const QUERY_CACHE = 64;
 
 /** Ids per database query when a search reads many rows. */
 const BATCH = 500;
@@ -81,6 +112,10 @@ function slicer(sliceMs = 10): () => Promise<void> {
 export class Searcher {
   /** Measured encode latency per width label (ms, moving average), for 'auto'. */
   private readonly latency = new Map<string, number>();
+  /** Recent query vectors by input digest and width label, least recently used first. */
+  private readonly recent = new Map<string, Float32Array>();
+  /** Encoder calls made for queries (for tests and stats). */
+  encodes = 0;
 
   constructor(
     private readonly store: Store,
@@ -91,13 +126,26 @@ export class Searcher {
   private async encode(
     input: Float32Array,
     width: WidthSpec,
+    digest?: string,
   ): Promise<{ vector: Float32Array; ms: number; label: string }> {
+    const label = this.embedder.widthLabel(width);
+    const key = digest === undefined ? undefined : `${digest} ${label}`;
+    const cached = key === undefined ? undefined : this.recent.get(key);
+    if (cached) {
+      this.recent.delete(key!);
+      this.recent.set(key!, cached);
+      return { vector: cached, ms: 0, label };
+    }
     const t0 = performance.now();
+    this.encodes++;
     const [vector] = await this.embedder.embed([input], width);
     const ms = performance.now() - t0;
-    const label = this.embedder.widthLabel(width);
     const prev = this.latency.get(label);
     this.latency.set(label, prev === undefined ? ms : 0.8 * prev + 0.2 * ms);
+    if (key !== undefined) {
+      this.recent.set(key, vector!);
+      if (this.recent.size > QUERY_CACHE) this.recent.delete(this.recent.keys().next().value!);
+    }
     return { vector: vector!, ms, label };
   }
 
@@ -124,27 +172,32 @@ export class Searcher {
     }
     const rerank = o.rerank ?? 'full';
     const queryLabel = this.embedder.widthLabel(width);
-    const needFull = rerank === 'full' && queryLabel !== '1';
-    const q = await this.encode(input, width);
-    // The full-width pass runs while the coarse stage searches (on the worker pool when the
+    const refine = o.refine === true && rerank === 'full' && queryLabel !== '1';
+    const digest = createHash('sha256')
+      .update(new Uint8Array(input.buffer, input.byteOffset, input.byteLength))
+      .digest('hex');
+    const q = await this.encode(input, width, digest);
+    // The refine pass runs while the coarse stage searches (on the worker pool when the
     // embedder has one; in-process embedders simply run it first).
-    const fullPromise = needFull ? this.encode(input, 1) : Promise.resolve(q);
+    const refinePromise = refine ? this.encode(input, 1, digest) : Promise.resolve(q);
     const tc = performance.now();
     const shortlist = await this.coarse(q.vector, k, o);
     const coarseMs = performance.now() - tc;
-    const full = await fullPromise;
+    const scorer = await refinePromise;
     const tr = performance.now();
-    const results = await this.finish(shortlist, rerank === 'full' ? full.vector : null, k, o);
+    const results = await this.finish(shortlist, rerank === 'full' ? scorer.vector : null, k, o);
     const rerankMs = performance.now() - tr;
     return {
       results,
       timings: {
-        encode: q.ms + (needFull ? full.ms : 0),
+        encode: q.ms,
+        refineEncode: refine ? scorer.ms : 0,
         coarse: coarseMs,
         rerank: rerankMs,
         total: performance.now() - t0,
       },
-      widths: { query: queryLabel, rerank: rerank === 'full' ? '1' : null },
+      widths: { query: queryLabel, rerank: rerank === 'full' ? scorer.label : null },
+      refined: refine,
       shortlist: shortlist.length,
       modelId: this.embedder.modelId,
     };
@@ -154,11 +207,12 @@ export class Searcher {
   async similar(imageId: number, o: SearchOptions = {}): Promise<SearchResponse> {
     const t0 = performance.now();
     const k = o.k ?? 10;
-    const v =
-      this.store.getEmbedding(imageId, this.embedder.modelId, '1') ??
-      this.store.widestEmbedding(imageId, this.embedder.modelId)?.vector;
+    const full = this.store.getEmbedding(imageId, this.embedder.modelId, '1');
+    const widest = full ? null : this.store.widestEmbedding(imageId, this.embedder.modelId);
+    const v = full ?? widest?.vector;
     if (!v)
       throw new NotFoundError(`image ${imageId} has no vector of model ${this.embedder.modelId}`);
+    const label = full ? '1' : widest!.width;
     const opts = { ...o, exclude: [...(o.exclude ?? []), imageId] };
     const tc = performance.now();
     const shortlist = await this.coarse(v, k, opts);
@@ -174,11 +228,13 @@ export class Searcher {
       results,
       timings: {
         encode: 0,
+        refineEncode: 0,
         coarse: coarseMs,
         rerank: performance.now() - tr,
         total: performance.now() - t0,
       },
-      widths: { query: 'stored', rerank: (o.rerank ?? 'full') === 'full' ? '1' : null },
+      widths: { query: 'stored', rerank: (o.rerank ?? 'full') === 'full' ? label : null },
+      refined: false,
       shortlist: shortlist.length,
       modelId: this.embedder.modelId,
     };
@@ -195,12 +251,12 @@ export class Searcher {
 
   private async finish(
     shortlist: { id: number; coarse: number }[],
-    fullQuery: Float32Array | null,
+    query: Float32Array | null,
     k: number,
     o: SearchOptions,
   ): Promise<SearchHit[]> {
     const model = this.embedder.modelId;
-    const needVectors = fullQuery !== null || o.dedupe !== false;
+    const needVectors = query !== null || o.dedupe !== false;
     const tick = slicer();
     // From the index's memory where it holds the full-width vector; else from the database,
     // in batches of one query each.
@@ -225,7 +281,7 @@ export class Searcher {
         coarse: h.coarse,
         vector: stored,
         vectorWidth: full ? '1' : 'narrower',
-        score: fullQuery && stored ? dot(fullQuery, stored) : h.coarse,
+        score: query && stored ? dot(query, stored) : h.coarse,
         // No vector left anywhere: the image was deleted after the coarse stage found it.
         gone: needVectors && !stored,
       });

@@ -20,7 +20,10 @@ export function microSeed(seed: number, step: number, micro: number): number {
 
 /**
  * Plans one optimizer step: for every granularity a fresh micro-batch of `units` sampler units,
- * split across `workers` at unit boundaries. Returns each worker's list of micro-batches.
+ * split into `shards` shards at unit boundaries (default one per worker), shard s going to worker
+ * s mod `workers`. Returns each worker's list of micro-batches. The step's arithmetic depends on
+ * the shards, not on the workers: a run planned with 2 shards computes the same gradients on one
+ * worker (each shard in turn, which also bounds a worker's graph) as on two.
  */
 export function planStep(
   levels: readonly string[],
@@ -29,6 +32,7 @@ export function planStep(
   workers: number,
   seed: number,
   step: number,
+  shards = workers,
 ): MicroBatch[][] {
   const g = levels.length;
   const plan: MicroBatch[][] = Array.from({ length: workers }, () => []);
@@ -37,12 +41,12 @@ export function planStep(
     const total = batch.reduce((n, u) => n + u.length, 0);
     const base = microSeed(seed, step, micro);
     let offset = 0;
-    for (let w = 0; w < workers; w++) {
-      const lo = Math.floor((w * units) / workers);
-      const hi = Math.floor(((w + 1) * units) / workers);
+    for (let sh = 0; sh < shards; sh++) {
+      const lo = Math.floor((sh * units) / shards);
+      const hi = Math.floor(((sh + 1) * units) / shards);
       const indices = batch.slice(lo, hi).flat();
       if (indices.length > 0) {
-        plan[w]!.push({
+        plan[sh % workers]!.push({
           width,
           indices,
           seed: (base + offset * 7919) >>> 0,

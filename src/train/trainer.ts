@@ -52,6 +52,12 @@ export interface TrainOptions {
   readonly clip: number;
   readonly loss: LossOptions;
   readonly workers: number;
+  /**
+   * Shards each micro-batch is split into (default: one per worker); each shard's loss sees only
+   * its own images. Fixing it keeps a run's arithmetic the same on fewer workers, and bounds the
+   * size of one worker's graph.
+   */
+  readonly shards?: number;
   readonly seed: number;
   readonly checkpointMinutes: number;
   readonly evalEvery: number;
@@ -273,6 +279,9 @@ export async function train(
         )
       : new Sampler(trainSet, byIdentity, o.seed, { ...state.sampler });
   const nWorkers = Math.max(1, Math.min(o.workers, cpus().length));
+  const shards = o.shards ?? nWorkers;
+  if (!Number.isInteger(shards) || shards < 1 || shards > o.units)
+    throw new ValidationError(`shards must be a whole number from 1 to ${o.units}, got ${shards}`);
   const pool = new WorkerPool(nWorkers);
   const augment = augmentFor(o.data, o.config.imageSize, o.config.inChans);
   try {
@@ -289,7 +298,7 @@ export async function train(
     const backend = (ready[0] as { backend: string }).backend;
     log(
       `training ${o.name}: ${o.config.dModel}-wide x ${o.config.nLayer} layers, levels [${o.levels.join(', ')}], ` +
-        `${o.units * sampler.unitSize} images per micro-batch, ${nWorkers} worker(s) on tfjs-${backend}`,
+        `${o.units * sampler.unitSize} images per micro-batch in ${shards} shard(s), ${nWorkers} worker(s) on tfjs-${backend}`,
     );
     const progress = new Progress(o.steps, 'steps', process.stderr, 10_000, state.step);
     let lastCkpt = performance.now();
@@ -313,7 +322,7 @@ export async function train(
       (o.stopAfterSteps !== undefined && state.step - startStep >= o.stopAfterSteps) ||
       (o.maxMinutes !== undefined && (performance.now() - t0) / 60000 >= o.maxMinutes);
     while (state.step < o.steps) {
-      const plan = planStep(o.levels, sampler, o.units, nWorkers, o.seed, state.step);
+      const plan = planStep(o.levels, sampler, o.units, nWorkers, o.seed, state.step, shards);
       const replies = (await pool.all((i) => ({ type: 'grads', micro: plan[i]! }))) as Extract<
         WorkerReply,
         { type: 'grads' }

@@ -35,9 +35,13 @@ test('ingest, search, similar, stats, remove and the exit codes', async () => {
   assert.equal(s.code, 0, s.err);
   const res = JSON.parse(s.out);
   assert.equal(res.results[0].path, files[4]);
-  assert.deepEqual(res.widths, { query: '1/4', rerank: '1' });
-  for (const k of ['encode', 'coarse', 'rerank', 'total'])
+  assert.deepEqual(res.widths, { query: '1/4', rerank: '1/4' });
+  assert.equal(res.refined, false);
+  for (const k of ['encode', 'refineEncode', 'coarse', 'rerank', 'total'])
     assert.equal(typeof res.timings[k], 'number');
+  const rf = run('search', files[4]!, '--width', '1/4', '--refine', '--k', '3');
+  assert.equal(rf.code, 0, rf.err);
+  assert.match(rf.out, /rerank 1, .*encode [\d.]+ ms, refine encode [\d.]+ ms, coarse/);
 
   const table = run('search', files[4]!, '--k', '2');
   assert.equal(table.code, 0);

@@ -50,6 +50,27 @@ test('one optimizer step = g micro-steps, round-robin widths, fresh data, losses
   );
 });
 
+test('a step planned in 2 shards holds the same micro-batches on 1 worker as on 2', () => {
+  const set = fakeEmoji(40);
+  const flat = (workers: number) => {
+    const plan = planStep(JOINT_LEVELS, new Sampler(set, true, 1), 6, workers, 3, 5, 2);
+    assert.equal(plan.length, workers);
+    return plan
+      .flat()
+      .map((m) => JSON.stringify(m))
+      .sort();
+  };
+  const one = flat(1);
+  assert.equal(one.length, 8, '4 widths x 2 shards');
+  assert.deepEqual(one, flat(2));
+  // Without shards, one worker takes each micro-batch whole.
+  const whole = planStep(JOINT_LEVELS, new Sampler(set, true, 1), 6, 1, 3, 5);
+  assert.deepEqual(
+    whole[0]!.map((m) => m.indices.length),
+    [18, 18, 18, 18],
+  );
+});
+
 test('accumulated gradients equal the 1/g-weighted sum of separate micro-batch gradients', () => {
   const cfg = makeConfig({
     dModel: 16,

@@ -155,9 +155,23 @@ test('search by upload and by id, thumbnails, similar', async () => {
   const res = S.SearchResponse.parse(r.body);
   assert.equal(res.results.length, 3);
   assert.equal(res.results[0]!.id, idOf(files[3]!));
-  assert.deepEqual(res.widths, { query: '1/4', rerank: '1' });
+  // One encode at 1/4, whose vector also gives the exact rerank; no refine pass unless asked.
+  assert.deepEqual(res.widths, { query: '1/4', rerank: '1/4' });
+  assert.equal(res.refined, false);
+  assert.equal(res.timings_ms.refine_encode, 0);
   for (const t of Object.values(res.timings_ms)) assert.ok(t >= 0);
   assert.ok(res.timings_ms.total >= res.timings_ms.encode);
+
+  const refined = await call('/api/search', {
+    method: 'POST',
+    body: form({ k: '3', width: '1/4', refine: 'true' }, [imageOf(files[3]!)]),
+  });
+  assert.equal(refined.status, 200, JSON.stringify(refined.body));
+  const rf = S.SearchResponse.parse(refined.body);
+  assert.deepEqual(rf.widths, { query: '1/4', rerank: '1' });
+  assert.equal(rf.refined, true);
+  assert.ok(rf.timings_ms.refine_encode > 0);
+  assert.equal(rf.timings_ms.encode, 0, 'the same image at 1/4 again is not re-encoded');
 
   const thumb = await fetch(srv.url + res.results[0]!.thumbnail_url);
   assert.equal(thumb.status, 200);
@@ -207,6 +221,7 @@ test('bad requests get a 400 that names the field', async () => {
   assertFieldError(await post({ width: '1/3' }), 400, 'width');
   assertFieldError(await post({ width: 'auto' }), 400, 'budget_ms');
   assertFieldError(await post({ rerank: 'sometimes' }), 400, 'rerank');
+  assertFieldError(await post({ refine: 'maybe' }), 400, 'refine');
   assertFieldError(await post({ min_score: '2' }), 400, 'min_score');
   assertFieldError(await post({ colour: 'red' }), 400, 'colour');
   assertFieldError(await post({ k: '3' }, []), 400, 'image');
@@ -490,7 +505,12 @@ test('metrics: requests per route, search latency per width, index size, ingest 
     text,
     /^matsearch_http_request_duration_seconds_bucket\{method="GET",route="\/api\/images\/:id\/similar",le="\+Inf"\} \d+$/m,
   );
-  assert.match(text, /^matsearch_search_duration_seconds_count\{width="1\/4",stage="encode"\} 1$/m);
+  // Two searches at 1/4, one of them refined: the refine pass is its own stage.
+  assert.match(text, /^matsearch_search_duration_seconds_count\{width="1\/4",stage="encode"\} 2$/m);
+  assert.match(
+    text,
+    /^matsearch_search_duration_seconds_count\{width="1\/4",stage="refine_encode"\} 1$/m,
+  );
   assert.match(
     text,
     /^matsearch_search_duration_seconds_sum\{width="stored",stage="total"\} [\d.e-]+$/m,

@@ -37,7 +37,7 @@ let browser: Browser;
 let page: Page;
 /** Problems the page reported: console errors, uncaught exceptions, failed or foreign requests. */
 const problems: string[] = [];
-/** The searches the page made, in order, as "shortlist 1/8" or "final 1/8". */
+/** The searches the page made, in order, as "first 1/8" or "refined 1/8". */
 let searches: Promise<string>[] = [];
 
 before(async () => {
@@ -81,8 +81,8 @@ before(async () => {
   page.on('response', (r) => {
     if (r.request().method() === 'POST' && r.url().endsWith('/api/search') && r.ok())
       searches.push(
-        r.json().then((b: { widths: { query: string; rerank: string | null } }) => {
-          return `${b.widths.rerank === null ? 'shortlist' : 'final'} ${b.widths.query}`;
+        r.json().then((b: { widths: { query: string }; refined: boolean }) => {
+          return `${b.refined ? 'refined' : 'first'} ${b.widths.query}`;
         }),
       );
   });
@@ -126,7 +126,7 @@ test(
   },
 );
 
-test('upload an image: the shortlist, then the reranked results', { timeout: 30_000 }, async () => {
+test('upload an image: one search at width 1, no refine pass', { timeout: 30_000 }, async () => {
   searches = [];
   await page.setInputFiles('#file', join(SAMPLES, 'twemoji', 'bagel.png'));
   await finalAt('1');
@@ -135,15 +135,19 @@ test('upload an image: the shortlist, then the reranked results', { timeout: 30_
   // The same file is in the library: it comes first, with a score of 1.
   const first = await page.getAttribute('#grid .tile:first-child .tile-main', 'aria-label');
   assert.match(first ?? '', /^twemoji\/bagel\.png, score 1\.000\./);
-  assert.deepEqual(await Promise.all(searches), ['shortlist 1', 'final 1']); // two calls: shortlist first, then rerank
-  assert.match((await page.textContent('#status')) ?? '', /12 results · query width 1 · reranked/);
+  // Width 1 needs no refine pass: one call, one encode.
+  assert.deepEqual(await Promise.all(searches), ['first 1']);
+  assert.match(
+    (await page.textContent('#status')) ?? '',
+    /12 results · query width 1 · one encode, exact rerank/,
+  );
   const t = await timings();
   for (const stage of ['queue', 'decode', 'encode', 'coarse', 'rerank', 'total', 'round trip'])
     assert.ok(
-      Number.isFinite(Number(t[`final ${stage}`])),
-      `final ${stage}: ${t[`final ${stage}`]}`,
+      Number.isFinite(Number(t[`shortlist ${stage}`])),
+      `first ${stage}: ${t[`shortlist ${stage}`]}`,
     );
-  assert.ok(Number(t['final encode']) > 0);
+  assert.ok(Number(t['shortlist encode']) > 0);
 });
 
 test('the width dial re-runs the query and the timings follow', { timeout: 30_000 }, async () => {
@@ -151,7 +155,12 @@ test('the width dial re-runs the query and the timings follow', { timeout: 30_00
   searches = [];
   await page.click('label[for="w-1-8"]');
   await finalAt('1/8');
-  assert.deepEqual(await Promise.all(searches), ['shortlist 1/8', 'final 1/8']);
+  // Below width 1: the first results, then the refine pass (whose 1/8 vector is cached).
+  assert.deepEqual(await Promise.all(searches), ['first 1/8', 'refined 1/8']);
+  const t = await timings();
+  // Both vectors are the server's cached ones: this image was searched at width 1 just before.
+  assert.equal(Number(t['final refine_encode']), 0, `refine_encode ${t['final refine_encode']}`);
+  assert.equal(Number(t['final encode']), 0);
   assert.notEqual(await page.textContent('#timings'), before);
   assert.match((await page.textContent('#timings thead')) ?? '', /width 1\/8/);
   // Keyboard: arrows move along the dial like any radio group.

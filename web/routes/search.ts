@@ -18,6 +18,7 @@ interface SearchParams {
   width?: string;
   budget_ms?: number;
   rerank?: 'full' | 'none';
+  refine?: boolean;
   min_score?: number;
   shortlist?: number;
 }
@@ -30,6 +31,7 @@ function searchOptions(ctx: ApiContext, p: SearchParams): SearchOptions {
     ...(p.width !== undefined ? { width: p.width } : {}),
     ...(p.budget_ms !== undefined ? { budgetMs: p.budget_ms } : {}),
     ...(p.rerank !== undefined ? { rerank: p.rerank } : {}),
+    ...(p.refine !== undefined ? { refine: p.refine } : {}),
     ...(p.min_score !== undefined ? { minScore: p.min_score } : {}),
     ...(p.shortlist !== undefined ? { shortlist: p.shortlist } : {}),
   };
@@ -48,6 +50,7 @@ function present(
   const { store } = ctx.library;
   ctx.metrics.observeSearch(r.widths.query, {
     encode: r.timings.encode,
+    ...(r.refined ? { refine_encode: r.timings.refineEncode } : {}),
     coarse: r.timings.coarse,
     rerank: r.timings.rerank,
     total,
@@ -64,10 +67,12 @@ function present(
       file_url: `${imageUrl(h.id)}/file`,
     })),
     widths: r.widths,
+    refined: r.refined,
     timings_ms: {
       queue: t.queueMs,
       decode: t.decodeMs,
       encode: r.timings.encode,
+      refine_encode: r.timings.refineEncode,
       coarse: r.timings.coarse,
       rerank: r.timings.rerank,
       total,

@@ -1,9 +1,12 @@
 /**
  * The search view: the query, the width dial and options, progressive results and the timings.
  *
- * Progressive results are two calls: `rerank=none` first (the coarse shortlist from the
- * query-width encoder, shown as soon as it lands), then `rerank=full` (the same shortlist
- * rescored with full-width vectors), which replaces it; tiles show how far the rerank moved them.
+ * Progressive results: the first call encodes the query once, at the dial's width, and its
+ * results (the shortlist rescored exactly against the stored full-width vectors) show as soon
+ * as they land. With "refine" on and a width below 1, a second call (`refine=true`, pinned to
+ * the same width) adds a full-width query pass that rescores the same shortlist and replaces
+ * the list; the server keeps the first call's vector, so only the full-width pass is new work.
+ * Tiles show how far the refine pass moved them.
  */
 import * as api from './api.js';
 import { $, baseName, fmtMs, h, shortPath, tile } from './dom.js';
@@ -111,28 +114,29 @@ export async function run() {
   state.controller?.abort();
   const ctl = (state.controller = new AbortController());
   const p = params();
-  const rerank = els.rerank.checked;
+  const refine = els.refine.checked;
   setStatus(`Searching at width ${p.width}…`);
   els.results.dataset.state = 'loading';
   els.timings.dataset.state = 'loading';
   try {
-    const shortlist = await timedSearch({ ...p, rerank: 'none' }, ctl.signal);
+    const shortlist = await timedSearch(p, ctl.signal);
     if (seq !== state.seq) return;
     const width = shortlist.widths.query;
     const ids = shortlist.results.map((r) => r.id);
+    const refining = refine && width !== '1';
     remember(width, { shortlist: shortlist.timings_ms.total, ids });
-    renderResults(shortlist, { pending: rerank });
-    renderTimings(els.timings, { shortlist, final: rerank ? 'pending' : null, asked: p.width });
+    renderResults(shortlist, { pending: refining });
+    renderTimings(els.timings, { shortlist, final: refining ? 'pending' : null, asked: p.width });
     reveal();
-    if (!rerank) {
+    if (!refining) {
       setStatus(summary(shortlist, null, p.width));
       return;
     }
     setStatus(
-      `Shortlist at width ${width} in ${fmtMs(shortlist.client_ms)} ms; reranking at full width…`,
+      `Results at width ${width} in ${fmtMs(shortlist.client_ms)} ms; refining with a full-width query pass…`,
     );
-    // Pinned to the width the shortlist used ('auto' could pick another one the second time).
-    const pinned = { ...p, width, budget_ms: undefined, rerank: 'full' };
+    // Pinned to the width the first call used ('auto' could pick another one the second time).
+    const pinned = { ...p, width, budget_ms: undefined, refine: true };
     const final = await timedSearch(pinned, ctl.signal);
     if (seq !== state.seq) return;
     remember(width, { final: final.timings_ms.total });
@@ -152,7 +156,13 @@ function summary(shortlist, final, asked) {
   const width = shortlist.widths.query;
   const w = asked === 'auto' ? `auto → ${width}` : width;
   const parts = [`${n} result${n === 1 ? '' : 's'}`, `query width ${w}`];
-  parts.push(final ? `reranked at width ${final.widths.rerank}` : 'coarse scores only');
+  parts.push(
+    final
+      ? 'refined at width 1'
+      : shortlist.widths.rerank
+        ? 'one encode, exact rerank'
+        : 'coarse scores only',
+  );
   const times = final
     ? `first results in ${fmtMs(shortlist.client_ms)} ms, final in ${fmtMs(shortlist.client_ms + final.client_ms)} ms`
     : `${fmtMs(shortlist.client_ms)} ms`;
@@ -167,15 +177,15 @@ async function compareWidths() {
   const seq = state.seq;
   const current = state.current;
   const base = params();
-  const rerank = els.rerank.checked;
+  const refine = els.refine.checked;
   try {
     for (const width of WIDTHS) {
       if (seq !== state.seq) break; // a new search started: stop comparing
       const p = { ...base, width, budget_ms: undefined };
-      const s = await api.search(state.query, { ...p, rerank: 'none' });
+      const s = await api.search(state.query, p);
       remember(s.widths.query, { shortlist: s.timings_ms.total, ids: s.results.map((r) => r.id) });
-      if (rerank) {
-        const f = await api.search(state.query, { ...p, rerank: 'full' });
+      if (refine && width !== '1') {
+        const f = await api.search(state.query, { ...p, refine: true });
         remember(f.widths.query, { final: f.timings_ms.total });
       }
     }
@@ -236,7 +246,7 @@ function firstImage(files) {
 
 export function initSearch({ onDetails }) {
   state.onDetails = onDetails;
-  for (const id of ['drop', 'file', 'pick', 'query-img', 'query-name', 'timings', 'rerank', 'k'])
+  for (const id of ['drop', 'file', 'pick', 'query-img', 'query-name', 'timings', 'refine', 'k'])
     els[id.replace(/-(\w)/g, (_, c) => c.toUpperCase())] = $(`#${id}`);
   Object.assign(els, {
     minScore: $('#min-score'),
@@ -296,8 +306,8 @@ export function initSearch({ onDetails }) {
       void run();
     });
   els.budget.addEventListener('change', () => void run());
-  els.rerank.addEventListener('change', () => {
-    forget(); // its Final column belongs to the old setting
+  els.refine.addEventListener('change', () => {
+    forget(); // its Refined column belongs to the old setting
     void run();
   });
   let timer = 0;

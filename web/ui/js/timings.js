@@ -1,5 +1,5 @@
 /**
- * Where the time went: a stacked bar per phase (shortlist, final) and a table of the stages the
+ * Where the time went: a stacked bar per phase (first results, refined) and a table of the stages the
  * server reports (timings_ms), plus the browser's round trip; and the per-width comparison table.
  */
 import { fmtMs, h } from './dom.js';
@@ -8,17 +8,18 @@ import { fmtMs, h } from './dom.js';
 const STAGES = [
   ['queue', 'Waiting for a search slot on the server'],
   ['decode', 'Reading and resizing the uploaded image'],
-  ['encode', 'The query encoder at the chosen width (plus the full-width pass when reranking)'],
+  ['encode', 'The one encode of the query at the chosen width (0 when the server had it cached)'],
+  ['refine_encode', 'The full-width query pass of refine (0 without it)'],
   ['coarse', 'Shortlist from the index'],
-  ['rerank', 'Rescoring the shortlist with full-width vectors'],
+  ['rerank', 'Exact rescoring of the shortlist against the stored full-width vectors'],
 ];
 
 function phaseTitle(resp, which, asked) {
   if (which === 'shortlist') {
     const w = resp.widths.query;
-    return { name: 'Shortlist', sub: asked === 'auto' ? `auto → ${w}` : `width ${w}` };
+    return { name: 'First', sub: asked === 'auto' ? `auto → ${w}` : `width ${w}` };
   }
-  return { name: 'Final', sub: `reranked at ${resp.widths.rerank ?? '—'}` };
+  return { name: 'Refined', sub: `full-width pass` };
 }
 
 /**
@@ -39,7 +40,7 @@ export function renderTimings(box, o) {
         return h(
           'div',
           { class: 'bar-row' },
-          h('span', { class: 'bar-label' }, 'Final'),
+          h('span', { class: 'bar-label' }, 'Refined'),
           h('div', { class: 'bar pending' }),
         );
       const t = r.timings_ms;
@@ -57,7 +58,7 @@ export function renderTimings(box, o) {
       return h(
         'div',
         { class: 'bar-row' },
-        h('span', { class: 'bar-label' }, which === 'shortlist' ? 'Shortlist' : 'Final'),
+        h('span', { class: 'bar-label' }, which === 'shortlist' ? 'First' : 'Refined'),
         h('div', { class: 'bar-track' }, bar),
         h('span', { class: 'bar-total' }, `${fmtMs(t.total)} ms`),
       );
@@ -73,7 +74,7 @@ export function renderTimings(box, o) {
         return h(
           'th',
           { scope: 'col', dataset: { phase: which } },
-          'Final',
+          'Refined',
           h('small', {}, 'running…'),
         );
       const t = phaseTitle(r, which, o.asked);
