@@ -26,6 +26,11 @@ export interface ApiOptions {
   readonly concurrency?: number;
   /** Requests waiting for a slot before the server answers 503 (default 32). */
   readonly maxQueue?: number;
+  /**
+   * A server-wide latency target (ms): a search that names no width, or width 'auto' without
+   * budget_ms, gets the widest width expected within it, the search queue included.
+   */
+  readonly targetMs?: number;
   /** Origins allowed to call the API from a browser ('*' for any). Default none: CORS off. */
   readonly cors?: readonly string[];
   /**
@@ -49,6 +54,8 @@ export interface ApiContext {
   readonly gates: { readonly search: Gate; readonly write: Gate };
   readonly jobs: IngestJobs;
   readonly metrics: Metrics;
+  /** The server-wide latency target for automatic widths (ms), if any. */
+  readonly targetMs: number | undefined;
   /** Uploaded files live here, inside the library folder. */
   readonly uploadsDir: string;
   readonly startedAt: number;
@@ -79,6 +86,7 @@ export function makeContext(library: Library, o: ApiOptions = {}): ApiContext {
     gates: { search: new Gate('searches', o.concurrency ?? 2, maxQueue), write },
     jobs: new IngestJobs(library, write, log),
     metrics: new Metrics(),
+    targetMs: o.targetMs,
     uploadsDir,
     startedAt: Date.now(),
     ingestRoots: () =>

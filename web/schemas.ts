@@ -61,11 +61,13 @@ const searchShape = {
     .max(200, { error: 'must be at most 200 characters' })
     .optional()
     .describe(
-      "Query encoder width: '1', '1/2', '1/4', '1/8', a Mix'n'Match spec such as '1/8x10,1/4x10', or 'auto' (the widest within budget_ms). Default '1'.",
+      "Query encoder width: '1', '1/2', '1/4', '1/8', a Mix'n'Match spec such as '1/8x10,1/4x10', or 'auto' (the widest expected within budget_ms, the search queue included). Default '1', or 'auto' on a server started with --target-ms.",
     ),
   budget_ms: number(0.001, 60_000)
     .optional()
-    .describe("Encoding latency budget in ms, required with width 'auto'."),
+    .describe(
+      "Latency budget in ms for width 'auto', the search queue included (default: the server's --target-ms; required without one).",
+    ),
   rerank,
   refine: boolean()
     .optional()
@@ -76,19 +78,9 @@ const searchShape = {
   shortlist,
 };
 
-const needsBudget = (v: { width?: string; budget_ms?: number }, ctx: z.RefinementCtx) => {
-  if (v.width === 'auto' && v.budget_ms === undefined)
-    ctx.addIssue({
-      code: 'custom',
-      path: ['budget_ms'],
-      message: "is required when width is 'auto'",
-    });
-};
-
 /** Multipart search: the image in the file field `image`, options as text fields. */
 export const SearchForm = z
   .strictObject(searchShape)
-  .superRefine(needsBudget)
   .meta({ id: 'SearchForm', description: 'Search with an uploaded image (field `image`).' });
 
 /** JSON search: more like an image already in the library. */
@@ -97,7 +89,6 @@ export const SearchJson = z
     id: number(1, Number.MAX_SAFE_INTEGER, true).describe('Query with this library image.'),
     ...searchShape,
   })
-  .superRefine(needsBudget)
   .meta({ id: 'SearchJson', description: 'Search with an image already in the library.' });
 
 export const SimilarQuery = z.strictObject({ k, rerank, min_score: minScore, shortlist });
@@ -167,6 +158,11 @@ export const SearchResponse = z
           "Width of the query vector that gave the final scores: the query width, '1' when refined, null with rerank=none.",
         ),
     }),
+    width_reason: z
+      .string()
+      .describe(
+        "Why the query width: 'requested', or for 'auto' the budget, the queue and the measured encode latency it weighed.",
+      ),
     refined: z.boolean().describe('Whether a second, full-width query pass ran (refine).'),
     timings_ms: z
       .object({

@@ -21,15 +21,28 @@ function int(v: unknown, name: string, min: number, max: number): number | undef
   return n;
 }
 
+function positive(v: unknown, name: string, max: number): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0 || n > max)
+    throw new ValidationError(
+      `--${name} must be a number above 0 and at most ${max}, got '${String(v)}'`,
+    );
+  return n;
+}
+
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
 export const serveCommand: Command = {
   summary: 'serve the REST API over a library (binds 127.0.0.1 unless --host says otherwise)',
   usage:
-    '[--library DIR] [--model DIR] [--port 8080] [--host 127.0.0.1] [--api-key KEY] [--root DIR...] [--max-queue 32] [--concurrency 2] [--cors ORIGIN...] [--allowed-host NAME...] [--openapi]\n\n' +
+    '[--library DIR] [--model DIR] [--port 8080] [--host 127.0.0.1] [--api-key KEY] [--root DIR...] [--max-queue 32] [--concurrency 2] [--target-ms MS] [--cors ORIGIN...] [--allowed-host NAME...] [--openapi]\n\n' +
     'Requests are served only under localhost, an IP address, the --host name or an --allowed-host\n' +
     'name (NAME, .DOMAIN for it and its subdomains, or * for any); other Host headers get 403\n' +
-    '(DNS rebinding). Writes from a browser page of another origin than --cors allows get 403.',
+    '(DNS rebinding). Writes from a browser page of another origin than --cors allows get 403.\n' +
+    'With --target-ms, a search that names no width (or width auto without budget_ms) gets the\n' +
+    'widest width expected within that many ms, the search queue included: the width steps\n' +
+    'down as the queue grows, before the server answers 503.',
   options: {
     library: { type: 'string', short: 'l' },
     model: { type: 'string', short: 'm' },
@@ -39,6 +52,7 @@ export const serveCommand: Command = {
     root: { type: 'string', multiple: true },
     'max-queue': { type: 'string' },
     concurrency: { type: 'string' },
+    'target-ms': { type: 'string' },
     cors: { type: 'string', multiple: true },
     'allowed-host': { type: 'string', multiple: true },
     openapi: { type: 'boolean', default: false },
@@ -52,6 +66,7 @@ export const serveCommand: Command = {
     const host = (v['host'] as string | undefined) ?? '127.0.0.1';
     const maxQueue = int(v['max-queue'], 'max-queue', 0, 100_000);
     const concurrency = int(v['concurrency'], 'concurrency', 1, 256);
+    const targetMs = positive(v['target-ms'], 'target-ms', 60_000);
     const flagKey = v['api-key'] as string | undefined;
     const envKey = process.env['MATSEARCH_API_KEY'];
     // Checked before anything loads: an empty key must not quietly mean "no key".
@@ -83,6 +98,7 @@ export const serveCommand: Command = {
           ...(apiKey ? { apiKey } : {}),
           ...(maxQueue !== undefined ? { maxQueue } : {}),
           ...(concurrency !== undefined ? { concurrency } : {}),
+          ...(targetMs !== undefined ? { targetMs } : {}),
           ...(v['cors'] ? { cors: v['cors'] as string[] } : {}),
           allowedHosts,
           log: (m) => console.error(m),

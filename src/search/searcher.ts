@@ -23,14 +23,17 @@ import { STANDARD_WIDTHS, type WidthSpec } from '../model/nesting.js';
 import type { Store } from '../store/store.js';
 import type { LibraryIndex } from '../../index/library-index.js';
 import { NotFoundError, ValidationError } from '../errors.js';
+import { chooseWidth, type Load, type WidthChoice } from './auto-width.js';
 
 export interface SearchOptions {
   /** Results wanted (default 10). */
   readonly k?: number;
   /** Query width: a fraction, per-layer spec, or 'auto' (widest within `budgetMs`). Default 1. */
   readonly width?: WidthSpec | 'auto';
-  /** Encoding budget in ms for width 'auto'. */
+  /** Latency budget in ms for width 'auto' (the queue ahead counts against it). */
   readonly budgetMs?: number;
+  /** The server's search queue now, for width 'auto' (default: none waiting). */
+  readonly load?: Load;
   /** Shortlist size K' (default max(100, 10k)). */
   readonly shortlist?: number;
   /**
@@ -78,6 +81,8 @@ export interface SearchResponse {
    * the final scores (the query width, '1' when refined, null with rerank 'none').
    */
   readonly widths: { query: string; rerank: string | null };
+  /** Why the query width: 'requested', or what 'auto' weighed. */
+  readonly widthReason: string;
   /** Whether a full-width refine pass ran. */
   readonly refined: boolean;
   readonly shortlist: number;
@@ -149,13 +154,20 @@ export class Searcher {
     return { vector: vector!, ms, label };
   }
 
-  /** The widest standard width whose measured latency fits the budget (probing once if needed). */
-  async widthForBudget(budgetMs: number, probe: Float32Array): Promise<string> {
+  /**
+   * The widest standard width whose measured latency, with the queue ahead, fits the budget
+   * (auto-width.ts); widths never measured are probed first.
+   */
+  async widthForBudget(budgetMs: number, probe: Float32Array, load?: Load): Promise<WidthChoice> {
     // Two probes per width: the first call of a width pays one-off start-up costs.
     for (const w of STANDARD_WIDTHS)
       if (!this.latency.has(w)) for (let i = 0; i < 2; i++) await this.encode(probe, w);
-    for (const w of STANDARD_WIDTHS) if (this.latency.get(w)! <= budgetMs) return w;
-    return STANDARD_WIDTHS[STANDARD_WIDTHS.length - 1]!;
+    return chooseWidth(budgetMs, this.latency, load);
+  }
+
+  /** Measured encode latency per width label (ms, moving averages). */
+  latencies(): ReadonlyMap<string, number> {
+    return this.latency;
   }
 
   /** Searches with a preprocessed query image ([S, S, C] normalised). */
@@ -165,10 +177,13 @@ export class Searcher {
     if (!Number.isInteger(k) || k < 1 || k > 1000)
       throw new ValidationError(`k must be an integer from 1 to 1000, got ${k}`);
     let width: WidthSpec = o.width ?? 1;
+    let widthReason = 'requested';
     if (width === 'auto') {
       if (!(typeof o.budgetMs === 'number' && o.budgetMs > 0))
         throw new ValidationError("width 'auto' needs a positive budgetMs");
-      width = await this.widthForBudget(o.budgetMs, input);
+      const choice = await this.widthForBudget(o.budgetMs, input, o.load);
+      width = choice.width;
+      widthReason = choice.reason;
     }
     const rerank = o.rerank ?? 'full';
     const queryLabel = this.embedder.widthLabel(width);
@@ -197,6 +212,7 @@ export class Searcher {
         total: performance.now() - t0,
       },
       widths: { query: queryLabel, rerank: rerank === 'full' ? scorer.label : null },
+      widthReason,
       refined: refine,
       shortlist: shortlist.length,
       modelId: this.embedder.modelId,
@@ -234,6 +250,7 @@ export class Searcher {
         total: performance.now() - t0,
       },
       widths: { query: 'stored', rerank: (o.rerank ?? 'full') === 'full' ? label : null },
+      widthReason: 'the stored vector of the image',
       refined: false,
       shortlist: shortlist.length,
       modelId: this.embedder.modelId,

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import type { Embedder } from '../../src/embed/embedder.js';
+import type { WidthSpec } from '../../src/model/nesting.js';
 import { TfjsEmbedder } from '../../src/embed/tfjs-embedder.js';
 import { loadModel } from '../../src/model/weights.js';
 import { saveTestModel, writeImages } from '../ingest/fixtures.js';
@@ -35,10 +36,10 @@ export async function loadEmbedder(modelDir: string): Promise<Embedder> {
 }
 
 /**
- * An encoder that waits `ms` (or what `ms()` says at the time) before each batch: keeps a run
+ * An encoder that waits `ms` (or what `ms(width)` says at the time) before each batch: keeps a run
  * long enough to interrupt, or requests in flight.
  */
-export function delayed(inner: Embedder, ms: number | (() => number)): Embedder {
+export function delayed(inner: Embedder, ms: number | ((width: WidthSpec) => number)): Embedder {
   const wait = typeof ms === 'number' ? () => ms : ms;
   return {
     modelId: inner.modelId,
@@ -48,7 +49,7 @@ export function delayed(inner: Embedder, ms: number | (() => number)): Embedder 
     widthLabel: (w) => inner.widthLabel(w),
     widthRank: (w) => inner.widthRank(w),
     async embed(inputs, width) {
-      const w = wait();
+      const w = wait(width);
       if (w > 0) await new Promise((r) => setTimeout(r, w));
       return inner.embed(inputs, width);
     },

@@ -23,13 +23,26 @@ interface SearchParams {
   shortlist?: number;
 }
 
-/** Request parameters to library options; a width the model cannot run is a 400 on `width`. */
+/**
+ * Request parameters to library options; a width the model cannot run is a 400 on `width`.
+ * With a server target (--target-ms), no width means 'auto' and the target is its budget; the
+ * search queue at this moment is the load 'auto' weighs.
+ */
 function searchOptions(ctx: ApiContext, p: SearchParams): SearchOptions {
   checkWidth(ctx, p.width);
+  const width = p.width ?? (ctx.targetMs !== undefined ? 'auto' : undefined);
+  const budgetMs = p.budget_ms ?? (width === 'auto' ? ctx.targetMs : undefined);
+  if (width === 'auto' && budgetMs === undefined)
+    throw badRequest(
+      'budget_ms',
+      "is required when width is 'auto' (the server has no --target-ms)",
+    );
+  const gate = ctx.gates.search.stats();
   return {
     ...(p.k !== undefined ? { k: p.k } : {}),
-    ...(p.width !== undefined ? { width: p.width } : {}),
-    ...(p.budget_ms !== undefined ? { budgetMs: p.budget_ms } : {}),
+    ...(width !== undefined ? { width } : {}),
+    ...(budgetMs !== undefined ? { budgetMs } : {}),
+    ...(width === 'auto' ? { load: { waiting: gate.waiting, concurrency: gate.concurrency } } : {}),
     ...(p.rerank !== undefined ? { rerank: p.rerank } : {}),
     ...(p.refine !== undefined ? { refine: p.refine } : {}),
     ...(p.min_score !== undefined ? { minScore: p.min_score } : {}),
@@ -67,6 +80,7 @@ function present(
       file_url: `${imageUrl(h.id)}/file`,
     })),
     widths: r.widths,
+    width_reason: r.widthReason,
     refined: r.refined,
     timings_ms: {
       queue: t.queueMs,
