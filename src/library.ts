@@ -171,6 +171,12 @@ export class Library {
   async refine(
     o: {
       batch?: number;
+      /** Refine at most this many images in this call (the rest wait for the next). */
+      limit?: number;
+      /** Images to leave alone (e.g. ones that failed before). */
+      exclude?: ReadonlySet<number>;
+      /** Save the index at the end (default true; a caller refining in slices saves at its end). */
+      save?: boolean;
       onProgress?: (done: number, total: number) => void;
       signal?: AbortSignal;
     } = {},
@@ -182,10 +188,12 @@ export class Library {
     const rank = this.embedder.widthRank(1);
     let done = 0;
     let failed = 0;
+    const failedIds: number[] = [];
     try {
-      const todo = [...this.store.widestEmbeddings(model, this.embedder.dim)]
-        .filter((r) => r.width !== '1')
-        .map((r) => r.imageId);
+      const narrow = [...this.store.narrowImages(model).keys()]
+        .filter((id) => !o.exclude?.has(id))
+        .sort((a, b) => a - b);
+      const todo = narrow.slice(0, o.limit ?? narrow.length);
       const batch = o.batch ?? 32;
       for (let s = 0; s < todo.length && !o.signal?.aborted; s += batch) {
         const inputs: { id: number; input: Float32Array }[] = [];
@@ -196,6 +204,7 @@ export class Library {
             inputs.push({ id, input: await decodeInput(await readFile(path), decodeOpts) });
           } catch {
             failed++; // the file changed or vanished: the next ingest deals with it
+            failedIds.push(id);
           }
         }
         const vectors = await this.embedder.embed(
@@ -210,8 +219,14 @@ export class Library {
         done += inputs.length;
         o.onProgress?.(done, todo.length);
       }
-      this.index.save();
-      return { refined: done, failed, total: todo.length };
+      if (o.save !== false) this.index.save();
+      return {
+        refined: done,
+        failed,
+        failedIds,
+        total: todo.length,
+        left: narrow.length - done - failed,
+      };
     } finally {
       release();
     }

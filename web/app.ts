@@ -95,11 +95,13 @@ export function createApp(library: Library, o: ApiOptions = {}): ApiApp {
   app.use((req, _res, next) => next(new NotFoundError(`no route ${req.method} ${req.path}`)));
   app.use(errorMiddleware(log));
   const refresh = setInterval(() => refreshIndex(library, log), REFRESH_MS).unref();
+  ctx.refiner?.start();
   return {
     app,
     context: ctx,
     close: async () => {
       clearInterval(refresh);
+      await ctx.refiner?.stop();
       await ctx.jobs.stop();
       serving.release();
     },

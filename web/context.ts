@@ -12,6 +12,7 @@ import { isInside } from './files.js';
 import { IngestJobs } from './jobs.js';
 import { Gate } from './limits.js';
 import { Metrics } from './metrics.js';
+import { BackgroundRefiner, type RefinerOptions } from './refiner.js';
 import { UPLOAD_DEFAULTS, type UploadLimits } from './uploads.js';
 
 export interface ApiOptions {
@@ -31,6 +32,11 @@ export interface ApiOptions {
    * budget_ms, gets the widest width expected within it, the search queue included.
    */
   readonly targetMs?: number;
+  /**
+   * Refine narrow vectors to full width while idle (web/refiner.ts), at most this share of the
+   * time; off unless given (the CLI's serve turns it on).
+   */
+  readonly backgroundRefine?: RefinerOptions;
   /** Origins allowed to call the API from a browser ('*' for any). Default none: CORS off. */
   readonly cors?: readonly string[];
   /**
@@ -56,6 +62,8 @@ export interface ApiContext {
   readonly metrics: Metrics;
   /** The server-wide latency target for automatic widths (ms), if any. */
   readonly targetMs: number | undefined;
+  /** Background refinement of narrow vectors, when on. */
+  readonly refiner: BackgroundRefiner | null;
   /** Uploaded files live here, inside the library folder. */
   readonly uploadsDir: string;
   readonly startedAt: number;
@@ -79,14 +87,18 @@ export function makeContext(library: Library, o: ApiOptions = {}): ApiContext {
   const configured = o.roots?.length ? o.roots.map((r) => resolve(r)) : null;
   const maxQueue = o.maxQueue ?? 32;
   const write = new Gate('writes', 1, maxQueue);
+  const gates = { search: new Gate('searches', o.concurrency ?? 2, maxQueue), write };
   return {
     library,
     apiKey: o.apiKey === undefined ? undefined : checkApiKey(o.apiKey),
     limits: { ...UPLOAD_DEFAULTS, ...o.limits },
-    gates: { search: new Gate('searches', o.concurrency ?? 2, maxQueue), write },
+    gates,
     jobs: new IngestJobs(library, write, log),
     metrics: new Metrics(),
     targetMs: o.targetMs,
+    refiner: o.backgroundRefine
+      ? new BackgroundRefiner(library, gates, { log, ...o.backgroundRefine })
+      : null,
     uploadsDir,
     startedAt: Date.now(),
     ingestRoots: () =>

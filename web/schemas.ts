@@ -285,6 +285,20 @@ export const StatsResponse = z
       ),
     queues: z.object({ search: GateStatsSchema, write: GateStatsSchema }),
     active_job: z.number().int().nullable(),
+    refine: z
+      .object({
+        enabled: z.boolean(),
+        narrow: z
+          .number()
+          .int()
+          .describe('Images whose widest vector is still narrower than full width.'),
+        refined: z.number().int().describe('Images this server has refined to full width so far.'),
+        failed: z.number().int().describe('Images whose file could not be read again.'),
+        running: z.boolean(),
+        share: z.number().describe('Largest share of the time spent refining.'),
+      })
+      .nullable()
+      .describe('Background refinement of narrow vectors while idle (null when off).'),
     uptime_s: z.number(),
   })
   .meta({ id: 'Stats' });

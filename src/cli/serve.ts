@@ -36,13 +36,15 @@ const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 export const serveCommand: Command = {
   summary: 'serve the REST API over a library (binds 127.0.0.1 unless --host says otherwise)',
   usage:
-    '[--library DIR] [--model DIR] [--port 8080] [--host 127.0.0.1] [--api-key KEY] [--root DIR...] [--max-queue 32] [--concurrency 2] [--target-ms MS] [--cors ORIGIN...] [--allowed-host NAME...] [--openapi]\n\n' +
+    '[--library DIR] [--model DIR] [--port 8080] [--host 127.0.0.1] [--api-key KEY] [--root DIR...] [--max-queue 32] [--concurrency 2] [--target-ms MS] [--refine-share 0.25] [--cors ORIGIN...] [--allowed-host NAME...] [--openapi]\n\n' +
     'Requests are served only under localhost, an IP address, the --host name or an --allowed-host\n' +
     'name (NAME, .DOMAIN for it and its subdomains, or * for any); other Host headers get 403\n' +
     '(DNS rebinding). Writes from a browser page of another origin than --cors allows get 403.\n' +
     'With --target-ms, a search that names no width (or width auto without budget_ms) gets the\n' +
     'widest width expected within that many ms, the search queue included: the width steps\n' +
-    'down as the queue grows, before the server answers 503.',
+    'down as the queue grows, before the server answers 503.\n' +
+    'Images ingested at a narrow width are refined to full width while the server is idle, using\n' +
+    'at most --refine-share of the time (0 turns it off); /api/stats shows the progress.',
   options: {
     library: { type: 'string', short: 'l' },
     model: { type: 'string', short: 'm' },
@@ -53,6 +55,7 @@ export const serveCommand: Command = {
     'max-queue': { type: 'string' },
     concurrency: { type: 'string' },
     'target-ms': { type: 'string' },
+    'refine-share': { type: 'string' },
     cors: { type: 'string', multiple: true },
     'allowed-host': { type: 'string', multiple: true },
     openapi: { type: 'boolean', default: false },
@@ -67,6 +70,8 @@ export const serveCommand: Command = {
     const maxQueue = int(v['max-queue'], 'max-queue', 0, 100_000);
     const concurrency = int(v['concurrency'], 'concurrency', 1, 256);
     const targetMs = positive(v['target-ms'], 'target-ms', 60_000);
+    const share =
+      v['refine-share'] === '0' ? 0 : (positive(v['refine-share'], 'refine-share', 1) ?? 0.25);
     const flagKey = v['api-key'] as string | undefined;
     const envKey = process.env['MATSEARCH_API_KEY'];
     // Checked before anything loads: an empty key must not quietly mean "no key".
@@ -99,6 +104,7 @@ export const serveCommand: Command = {
           ...(maxQueue !== undefined ? { maxQueue } : {}),
           ...(concurrency !== undefined ? { concurrency } : {}),
           ...(targetMs !== undefined ? { targetMs } : {}),
+          ...(share > 0 ? { backgroundRefine: { share } } : {}),
           ...(v['cors'] ? { cors: v['cors'] as string[] } : {}),
           allowedHosts,
           log: (m) => console.error(m),

@@ -95,6 +95,7 @@ export function systemRoutes(ctx: ApiContext): Router {
       },
       queues: { search: gate(ctx.gates.search.stats()), write: gate(ctx.gates.write.stats()) },
       active_job: ctx.jobs.active?.id ?? null,
+      refine: ctx.refiner?.status() ?? null,
       uptime_s: (Date.now() - ctx.startedAt) / 1000,
     });
   });

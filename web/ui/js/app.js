@@ -31,6 +31,7 @@ async function header() {
     const model = s.model_id.replace(/@(\w{6})\w*$/, '@$1');
     el.textContent = `${s.images.toLocaleString()} images · ${model} · ${s.index.kind} index`;
     el.title = s.model_id;
+    refineProgress(s);
     const banner = $('#banner');
     if (s.model_id.startsWith(UNTRAINED)) {
       banner.textContent =
@@ -44,6 +45,32 @@ async function header() {
   } catch (err) {
     el.textContent = `server unreachable (${err.message})`;
   }
+}
+
+/**
+ * Images ingested at a narrow width that the server is refining to full width while idle: a
+ * progress bar in the header, polled until the backlog is gone.
+ */
+let refinePoll = 0;
+function refineProgress(s) {
+  const r = s.refine;
+  const box = $('#refine-progress');
+  clearTimeout(refinePoll);
+  if (!r || !r.enabled || r.narrow - r.failed <= 0) {
+    box.hidden = true;
+    return;
+  }
+  const total = r.narrow + r.refined;
+  const bar = document.createElement('progress');
+  bar.max = total;
+  bar.value = r.refined;
+  const label = document.createElement('span');
+  label.textContent =
+    `Refining to full width while idle: ${r.refined.toLocaleString()} of ${total.toLocaleString()} ` +
+    `(at most ${Math.round(100 * r.share)}% of the time)`;
+  box.replaceChildren(label, bar);
+  box.hidden = false;
+  refinePoll = setTimeout(() => void header(), 3000);
 }
 
 /** Queued files that failed on every worker try: said once, with the latest errors. */
