@@ -2,9 +2,12 @@
  * Search pipeline at scale on synthetic vectors, one row per size and engine: index build time
  * and memory, coarse-stage and total (coarse + rerank) latency percentiles, recall@10 of the
  * two-stage result and of the engine alone against exact full-width search, and queries/s.
- *   npm run bench -- search [--sizes 10000,100000,1000000] [--engines hnswlib,usearch]
+ *   npm run bench -- search [--sizes 10000,100000,1000000] [--engines hnswlib,usearch,usearch:i8]
  *                           [--dim 128] [--queries 200] [--recall-queries N] [--no-worker]
  *                           [--reuse]
+ *
+ * An engine is `hnswlib` or `usearch[:f32|f16|i8|b1]`, the second part usearch's stored scalar
+ * kind: the quantized coarse stages, whose shortlist the exact rerank then rescores.
  *
  * Vectors are clustered (centres + noise, like real embeddings; isotropic noise is the worst case
  * and is covered by the index tests). A query is a stored vector plus noise; its "narrow width"
@@ -28,6 +31,7 @@ import { runInNewContext } from 'node:vm';
 import { Store } from '../src/store/store.js';
 import { ANN_ENGINES, indexFiles, type AnnEngine, type IndexKind } from '../index/engines.js';
 import { LibraryIndex, slug } from '../index/library-index.js';
+import type { UsearchScalar } from '../index/usearch.js';
 import { Searcher } from '../src/search/searcher.js';
 import type { Embedder } from '../src/embed/embedder.js';
 import { ValidationError } from '../src/errors.js';
@@ -131,8 +135,24 @@ function previousRows(path: string, n: number): SearchRow[] {
   return (r.rows ?? []).filter((x) => x.vectors === n);
 }
 
+/** `hnswlib`, `usearch` or `usearch:KIND`: the engine and the index options it stands for. */
+function engineOptions(spec: string): {
+  engine: AnnEngine;
+  usearch?: { quantization: UsearchScalar };
+} {
+  const [engine, quant] = spec.split(':') as [string, string | undefined];
+  if (!(engine in ANN_ENGINES))
+    throw new ValidationError(`--engines: ${engine} is not one of ${Object.keys(ANN_ENGINES)}`);
+  if (quant === undefined) return { engine: engine as AnnEngine };
+  if (engine !== 'usearch' || !['f32', 'f16', 'i8', 'b1'].includes(quant))
+    throw new ValidationError(
+      `--engines: ${spec}: only usearch takes a scalar kind (f32, f16, i8, b1)`,
+    );
+  return { engine: 'usearch', usearch: { quantization: quant as UsearchScalar } };
+}
+
 interface Run {
-  readonly engine: AnnEngine;
+  readonly engine: string;
   readonly dir: string;
   index: LibraryIndex;
   searcher: Searcher;
@@ -162,10 +182,8 @@ export async function benchSearch(args: string[]): Promise<void> {
   });
   const dim = Number(values.dim);
   const nq = Number(values.queries);
-  const engines = values.engines!.split(',').map((e) => e.trim()) as AnnEngine[];
-  for (const e of engines)
-    if (!(e in ANN_ENGINES))
-      throw new ValidationError(`--engines: ${e} is not one of ${Object.keys(ANN_ENGINES)}`);
+  const engines = values.engines!.split(',').map((e) => e.trim());
+  for (const e of engines) engineOptions(e); // fail early
   const rows: SearchRow[] = [];
   for (const n of values.sizes!.split(',').map(Number)) {
     const nTruth = Math.min(
@@ -205,10 +223,13 @@ export async function benchSearch(args: string[]): Promise<void> {
     const runs: Run[] = [];
     const build: Record<string, { buildS: number; rssMb: number; fileMb: number }> = {};
     for (const engine of engines) {
-      const dir = join(root, `index-${engine}`);
+      const dir = join(root, `index-${engine.replace(':', '-')}`);
       const before = rssMb();
       const tb = performance.now();
-      const index = LibraryIndex.open(store, dir, MODEL, dim, { engine, log: () => {} });
+      const index = LibraryIndex.open(store, dir, MODEL, dim, {
+        ...engineOptions(engine),
+        log: () => {},
+      });
       const took = (performance.now() - tb) / 1000;
       const buildS = reuse ? (previous.find((r) => r.engine === engine)?.buildS ?? NaN) : took;
       if (reuse) console.log(`  ${engine}: loaded the saved index in ${took.toFixed(1)} s`);
@@ -261,7 +282,7 @@ export async function benchSearch(args: string[]): Promise<void> {
     if (!values['no-worker']) {
       for (const run of runs) {
         const index = LibraryIndex.open(store, run.dir, MODEL, dim, {
-          engine: run.engine,
+          ...engineOptions(run.engine),
           thread: 'worker',
           log: () => {},
         });

@@ -22,8 +22,12 @@ import {
   type VectorIndex,
 } from './vector-index.js';
 
-/** How usearch stores each vector: f32 exact; f16 and i8 halve and quarter the memory. */
-export type UsearchScalar = 'f32' | 'f16' | 'i8';
+/**
+ * How usearch stores each vector: f32 exact; f16 and i8 halve and quarter the memory; b1 keeps
+ * one sign bit per dimension (1/32 of f32), compared by Hamming distance. The coarser the kind,
+ * the more the exact rerank (which reads the float vectors from the database) has to correct.
+ */
+export type UsearchScalar = 'f32' | 'f16' | 'i8' | 'b1';
 
 export interface UsearchParams {
   /** Graph degree (hnswlib's M; level 0 has twice as many links). */
@@ -52,6 +56,7 @@ const SCALARS: Record<UsearchScalar, ScalarKind> = {
   f32: ScalarKind.F32,
   f16: ScalarKind.F16,
   i8: ScalarKind.I8,
+  b1: ScalarKind.B1,
 };
 
 interface Sidecar {
@@ -66,12 +71,18 @@ interface Sidecar {
 /**
  * Vectors are stored unit-length, so cosine is the inner product, and usearch's `ip` kernels skip
  * the two norms `cos` computes per distance (about 15-20% faster here). i8 keeps `cos`: its `ip`
- * returns raw integer dot products, while its `cos` renormalises the quantised vectors.
+ * returns raw integer dot products, while its `cos` renormalises the quantised vectors. b1 takes
+ * each float's sign as its bit and uses Hamming distance.
  */
 function nativeIndex(dim: number, p: UsearchParams): Index {
   return new Index({
     dimensions: dim,
-    metric: p.quantization === 'i8' ? MetricKind.Cos : MetricKind.IP,
+    metric:
+      p.quantization === 'b1'
+        ? MetricKind.Hamming
+        : p.quantization === 'i8'
+          ? MetricKind.Cos
+          : MetricKind.IP,
     quantization: SCALARS[p.quantization],
     connectivity: p.connectivity,
     expansion_add: p.expansionAdd,
@@ -211,8 +222,12 @@ export class UsearchIndex implements VectorIndex {
     const fetch = (want: number): SearchHits => {
       const m = idx.search(q, want, 1); // one thread: the caller owns the parallelism
       const labels = Array.from(m.keys, Number);
-      // both metrics' distance is 1 - cos for unit vectors
-      const scores = Array.from(m.distances, (dist) => 1 - dist);
+      // ip's and cos's distance is 1 - cos for unit vectors; for sign bits, h differing bits of
+      // d estimate the angle as pi h / d (random-hyperplane hashing), so cos(pi h / d).
+      const scores =
+        this.params.quantization === 'b1'
+          ? Array.from(m.distances, (h) => Math.cos((Math.PI * h) / this.dim))
+          : Array.from(m.distances, (dist) => 1 - dist);
       return { labels, scores };
     };
     return filter ? searchFiltered(n, k, filter, fetch) : fetch(Math.min(k, n));

@@ -50,6 +50,47 @@ test('usearch f16 and i8 quantisation keep recall on 3k vectors', () => {
   exact.close();
 });
 
+test('usearch b1 (sign bits): the shortlist holds the exact top 10; scores estimate the cosine', () => {
+  const d = 128;
+  // Clustered, like real embeddings: near neighbours share most sign bits.
+  const centres = randomVectors(40, d, 7);
+  const noise = randomVectors(4_000, d, 8);
+  const data = noise.map((n, i) => centres[i % 40]!.map((c, j) => c + 0.5 * n[j]!));
+  const exact = new BruteForceIndex(d);
+  const us = UsearchIndex.create(d, { quantization: 'b1' });
+  data.forEach((v, i) => {
+    exact.add(i, v);
+    us.add(i, v);
+  });
+  let hits = 0;
+  const queries = data.slice(0, 50).map((v, i) => v.map((x, j) => x + 0.2 * noise[i + 100]![j]!));
+  for (const q of queries) {
+    const truth = new Set(exact.search(q, 10).labels);
+    hits += us.search(q, 200).labels.filter((l) => truth.has(l)).length;
+  }
+  assert.ok(hits / 500 >= 0.9, `top 10 in the b1 shortlist of 200: ${hits / 500}`);
+  // A stored vector finds itself at Hamming distance 0, i.e. an estimated cosine of 1.
+  const self = us.search(data[42]!, 1);
+  assert.equal(self.labels[0], 42);
+  assert.equal(self.scores[0], 1);
+  // Saved and loaded, it is still binary.
+  const dir = mkdtempSync(join(tmpdir(), 'usearch-b1-'));
+  us.save(join(dir, 'i.usearch'));
+  const back = UsearchIndex.load(join(dir, 'i.usearch'));
+  assert.equal(back.params.quantization, 'b1');
+  assert.deepEqual(back.search(data[42]!, 1).labels, [42]);
+  const f32 = UsearchIndex.create(d);
+  data.forEach((v, i) => f32.add(i, v));
+  f32.save(join(dir, 'f.usearch'));
+  const [b1Size, f32Size] = ['i', 'f'].map((f) => statSync(join(dir, `${f}.usearch`)).size);
+  assert.ok(b1Size! < 0.7 * f32Size!, `b1 file ${b1Size} B, f32 ${f32Size} B`);
+  f32.close();
+  back.close();
+  us.close();
+  exact.close();
+  rmSync(dir, { recursive: true });
+});
+
 test('usearch: add, replace, remove, reuse, filter, save and load', () => {
   const dir = mkdtempSync(join(tmpdir(), 'usearch-'));
   const d = 8;
@@ -136,7 +177,7 @@ test('usearch: wrong dimensions, labels and parameters are refused with typed er
   assert.throws(() => UsearchIndex.create(8, { connectivity: 1 }), { code: 'E_VALIDATION' });
   assert.throws(
     () => UsearchIndex.create(8, { quantization: 'f64' as 'f32' }),
-    /quantization must be one of f32, f16, i8/,
+    /quantization must be one of f32, f16, i8, b1/,
   );
 });
 
