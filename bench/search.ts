@@ -29,9 +29,8 @@ import { parseArgs } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { Store } from '../src/store/store.js';
-import { ANN_ENGINES, indexFiles, type AnnEngine, type IndexKind } from '../index/engines.js';
+import { indexFiles, parseCoarse, type IndexKind } from '../index/engines.js';
 import { LibraryIndex, slug } from '../index/library-index.js';
-import type { UsearchScalar } from '../index/usearch.js';
 import { Searcher } from '../src/search/searcher.js';
 import type { Embedder } from '../src/embed/embedder.js';
 import { ValidationError } from '../src/errors.js';
@@ -135,22 +134,6 @@ function previousRows(path: string, n: number): SearchRow[] {
   return (r.rows ?? []).filter((x) => x.vectors === n);
 }
 
-/** `hnswlib`, `usearch` or `usearch:KIND`: the engine and the index options it stands for. */
-function engineOptions(spec: string): {
-  engine: AnnEngine;
-  usearch?: { quantization: UsearchScalar };
-} {
-  const [engine, quant] = spec.split(':') as [string, string | undefined];
-  if (!(engine in ANN_ENGINES))
-    throw new ValidationError(`--engines: ${engine} is not one of ${Object.keys(ANN_ENGINES)}`);
-  if (quant === undefined) return { engine: engine as AnnEngine };
-  if (engine !== 'usearch' || !['f32', 'f16', 'i8', 'b1'].includes(quant))
-    throw new ValidationError(
-      `--engines: ${spec}: only usearch takes a scalar kind (f32, f16, i8, b1)`,
-    );
-  return { engine: 'usearch', usearch: { quantization: quant as UsearchScalar } };
-}
-
 interface Run {
   readonly engine: string;
   readonly dir: string;
@@ -183,7 +166,7 @@ export async function benchSearch(args: string[]): Promise<void> {
   const dim = Number(values.dim);
   const nq = Number(values.queries);
   const engines = values.engines!.split(',').map((e) => e.trim());
-  for (const e of engines) engineOptions(e); // fail early
+  for (const e of engines) parseCoarse(e); // fail early
   const rows: SearchRow[] = [];
   for (const n of values.sizes!.split(',').map(Number)) {
     const nTruth = Math.min(
@@ -227,7 +210,7 @@ export async function benchSearch(args: string[]): Promise<void> {
       const before = rssMb();
       const tb = performance.now();
       const index = LibraryIndex.open(store, dir, MODEL, dim, {
-        ...engineOptions(engine),
+        ...parseCoarse(engine),
         log: () => {},
       });
       const took = (performance.now() - tb) / 1000;
@@ -282,7 +265,7 @@ export async function benchSearch(args: string[]): Promise<void> {
     if (!values['no-worker']) {
       for (const run of runs) {
         const index = LibraryIndex.open(store, run.dir, MODEL, dim, {
-          ...engineOptions(run.engine),
+          ...parseCoarse(run.engine),
           thread: 'worker',
           log: () => {},
         });

@@ -5,7 +5,7 @@
 import { ValidationError } from '../src/errors.js';
 import { BruteForceIndex } from './brute-force.js';
 import { HnswIndex, type HnswParams } from './hnsw.js';
-import { UsearchIndex, type UsearchParams } from './usearch.js';
+import { UsearchIndex, type UsearchParams, type UsearchScalar } from './usearch.js';
 import type { VectorIndex } from './vector-index.js';
 
 /** A saved index's kind (also its file extension). */
@@ -61,4 +61,27 @@ export function loadIndex(kind: IndexKind, path: string): VectorIndex {
 /** Every file an index of `kind` saved at `path` occupies (the index and its sidecars). */
 export function indexFiles(kind: IndexKind, path: string): string[] {
   return kind === 'exact' ? [path] : [path, `${path}.json`, `${path}.labels`];
+}
+
+/** A library's coarse-stage choice: `hnswlib`, or `usearch` with its stored scalar kind. */
+export interface CoarseChoice {
+  readonly engine: AnnEngine;
+  readonly usearch?: { readonly quantization: UsearchScalar };
+}
+
+export const COARSE_KINDS = ['hnswlib', 'usearch', 'usearch:f16', 'usearch:i8', 'usearch:b1'];
+
+/** Parses `hnswlib`, `usearch` or `usearch:f32|f16|i8|b1`. */
+export function parseCoarse(spec: string): CoarseChoice {
+  const [engine, scalar] = spec.split(':') as [string, string | undefined];
+  if (!Object.hasOwn(ANN_ENGINES, engine))
+    throw new ValidationError(
+      `coarse index '${spec}': the engine must be hnswlib or usearch (one of ${COARSE_KINDS.join(', ')})`,
+    );
+  if (scalar === undefined) return { engine: engine as AnnEngine };
+  if (engine !== 'usearch' || !['f32', 'f16', 'i8', 'b1'].includes(scalar))
+    throw new ValidationError(
+      `coarse index '${spec}': only usearch takes a scalar kind (f32, f16, i8 or b1)`,
+    );
+  return { engine: 'usearch', usearch: { quantization: scalar as UsearchScalar } };
 }

@@ -68,6 +68,8 @@ interface SyncState {
   deletes?: number;
   /** [image id, width rank] of the indexed vectors narrower than full width (absent: unknown). */
   narrow?: [number, number][];
+  /** usearch's stored scalar kind (absent: f32, or another engine). */
+  scalar?: string;
 }
 
 /** A file-name-safe form of a model id. */
@@ -144,8 +146,14 @@ export class LibraryIndex {
           throw new MatsearchError('E_INDEX', 'index belongs to another model');
         if (!isIndexKind(sync.kind))
           throw new MatsearchError('E_INDEX', `unknown index kind ${String(sync.kind)}`);
+        const scalar = opts.usearch?.quantization ?? 'f32';
         if (sync.kind !== 'exact' && sync.kind !== ann) {
           log(`index for ${modelId} is ${sync.kind}, the library now uses ${ann}: rebuilding it`);
+          sync = null;
+        } else if (sync.kind === 'usearch' && (sync.scalar ?? 'f32') !== scalar) {
+          log(
+            `index for ${modelId} stores ${sync.scalar ?? 'f32'}, the library now uses ${scalar}: rebuilding it`,
+          );
           sync = null;
         } else if (typeof sync.seq !== 'number' || typeof sync.deletes !== 'number') {
           // Its fingerprint could not tell a reused id's stale vector from the right one.
@@ -489,6 +497,9 @@ export class LibraryIndex {
       seq: this.seq,
       deletes: this.deletes,
       narrow: [...this.narrow],
+      ...(this.index.kind === 'usearch'
+        ? { scalar: this.opts.usearch?.quantization ?? 'f32' }
+        : {}),
     };
   }
 

@@ -13,6 +13,7 @@ import { readFile } from 'node:fs/promises';
 import type { Embedder } from './embed/embedder.js';
 import { Store, type DeadLetterRow } from './store/store.js';
 import { LibraryIndex, type LibraryIndexOptions } from '../index/library-index.js';
+import { parseCoarse } from '../index/engines.js';
 import { Searcher, type SearchOptions, type SearchResponse } from './search/searcher.js';
 import {
   ingest,
@@ -23,6 +24,9 @@ import {
 import { acquireLock, LockedError } from '../ingest/lock.js';
 import { decodeInput, DECODE_DEFAULTS } from '../ingest/decode.js';
 import { NotOpenError } from './errors.js';
+
+/** Where a library records its coarse index choice (database meta). */
+const COARSE_META = 'index.coarse';
 
 export interface LibraryOptions {
   readonly embedder: Embedder;
@@ -86,7 +90,11 @@ export class Library {
     let other: number;
     try {
       store.interruptStaleJobs();
+      // The library's own coarse-stage choice (set by `reindex --coarse`), unless the caller
+      // names an engine.
+      const coarse = store.getMeta(COARSE_META);
       index = LibraryIndex.open(store, join(root, 'index'), o.embedder.modelId, o.embedder.dim, {
+        ...(coarse && !o.index?.engine ? parseCoarse(coarse) : {}),
         ...o.index,
         lock,
         log,
@@ -290,6 +298,27 @@ export class Library {
   }
 
   /** Rebuilds the search index from the database. */
+  /**
+   * Records the library's coarse index (`hnswlib`, `usearch`, `usearch:f16|i8|b1`); the next
+   * open builds it. The rerank always uses the exact stored vectors, so a coarser kind trades
+   * shortlist quality (docs/bench/search.md) for memory.
+   */
+  setCoarse(spec: string): void {
+    this.check();
+    parseCoarse(spec); // refuse a bad one before recording it
+    const release = acquireLock(join(this.dir, 'write.lock'), 'changing the index');
+    try {
+      this.store.setMeta(COARSE_META, spec);
+    } finally {
+      release();
+    }
+  }
+
+  /** The recorded coarse index choice (default hnswlib). */
+  get coarse(): string {
+    return this.store.getMeta(COARSE_META) ?? 'hnswlib';
+  }
+
   reindex(): { kind: string; size: number } {
     this.check();
     const release = acquireLock(join(this.dir, 'write.lock'), 'rebuilding the index');

@@ -367,9 +367,15 @@ export const statsCommand: Command = {
 
 export const reindexCommand: Command = {
   summary: 'rebuild the search index from the database',
-  usage: '[--library DIR]',
-  options: { ...common },
+  usage:
+    '[--library DIR] [--coarse hnswlib|usearch|usearch:f16|usearch:i8|usearch:b1]\n\n' +
+    "--coarse records the library's coarse index and rebuilds it: hnswlib (default) and usearch\n" +
+    'keep float vectors; usearch:f16, :i8 and :b1 store them in 1/2, 1/4 and 1/32 of the space.\n' +
+    'Results are always rescored exactly with the stored vectors (docs/bench/search.md).',
+  options: { ...common, coarse: { type: 'string' } },
   async run(v) {
+    const coarse = v['coarse'] as string | undefined;
+    if (coarse !== undefined) await withLibrary(v, async (lib) => lib.setCoarse(coarse));
     const r = await withLibrary(v, (lib) => lib.reindex());
     console.log(v['json'] ? JSON.stringify(r) : `rebuilt the ${r.kind} index: ${r.size} vectors`);
   },
