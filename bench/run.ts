@@ -2,6 +2,7 @@
  * `npm run bench -- <name> [options]`: runs one benchmark and writes JSON + Markdown to docs/bench/.
  * Benchmarks measure; they never assert. Ratios are taken side by side within one run.
  */
+import { benchDial } from './dial.js';
 import { benchEncoder } from './encoder.js';
 import { benchExhaustion } from './exhaustion.js';
 import { benchIngest } from './ingest.js';
@@ -18,6 +19,7 @@ const BENCHES: Record<string, (args: string[]) => Promise<void>> = {
   load: benchLoad,
   scale: benchScale,
   exhaustion: benchExhaustion,
+  dial: benchDial,
 };
 
 const [name, ...args] = process.argv.slice(2);
