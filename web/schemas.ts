@@ -299,6 +299,11 @@ export const StatsResponse = z
       })
       .nullable()
       .describe('Background refinement of narrow vectors while idle (null when off).'),
+    encode_ms: z
+      .record(z.string(), z.number())
+      .describe(
+        'Measured query encode latency per width on this server (ms, moving average), for the widths searched so far.',
+      ),
     uptime_s: z.number(),
   })
   .meta({ id: 'Stats' });

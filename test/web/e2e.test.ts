@@ -161,6 +161,12 @@ test('the width dial re-runs the query and the timings follow', { timeout: 30_00
   // Both vectors are the server's cached ones: this image was searched at width 1 just before.
   assert.equal(Number(t['final refine_encode']), 0, `refine_encode ${t['final refine_encode']}`);
   assert.equal(Number(t['final encode']), 0);
+  // The dial shows this server's measured encode latency of the widths searched so far.
+  await page.waitForFunction(() =>
+    /Measured encode on this server: 1\/8 [\d.]+ ms · 1 [\d.]+ ms/.test(
+      document.querySelector('#dial-hint')!.textContent ?? '',
+    ),
+  );
   assert.notEqual(await page.textContent('#timings'), before);
   assert.match((await page.textContent('#timings thead')) ?? '', /width 1\/8/);
   // Keyboard: arrows move along the dial like any radio group.

@@ -96,6 +96,9 @@ export function systemRoutes(ctx: ApiContext): Router {
       queues: { search: gate(ctx.gates.search.stats()), write: gate(ctx.gates.write.stats()) },
       active_job: ctx.jobs.active?.id ?? null,
       refine: ctx.refiner?.status() ?? null,
+      encode_ms: Object.fromEntries(
+        [...ctx.library.searcher.latencies()].map(([w, ms]) => [w, +ms.toFixed(3)]),
+      ),
       uptime_s: (Date.now() - ctx.startedAt) / 1000,
     });
   });

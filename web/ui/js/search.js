@@ -130,6 +130,7 @@ export async function run() {
     reveal();
     if (!refining) {
       setStatus(summary(shortlist, null, p.width));
+      void dialLatencies();
       return;
     }
     setStatus(
@@ -143,10 +144,29 @@ export async function run() {
     renderResults(final, { shortlist });
     renderTimings(els.timings, { shortlist, final, asked: p.width });
     setStatus(summary(shortlist, final, p.width));
+    void dialLatencies();
   } catch (err) {
     if (isAbort(err) || seq !== state.seq) return;
     els.results.dataset.state = 'error';
     setStatus(`Search failed: ${err.message}`, 'error');
+  }
+}
+
+/** The server's measured encode latency per width, shown under the dial. */
+async function dialLatencies() {
+  try {
+    const s = await api.stats();
+    const known = WIDTHS.filter((w) => s.encode_ms?.[w] !== undefined);
+    if (known.length === 0) return;
+    els.dialHint.textContent =
+      'Measured encode on this server: ' +
+      [...known]
+        .reverse()
+        .map((w) => `${w} ${fmtMs(s.encode_ms[w])} ms`)
+        .join(' · ') +
+      '. Every width writes into the same embedding space.';
+  } catch {
+    // the hint keeps its text; a failed stats call changes nothing else
   }
 }
 
@@ -246,7 +266,17 @@ function firstImage(files) {
 
 export function initSearch({ onDetails }) {
   state.onDetails = onDetails;
-  for (const id of ['drop', 'file', 'pick', 'query-img', 'query-name', 'timings', 'refine', 'k'])
+  for (const id of [
+    'drop',
+    'file',
+    'pick',
+    'query-img',
+    'query-name',
+    'timings',
+    'refine',
+    'k',
+    'dial-hint',
+  ])
     els[id.replace(/-(\w)/g, (_, c) => c.toUpperCase())] = $(`#${id}`);
   Object.assign(els, {
     minScore: $('#min-score'),
