@@ -25,7 +25,7 @@
  * (`npm run data`, under --data-root). Each query's encoder calls are counted.
  * Writes docs/bench/dial.{json,md,svg}.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
   copyFileSync,
@@ -38,7 +38,6 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { Agent, request } from 'node:http';
 import { loadavg, tmpdir } from 'node:os';
 import { basename, dirname, extname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -72,9 +71,9 @@ import {
   type WidthResult,
 } from './dial-report.js';
 import { machine, positiveInts, writeReport } from './util.js';
+import { agent, multipart, percentile, send, startServe, type Server } from './http.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const CLI = join(ROOT, 'dist/src/cli/main.js');
 const SAMPLES = join(ROOT, 'samples');
 /** The 35M model with random weights, kept between runs (seeded: always the same weights). */
 const RANDOM_35M_DIR = join(ROOT, '.cache/bench/dial-35m');
@@ -83,30 +82,6 @@ const RANDOM_35M_DIR = join(ROOT, '.cache/bench/dial-35m');
 const shown = (p: string) => (relative(ROOT, p).startsWith('..') ? p : relative(ROOT, p));
 
 // ---- the server and its clients ------------------------------------------------------------
-
-interface Server {
-  readonly proc: ChildProcess;
-  readonly url: string;
-}
-
-/** `matsearch serve` in a child process (no background refine); resolves once it listens. */
-function startServe(lib: string, model: string): Promise<Server> {
-  const proc = spawn(
-    process.execPath,
-    [CLI, 'serve', '--library', lib, '--model', model, '--port', '0', '--refine-share', '0'],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  return new Promise((resolve, reject) => {
-    let out = '';
-    proc.stdout!.on('data', (c: Buffer) => {
-      out += c.toString();
-      const m = / at (http:\/\/\S+) /.exec(out);
-      if (m) resolve({ proc, url: m[1]! });
-    });
-    proc.stderr!.on('data', (c: Buffer) => process.stderr.write(`  serve: ${c}`));
-    proc.once('exit', (code) => reject(new Error(`serve exited (${code}) before listening`)));
-  });
-}
 
 async function stopServe(srv: Server): Promise<void> {
   if (srv.proc.exitCode !== null) return;
@@ -128,59 +103,6 @@ function cpuMs(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return ((Number(f[11]) + Number(f[12])) * 1000) / CLOCK_TICKS;
-}
-
-const agent = new Agent({ keepAlive: true, maxSockets: 64 });
-
-/** One request; a keep-alive socket the server had just closed (ECONNRESET) is retried once. */
-function send(
-  url: string,
-  path: string,
-  headers: Record<string, string>,
-  body: Buffer,
-  retry = true,
-): Promise<{ status: number; ms: number; body: string; error?: string }> {
-  const u = new URL(path, url);
-  const t0 = performance.now();
-  return new Promise((resolve) => {
-    const req = request(
-      { host: u.hostname, port: u.port, method: 'POST', path: u.pathname, headers, agent },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => (text += c));
-        res.on('end', () =>
-          resolve({ status: res.statusCode ?? 0, ms: performance.now() - t0, body: text }),
-        );
-      },
-    );
-    req.setTimeout(300_000, () => req.destroy(new Error('timed out after 300 s')));
-    req.on('error', (err: NodeJS.ErrnoException) => {
-      if (retry && req.reusedSocket && err.code === 'ECONNRESET') {
-        resolve(send(url, path, headers, body, false));
-        return;
-      }
-      resolve({ status: 0, ms: performance.now() - t0, body: '', error: err.code ?? err.message });
-    });
-    req.end(body);
-  });
-}
-
-/** A multipart body with one PNG in the field `image` and the given text fields. */
-function multipart(image: Buffer, fields: Record<string, string>): { body: Buffer; type: string } {
-  const b = `----dial${Math.random().toString(16).slice(2)}`;
-  const parts = Object.entries(fields).map(
-    ([k, v]) => `--${b}\r\nContent-Disposition: form-data; name="${k}"\r\n\r\n${v}\r\n`,
-  );
-  const body = Buffer.concat([
-    Buffer.from(parts.join('')),
-    Buffer.from(
-      `--${b}\r\nContent-Disposition: form-data; name="image"; filename="q.png"\r\nContent-Type: image/png\r\n\r\n`,
-    ),
-    image,
-    Buffer.from(`\r\n--${b}--\r\n`),
-  ]);
-  return { body, type: `multipart/form-data; boundary=${b}` };
 }
 
 /** The fields of a search response this bench reads. */
@@ -291,7 +213,9 @@ async function drive(
   const client = async () => {
     while (next < images.length) {
       const m = multipart(images[next++]!, { width, k: '10', refine: 'false' });
-      const r = await send(srv.url, '/api/search', { 'content-type': m.type }, m.body);
+      const r = await send(srv.url, 'POST', '/api/search', { 'content-type': m.type }, m.body, {
+        timeoutMs: 300_000,
+      });
       if (r.status !== 200) {
         const key = r.status === 0 ? `network error ${r.error}` : `${r.status} ${r.body}`;
         t.failed[key] = (t.failed[key] ?? 0) + 1;
@@ -309,12 +233,6 @@ async function drive(
     }
   };
   await Promise.all(Array.from({ length: clients }, client));
-}
-
-function percentile(xs: readonly number[], p: number): number {
-  if (xs.length === 0) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
 }
 
 const r2 = (x: number) => +x.toFixed(2);
@@ -364,7 +282,7 @@ interface CostPlan {
 /** The server on `plan.library`: warm-up, then every width at every client count, in rounds. */
 async function measureCost(plan: CostPlan) {
   const images = await QueryImages.from(plan.queryFiles);
-  const srv = await startServe(plan.library, plan.modelDir);
+  const srv = await startServe(plan.library, plan.modelDir, ['--refine-share', '0']);
   const pid = srv.proc.pid!;
   const tallies = new Map<string, Tally>();
   try {

@@ -12,7 +12,6 @@
  * size stays put) samples the server's RSS every 2 s: start, end, max and the trend.
  * Writes docs/bench/load.{json,md}.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import {
   existsSync,
   mkdirSync,
@@ -22,7 +21,6 @@ import {
   renameSync,
   rmSync,
 } from 'node:fs';
-import { Agent, request } from 'node:http';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -34,34 +32,10 @@ import { CONFIG_FILE } from '../src/model/weights.js';
 import { Rng } from '../src/util/rng.js';
 import { loadReport, type LevelResult, type LoadReport, type SoakResult } from './load-report.js';
 import { machine, writeReport } from './util.js';
+import { agent, http, multipart, percentile, send, startServe, type Server } from './http.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const CLI = join(ROOT, 'dist/src/cli/main.js');
 const SAMPLES = join(ROOT, 'samples');
-
-interface Server {
-  readonly proc: ChildProcess;
-  readonly url: string;
-}
-
-/** `matsearch serve` in a child process; resolves once it prints its URL. */
-function startServe(lib: string, model: string, root: string): Promise<Server> {
-  const proc = spawn(
-    process.execPath,
-    [CLI, 'serve', '--library', lib, '--model', model, '--root', root, '--port', '0'],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  return new Promise((resolve, reject) => {
-    let out = '';
-    proc.stdout!.on('data', (c: Buffer) => {
-      out += c.toString();
-      const m = / at (http:\/\/\S+) /.exec(out);
-      if (m) resolve({ proc, url: m[1]! });
-    });
-    proc.stderr!.on('data', (c: Buffer) => process.stderr.write(`  serve: ${c}`));
-    proc.once('exit', (code) => reject(new Error(`serve exited (${code}) before listening`)));
-  });
-}
 
 /** Resident memory of a process in MB (Linux /proc). */
 function rssMb(pid: number): number {
@@ -69,70 +43,8 @@ function rssMb(pid: number): number {
   return m ? Number(m[1]) / 1024 : NaN;
 }
 
-const agent = new Agent({ keepAlive: true, maxSockets: 256 });
-
-/** Keep-alive sockets the server closed just as a request went out on them (retried once). */
-let staleSocketRetries = 0;
-
-/**
- * One request; resolves with the status (0: a network error, its code in `error`) and the
- * latency in ms. A request sent on a reused keep-alive socket that the server had just closed
- * (ECONNRESET) is sent again once, as node's http documentation advises clients to do.
- */
-function send(
-  url: string,
-  method: string,
-  path: string,
-  headers: Record<string, string>,
-  body?: Buffer,
-  retry = true,
-): Promise<{ status: number; ms: number; body: string; error?: string }> {
-  const u = new URL(path, url);
-  const t0 = performance.now();
-  return new Promise((resolve) => {
-    const req = request(
-      { host: u.hostname, port: u.port, method, path: u.pathname + u.search, headers, agent },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => (text += c));
-        res.on('end', () =>
-          resolve({ status: res.statusCode ?? 0, ms: performance.now() - t0, body: text }),
-        );
-      },
-    );
-    req.setTimeout(60_000, () => req.destroy(new Error('timed out after 60 s')));
-    req.on('error', (err: NodeJS.ErrnoException) => {
-      if (retry && req.reusedSocket && err.code === 'ECONNRESET') {
-        staleSocketRetries++;
-        resolve(send(url, method, path, headers, body, false));
-        return;
-      }
-      resolve({ status: 0, ms: performance.now() - t0, body: '', error: err.code ?? err.message });
-    });
-    req.end(body);
-  });
-}
-
 const getJson = async (url: string, path: string) =>
   JSON.parse((await send(url, 'GET', path, {})).body) as Record<string, unknown>;
-
-/** A multipart body with one image in the field `image` and the given text fields. */
-function multipart(image: Buffer, fields: Record<string, string>): { body: Buffer; type: string } {
-  const b = `----load${Math.random().toString(16).slice(2)}`;
-  const parts = Object.entries(fields).map(
-    ([k, v]) => `--${b}\r\nContent-Disposition: form-data; name="${k}"\r\n\r\n${v}\r\n`,
-  );
-  const body = Buffer.concat([
-    Buffer.from(parts.join('')),
-    Buffer.from(
-      `--${b}\r\nContent-Disposition: form-data; name="image"; filename="q.png"\r\nContent-Type: image/png\r\n\r\n`,
-    ),
-    image,
-    Buffer.from(`\r\n--${b}--\r\n`),
-  ]);
-  return { body, type: `multipart/form-data; boundary=${b}` };
-}
 
 /** Writes `n` new 64 px images (random blocks) into `dir`. */
 async function writeImages(dir: string, n: number, seed: number): Promise<void> {
@@ -200,12 +112,6 @@ async function drive(
   return t;
 }
 
-function percentile(xs: number[], p: number): number {
-  if (xs.length === 0) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
-}
-
 const summary = (xs: number[]) => ({
   n: xs.length,
   p50: percentile(xs, 50),
@@ -268,7 +174,7 @@ export async function benchLoad(args: string[]): Promise<void> {
     const queries = samples.slice(0, 40).map((f) => readFileSync(f));
     for (let l = 0; l < levels.length; l++)
       await writeImages(join(tmp, `level-${l}`), perIngest, 100 + l);
-    srv = await startServe(join(tmp, 'lib'), model, incoming);
+    srv = await startServe(join(tmp, 'lib'), model, ['--root', incoming]);
     const first = await startIngest(srv);
     while ((await first()).running) await new Promise((r) => setTimeout(r, 200));
     const ids = ((await getJson(srv.url, '/api/images?limit=200')).images as { id: number }[]).map(
@@ -386,7 +292,7 @@ export async function benchLoad(args: string[]): Promise<void> {
       ingestImagesPerLevel: perIngest,
       levels: results,
       soak,
-      staleSocketRetries,
+      staleSocketRetries: http.staleSocketRetries,
     };
     const out = join(ROOT, 'docs/bench');
     writeReport(join(out, 'load.json'), report, join(out, 'load.md'), loadReport(report));

@@ -40,6 +40,9 @@ export class BackgroundRefiner {
   private refined = 0;
   private readonly failedIds = new Set<number>();
   private narrow = 0;
+  /** Narrow images not yet failed, and the vector change count they were counted at. */
+  private todo = 0;
+  private countedAt = -1;
   private dirty = false;
   private lastError = '';
   readonly share: number;
@@ -86,10 +89,18 @@ export class BackgroundRefiner {
     };
   }
 
+  /**
+   * Narrow images still to try. The count groups every vector of the model, so it is taken
+   * again only when a vector was written or deleted since (the change count says so cheaply).
+   */
   private countNarrow() {
+    const seq = this.library.store.vectorSeq();
+    if (seq === this.countedAt) return this.todo;
     const narrow = this.library.store.narrowImages(this.library.embedder.modelId);
     this.narrow = narrow.size;
-    return [...narrow.keys()].filter((id) => !this.failedIds.has(id)).length;
+    this.todo = [...narrow.keys()].filter((id) => !this.failedIds.has(id)).length;
+    this.countedAt = seq;
+    return this.todo;
   }
 
   private schedule(ms: number) {
@@ -125,6 +136,7 @@ export class BackgroundRefiner {
         );
         this.refined += r.refined;
         for (const id of r.failedIds) this.failedIds.add(id);
+        if (r.failedIds.length > 0) this.countedAt = -1; // fewer to try, though nothing was written
         this.dirty ||= r.refined > 0;
         this.countNarrow();
         const took = performance.now() - t0;
