@@ -74,7 +74,7 @@ import { machine, positiveInts, writeReport } from './util.js';
 import { agent, multipart, percentile, send, startServe, type Server } from './http.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const SAMPLES = join(ROOT, 'samples');
+export const SAMPLES = join(ROOT, 'samples');
 /** The 35M model with random weights, kept between runs (seeded: always the same weights). */
 const RANDOM_35M_DIR = join(ROOT, '.cache/bench/dial-35m');
 
@@ -83,7 +83,7 @@ const shown = (p: string) => (relative(ROOT, p).startsWith('..') ? p : relative(
 
 // ---- the server and its clients ------------------------------------------------------------
 
-async function stopServe(srv: Server): Promise<void> {
+export async function stopServe(srv: Server): Promise<void> {
   if (srv.proc.exitCode !== null) return;
   const exited = new Promise((r) => srv.proc.once('exit', r));
   srv.proc.kill('SIGTERM');
@@ -132,7 +132,7 @@ interface Base {
  * pixel floor(i / n) (raster order) moved by 128 in every channel, so no two are the same image
  * and none is a library image, and the server's query cache never answers for the encoder.
  */
-class QueryImages {
+export class QueryImages {
   private next = 0;
 
   private constructor(private readonly bases: readonly Base[]) {}
@@ -330,7 +330,7 @@ async function measureCost(plan: CostPlan) {
 // ---- libraries and quality -----------------------------------------------------------------
 
 /** The image files under `dir` (PNG and SVG), sorted. */
-function imageFiles(dir: string): string[] {
+export function imageFiles(dir: string): string[] {
   return readdirSync(dir, { recursive: true, encoding: 'utf8' })
     .filter((f) => ['.png', '.svg'].includes(extname(f).toLowerCase()))
     .sort()
@@ -338,7 +338,7 @@ function imageFiles(dir: string): string[] {
 }
 
 /** A library of `root` embedded at full width; returns its image count. */
-async function buildLibrary(embedder: Embedder, dir: string, root: string): Promise<number> {
+export async function buildLibrary(embedder: Embedder, dir: string, root: string): Promise<number> {
   const lib = openLibrary(dir, { embedder, log: () => {} });
   try {
     const s = await lib.ingest([root], { width: 1 });
@@ -371,7 +371,7 @@ function libraryItems(lib: Library) {
  * off, no near-duplicate dropping) with its own vendor's images excluded; relevant = the same
  * emoji drawn by another vendor. Also counts the encoder calls the searches made.
  */
-async function quality(
+export async function quality(
   embedder: Embedder,
   dir: string,
   widths: readonly string[],
@@ -454,7 +454,11 @@ async function writeHeldOut(root: string, out: string): Promise<number> {
 
 // ---- models ----------------------------------------------------------------------------------
 
-function readConfig(dir: string): { name: string; modelId: string; cfg: MatMambaVisionConfig } {
+export function readConfig(dir: string): {
+  name: string;
+  modelId: string;
+  cfg: MatMambaVisionConfig;
+} {
   const json = JSON.parse(readFileSync(join(dir, CONFIG_FILE), 'utf8')) as {
     name?: string;
     modelId?: string;
@@ -463,7 +467,7 @@ function readConfig(dir: string): { name: string; modelId: string; cfg: MatMamba
 }
 
 /** The 35M preset (224 px, features only) with seeded random weights, written once. */
-async function random35M(): Promise<string> {
+export async function random35M(): Promise<string> {
   if (existsSync(join(RANDOM_35M_DIR, CONFIG_FILE))) return RANDOM_35M_DIR;
   console.log(`writing the 35M preset with random weights to ${RANDOM_35M_DIR} ...`);
   await initBackend({ purpose: 'inference' });

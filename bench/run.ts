@@ -2,6 +2,7 @@
  * `npm run bench -- <name> [options]`: runs one benchmark and writes JSON + Markdown to docs/bench/.
  * Benchmarks measure; they never assert. Ratios are taken side by side within one run.
  */
+import { benchAuto } from './auto.js';
 import { benchDial } from './dial.js';
 import { benchEncoder } from './encoder.js';
 import { benchExhaustion } from './exhaustion.js';
@@ -20,6 +21,7 @@ const BENCHES: Record<string, (args: string[]) => Promise<void>> = {
   scale: benchScale,
   exhaustion: benchExhaustion,
   dial: benchDial,
+  auto: benchAuto,
 };
 
 const [name, ...args] = process.argv.slice(2);

@@ -42,6 +42,8 @@ export interface SearchRow {
 interface SearchResult {
   readonly dim: number;
   readonly queries: number;
+  /** "real: MODEL-ID" when the stored vectors are real embeddings (absent: synthetic). */
+  readonly vectors?: string;
   readonly machine: { cpu: string; cores: number; node: string; date: string; load?: number };
   readonly rows: SearchRow[];
 }
@@ -56,17 +58,28 @@ const ratio = (a: number, b: number) => (b > 0 ? +(a / b).toFixed(2) : NaN);
 export function searchReport(r: SearchResult): string {
   const m = r.machine;
   const head =
-    `# Search pipeline on synthetic vectors (${r.dim}-d)\n\n` +
+    (r.vectors
+      ? `# Search pipeline on real embeddings (${r.dim}-d, ${r.vectors.slice(6)})\n\n`
+      : `# Search pipeline on synthetic vectors (${r.dim}-d)\n\n`) +
     `${m.cpu}, ${m.cores} cores, Node ${m.node}, ${m.date}` +
     (m.load === undefined ? '' : `, load average ${m.load} at the end`) +
     `; the machine is shared with other jobs at times, so compare engines by the ratios below, ` +
     `measured side by side (each query ran on every engine back to back). ` +
-    `${r.queries} queries per size; query width 1/4 (noisier vector) for the ` +
-    `coarse stage, full width for the rerank; times exclude encoding. Both engines use the same ` +
-    `graph settings (M / connectivity 32, efConstruction / expansion_add 200, ef / ` +
-    `expansion_search 400), usearch storing f32. "two-stage recall" is the final top 10 against ` +
-    `exact full-width search over the whole collection; "engine recall" is the engine's own top 10 ` +
-    `for the full-width query. "worker coarse" is the coarse stage with the saved index loaded in ` +
+    `${r.queries} queries per size. ` +
+    (r.vectors
+      ? `Stored vectors are full-width embeddings of augmented views of the bundled emoji; a ` +
+        `query is another view embedded once at width 1/4, which both stages use (coarse on the ` +
+        `engine's stored kind, then exact rescoring against the stored float vectors). ` +
+        `"two-stage recall" is the final top 10 against exact search with that same query ` +
+        `vector, so it measures what the coarse stage loses; "engine recall" is the engine's own ` +
+        `top 10 against the same truth. `
+      : `A query's 1/4-width vector (a noisier one) goes to both stages: the coarse stage, then ` +
+        `exact rescoring against the stored full-width vectors. "two-stage recall" is the final ` +
+        `top 10 against exact search with the full-width query; "engine recall" is the engine's ` +
+        `own top 10 for the full-width query. `) +
+    `Times exclude encoding. Both engines use the same graph settings (M / connectivity 32, ` +
+    `efConstruction / expansion_add 200, ef / expansion_search 400); usearch stores the kind ` +
+    `after its colon (f32 without one). "worker coarse" is the coarse stage with the saved index loaded in ` +
     `a worker thread (\`thread: 'worker'\`, what a server uses); "worker total" adds the rerank ` +
     `to it. The rerank reads the shortlist's vectors from the index's memory where the engine ` +
     `keeps them (hnswlib), else from the database (usearch).\n\n`;

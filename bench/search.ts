@@ -4,7 +4,7 @@
  * two-stage result and of the engine alone against exact full-width search, and queries/s.
  *   npm run bench -- search [--sizes 10000,100000,1000000] [--engines hnswlib,usearch,usearch:i8]
  *                           [--dim 128] [--queries 200] [--recall-queries N] [--no-worker]
- *                           [--reuse]
+ *                           [--reuse] [--vectors synthetic|real] [--model DIR]
  *
  * An engine is `hnswlib` or `usearch[:f32|f16|i8|b1]`, the second part usearch's stored scalar
  * kind: the quantized coarse stages, whose shortlist the exact rerank then rescores.
@@ -19,6 +19,10 @@
  * loaded into a worker thread (`thread: 'worker'`) and the queries run again, to price the worker.
  * Exact truth costs n x dim per query, so at large sizes it is computed for the first
  * `--recall-queries` queries only (default: as many as keep n x queries <= 1e8).
+ * `--vectors real` stores real embeddings instead (bench/real-vectors.ts: augmented views of the
+ * bundled emoji, embedded at full width by `--model`, the shipped one by default), and queries
+ * are other views embedded once at width 1/4. Its truth is exact search with that same query
+ * vector, so recall measures what the coarse stage (and its quantization) loses, nothing else.
  * `--reuse` keeps the database and saved indexes a previous run left in `--dir` (the vectors are
  * regenerated from the same seed, not rewritten), so a search change is re-measured at 1M
  * without a 20-minute rebuild; insert and build figures then come from that previous report.
@@ -36,6 +40,8 @@ import type { Embedder } from '../src/embed/embedder.js';
 import { ValidationError } from '../src/errors.js';
 import { Rng } from '../src/util/rng.js';
 import { machine, writeReport } from './util.js';
+import { realVectors } from './real-vectors.js';
+import { resolveModelDir } from '../src/embed/open.js';
 import { searchReport, type SearchRow } from './search-report.js';
 
 const MODEL = 'synthetic@bench';
@@ -57,7 +63,11 @@ class VectorEmbedder implements Embedder {
   readonly inputSize = 1;
   readonly inputChannels = 1;
   private readonly rng = new Rng(99);
-  constructor(readonly dim: number) {}
+  /** `noisy`: narrow widths add noise to the input; otherwise the input is the query vector. */
+  constructor(
+    readonly dim: number,
+    private readonly noisy = true,
+  ) {}
   widthLabel(w: unknown): string {
     return String(w);
   }
@@ -66,7 +76,7 @@ class VectorEmbedder implements Embedder {
   }
   async embed(inputs: readonly Float32Array[], width: unknown): Promise<Float32Array[]> {
     return inputs.map((x) =>
-      String(width) === '1'
+      String(width) === '1' || !this.noisy
         ? unit(x)
         : unit(x.map((v) => v + (this.rng.normal() * 0.33) / Math.sqrt(this.dim))),
     );
@@ -105,26 +115,34 @@ function exactTop10(data: Float32Array, n: number, dim: number, q: Float32Array)
  * it only regenerates them (the same vectors for the same rng).
  */
 function fill(store: Store | null, n: number, dim: number, rng: Rng): Float32Array {
+  const data = synthetic(n, dim, rng);
+  if (store) insertAll(store, data, n, dim);
+  return data;
+}
+
+function synthetic(n: number, dim: number, rng: Rng): Float32Array {
   const centres = Array.from({ length: Math.max(10, Math.round(n / 200)) }, () =>
     Float32Array.from({ length: dim }, () => rng.normal()),
   );
   const data = new Float32Array(n * dim);
-  for (let s = 0; s < n; s += 10_000) {
-    const chunk = () => {
-      for (let i = s; i < Math.min(n, s + 10_000); i++) {
-        const c = centres[rng.int(centres.length)]!;
-        const v = data.subarray(i * dim, (i + 1) * dim);
-        v.set(unit(c.map((x) => x + rng.normal() * 0.6)));
-        if (!store) continue;
-        const id = store.insertImage({ hash: `h${i}`, size: 1, status: 'ready' });
-        if (id !== i + 1) throw new Error(`expected image id ${i + 1}, got ${id}`);
-        store.putEmbedding(id, MODEL, '1', 1, v);
-      }
-    };
-    if (store) store.transaction(chunk);
-    else chunk();
+  for (let i = 0; i < n; i++) {
+    const c = centres[rng.int(centres.length)]!;
+    data.set(unit(c.map((x) => x + rng.normal() * 0.6)), i * dim);
   }
   return data;
+}
+
+/** Stores the flat [n, dim] vectors as images 1..n at full width. */
+function insertAll(store: Store, data: Float32Array, n: number, dim: number): void {
+  for (let s = 0; s < n; s += 10_000) {
+    store.transaction(() => {
+      for (let i = s; i < Math.min(n, s + 10_000); i++) {
+        const id = store.insertImage({ hash: `h${i}`, size: 1, status: 'ready' });
+        if (id !== i + 1) throw new Error(`expected image id ${i + 1}, got ${id}`);
+        store.putEmbedding(id, MODEL, '1', 1, data.subarray(i * dim, (i + 1) * dim));
+      }
+    });
+  }
 }
 
 /** The rows of size n in a previous report at `path` (none when it is missing). */
@@ -158,12 +176,18 @@ export async function benchSearch(args: string[]): Promise<void> {
       'recall-queries': { type: 'string' },
       'no-worker': { type: 'boolean', default: false },
       reuse: { type: 'boolean', default: false },
+      vectors: { type: 'string', default: 'synthetic' },
+      model: { type: 'string' },
       dir: { type: 'string', default: '.cache/bench-search' },
       /** Report path without extension, so a long size can run on its own (e.g. search-1m). */
       out: { type: 'string', default: 'docs/bench/search' },
     },
   });
-  const dim = Number(values.dim);
+  const real = values.vectors === 'real';
+  if (!real && values.vectors !== 'synthetic')
+    throw new ValidationError(`--vectors is synthetic or real, not '${values.vectors}'`);
+  let dim = Number(values.dim);
+  let realModel: string | undefined;
   const nq = Number(values.queries);
   const engines = values.engines!.split(',').map((e) => e.trim());
   for (const e of engines) parseCoarse(e); // fail early
@@ -187,14 +211,23 @@ export async function benchSearch(args: string[]): Promise<void> {
     if (reuse && have !== n)
       throw new ValidationError(`--reuse: ${root} holds ${have} vectors, not ${n}; run without it`);
     const t0 = performance.now();
-    const data = fill(reuse ? null : store, n, dim, rng);
+    let data: Float32Array;
+    let queries: Float32Array[];
+    if (real) {
+      const r = await realVectors(n, nq, '1/4', resolveModelDir(values.model), values.dir!);
+      ({ dim, data, queries } = r);
+      realModel = r.modelId;
+      if (!reuse) insertAll(store, data, n, dim);
+    } else {
+      data = fill(reuse ? null : store, n, dim, rng);
+      queries = Array.from({ length: nq }, () => {
+        const i = rng.int(n);
+        const v = data.subarray(i * dim, (i + 1) * dim);
+        return unit(v.map((x) => x + (rng.normal() * 0.5) / Math.sqrt(dim)));
+      });
+    }
     const previous = reuse ? previousRows(`${values.out!}.json`, n) : [];
     const insertS = reuse ? (previous[0]?.insertS ?? NaN) : (performance.now() - t0) / 1000;
-    const queries = Array.from({ length: nq }, () => {
-      const i = rng.int(n);
-      const v = data.subarray(i * dim, (i + 1) * dim);
-      return unit(v.map((x) => x + (rng.normal() * 0.5) / Math.sqrt(dim)));
-    });
     const tt = performance.now();
     const truth = queries.slice(0, nTruth).map((q) => exactTop10(data, n, dim, q));
     const truthS = (performance.now() - tt) / 1000;
@@ -221,7 +254,7 @@ export async function benchSearch(args: string[]): Promise<void> {
         indexFiles(index.kind as IndexKind, file).reduce((s, p) => s + statSync(p).size, 0) / 1e6;
       build[engine] = { buildS, rssMb: rssMb() - before, fileMb };
       if (!reuse) console.log(`  ${engine}: ${index.kind} index built in ${buildS.toFixed(1)} s`);
-      const searcher = new Searcher(store, index, new VectorEmbedder(dim));
+      const searcher = new Searcher(store, index, new VectorEmbedder(dim, !real));
       runs.push({
         engine,
         dir,
@@ -269,7 +302,7 @@ export async function benchSearch(args: string[]): Promise<void> {
           thread: 'worker',
           log: () => {},
         });
-        const searcher = new Searcher(store, index, new VectorEmbedder(dim));
+        const searcher = new Searcher(store, index, new VectorEmbedder(dim, !real));
         const coarse: number[] = [];
         const total: number[] = [];
         for (let q = 0; q < Math.min(10, nq); q++)
@@ -320,6 +353,14 @@ export async function benchSearch(args: string[]): Promise<void> {
     }
     store.close();
   }
-  const result = { bench: 'search', dim, queries: nq, engines, machine: machine(), rows };
+  const result = {
+    bench: 'search',
+    dim,
+    queries: nq,
+    engines,
+    ...(realModel ? { vectors: `real: ${realModel}` } : {}),
+    machine: machine(),
+    rows,
+  };
   writeReport(`${values.out!}.json`, result, `${values.out!}.md`, searchReport(result));
 }

@@ -114,9 +114,14 @@ function slicer(sliceMs = 10): () => Promise<void> {
   };
 }
 
+/** Encodes per width whose minimum seeds its latency (a cold call on each encoder worker). */
+const WARM_UP_CALLS = 4;
+
 export class Searcher {
   /** Measured encode latency per width label (ms, moving average), for 'auto'. */
   private readonly latency = new Map<string, number>();
+  /** Encodes measured per width label. */
+  private readonly measured = new Map<string, number>();
   /** Recent query vectors by input digest and width label, least recently used first. */
   private readonly recent = new Map<string, Float32Array>();
   /** Encoder calls made for queries (for tests and stats). */
@@ -145,8 +150,15 @@ export class Searcher {
     this.encodes++;
     const [vector] = await this.embedder.embed([input], width);
     const ms = performance.now() - t0;
+    // The first call of a width on each encoder worker pays one-off costs (an ONNX export, a
+    // session's start): the first few measurements keep their minimum, later ones average in.
+    const seen = this.measured.get(label) ?? 0;
+    this.measured.set(label, seen + 1);
     const prev = this.latency.get(label);
-    this.latency.set(label, prev === undefined ? ms : 0.8 * prev + 0.2 * ms);
+    this.latency.set(
+      label,
+      prev === undefined ? ms : seen < WARM_UP_CALLS ? Math.min(prev, ms) : 0.8 * prev + 0.2 * ms,
+    );
     if (key !== undefined) {
       this.recent.set(key, vector!);
       if (this.recent.size > QUERY_CACHE) this.recent.delete(this.recent.keys().next().value!);
@@ -159,9 +171,9 @@ export class Searcher {
    * (auto-width.ts); widths never measured are probed first.
    */
   async widthForBudget(budgetMs: number, probe: Float32Array, load?: Load): Promise<WidthChoice> {
-    // Two probes per width: the first call of a width pays one-off start-up costs.
+    // Three probes per width: the first call on each of two encoder workers pays start-up costs.
     for (const w of STANDARD_WIDTHS)
-      if (!this.latency.has(w)) for (let i = 0; i < 2; i++) await this.encode(probe, w);
+      if (!this.latency.has(w)) for (let i = 0; i < 3; i++) await this.encode(probe, w);
     return chooseWidth(budgetMs, this.latency, load);
   }
 

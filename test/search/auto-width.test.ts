@@ -61,6 +61,8 @@ class TimedEmbedder implements Embedder {
   readonly modelId = 'm@1';
   readonly dim = 8;
   readonly calls: string[] = [];
+  /** Extra ms the first call of each width takes (a cold session: export, start-up). */
+  constructor(private readonly coldMs = 0) {}
   widthLabel(w: WidthSpec): string {
     return String(w);
   }
@@ -68,8 +70,9 @@ class TimedEmbedder implements Embedder {
     return String(w) === '1' ? 1 : 0.5;
   }
   async embed(inputs: readonly Float32Array[], w: WidthSpec): Promise<Float32Array[]> {
+    const cold = this.calls.includes(String(w)) ? 0 : this.coldMs;
     this.calls.push(String(w));
-    const until = performance.now() + LATENCY.get(String(w))!;
+    const until = performance.now() + LATENCY.get(String(w))! + cold;
     while (performance.now() < until);
     return inputs.map((x) => normalized(x));
   }
@@ -105,6 +108,27 @@ test("a Searcher's auto width follows the load it is given, with its reason", as
   // A requested width says so.
   const plain = await searcher.search(queries[20]!, { width: '1/2' });
   assert.equal(plain.widthReason, 'requested');
+  index.close();
+  store.close();
+  rmSync(dir, { recursive: true });
+});
+
+test('a cold first encode does not stay in the measured latency auto chooses by', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'auto-width-cold-'));
+  const store = Store.open(join(dir, 'matsearch.db'));
+  for (const [i, v] of randomVectors(20, 8, 5).entries()) {
+    const id = store.insertImage({ hash: `h${i}`, size: 1, status: 'ready' });
+    store.putEmbedding(id, 'm@1', '1', 1, normalized(v));
+  }
+  const index = LibraryIndex.open(store, join(dir, 'index'), 'm@1', 8, { log: () => {} });
+  // The first call of each width takes 200 ms more, as a fresh ONNX session's does.
+  const searcher = new Searcher(store, index, new TimedEmbedder(200));
+  const [q] = randomVectors(1, 8, 6);
+  const r = await searcher.search(q!, { width: 'auto', budgetMs: 20 });
+  // Warm, width 1 takes 8 ms: it fits 20 ms and is chosen, and the table says what it costs.
+  assert.equal(r.widths.query, '1', r.widthReason);
+  for (const [w, ms] of searcher.latencies())
+    assert.ok(ms < LATENCY.get(w)! + 40, `width ${w}: measured ${ms.toFixed(1)} ms`);
   index.close();
   store.close();
   rmSync(dir, { recursive: true });
