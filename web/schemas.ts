@@ -304,6 +304,20 @@ export const StatsResponse = z
       .describe(
         'Measured query encode latency per width on this server (ms, moving average), for the widths searched so far.',
       ),
+    width_quality: z
+      .object({
+        source: z.string(),
+        set: z.string().describe('The evaluation set the figures are from.'),
+        queries: z.number().int(),
+        map_at_10: z.record(z.string(), z.number()),
+        recall_at_10: z.record(z.string(), z.number()),
+        measured: z.string().describe('When the bench ran (ISO 8601).'),
+        quick: z.boolean().describe('A quick smoke run of the bench, not its measurement.'),
+      })
+      .nullable()
+      .describe(
+        "Quality of a query at each width against the full-width vectors (0-1), as `npm run bench -- dial` measured it for this server's model id; null when it never did.",
+      ),
     uptime_s: z.number(),
   })
   .meta({ id: 'Stats' });

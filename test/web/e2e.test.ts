@@ -163,7 +163,7 @@ test('the width dial re-runs the query and the timings follow', { timeout: 30_00
   assert.equal(Number(t['final encode']), 0);
   // The dial shows this server's measured encode latency of the widths searched so far.
   await page.waitForFunction(() =>
-    /Measured encode on this server: 1\/8 [\d.]+ ms · 1 [\d.]+ ms/.test(
+    /Encode measured on this server, per width: 1\/8 [\d.]+ ms[^·]*· (1\/4 [^·]*· 1\/2 [^·]*· )?1 [\d.]+ ms/.test(
       document.querySelector('#dial-hint')!.textContent ?? '',
     ),
   );

@@ -4,6 +4,7 @@ import type { ApiContext } from '../context.js';
 import type { GateStats } from '../limits.js';
 import type { Gauge } from '../metrics.js';
 import { openApiDocument } from '../openapi.js';
+import { widthQuality } from '../width-quality.js';
 
 const gate = (g: GateStats) => ({
   concurrency: g.concurrency,
@@ -73,6 +74,8 @@ function gauges(ctx: ApiContext): Gauge[] {
 export function systemRoutes(ctx: ApiContext): Router {
   const r = Router();
   const doc = openApiDocument();
+  // Read once: the figures of a bench run for the served weights (or none).
+  const quality = widthQuality(ctx.library.embedder.modelId);
 
   r.get('/api/stats', (_req, res) => {
     const s = ctx.library.stats();
@@ -99,6 +102,17 @@ export function systemRoutes(ctx: ApiContext): Router {
       encode_ms: Object.fromEntries(
         [...ctx.library.searcher.latencies()].map(([w, ms]) => [w, +ms.toFixed(3)]),
       ),
+      width_quality: quality
+        ? {
+            source: quality.source,
+            set: quality.set,
+            queries: quality.queries,
+            map_at_10: quality.mapAt10,
+            recall_at_10: quality.recallAt10,
+            measured: quality.measured,
+            quick: quality.quick,
+          }
+        : null,
       uptime_s: (Date.now() - ctx.startedAt) / 1000,
     });
   });

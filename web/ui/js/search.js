@@ -152,19 +152,34 @@ export async function run() {
   }
 }
 
-/** The server's measured encode latency per width, shown under the dial. */
+/**
+ * Under the dial: the server's measured encode latency per width and, where the dial bench
+ * measured this model, each width's mAP@10 and what it gives up against width 1.
+ */
 async function dialLatencies() {
   try {
     const s = await api.stats();
-    const known = WIDTHS.filter((w) => s.encode_ms?.[w] !== undefined);
+    const q = s.width_quality?.map_at_10 ?? {};
+    const known = WIDTHS.filter((w) => s.encode_ms?.[w] !== undefined || q[w] !== undefined);
     if (known.length === 0) return;
+    const pct = (x) => (100 * x).toFixed(1);
+    const cost = (w) => {
+      const parts = [];
+      if (s.encode_ms?.[w] !== undefined) parts.push(`${fmtMs(s.encode_ms[w])} ms`);
+      if (q[w] !== undefined) {
+        const drop = q['1'] !== undefined && w !== '1' ? ` (${pct(q[w] - q['1'])})` : '';
+        parts.push(`mAP@10 ${pct(q[w])}%${drop}`);
+      }
+      return `${w} ${parts.join(', ')}`;
+    };
+    const source = s.width_quality
+      ? ` Quality: ${s.width_quality.set}, ${s.width_quality.queries} queries, npm run bench -- dial${s.width_quality.quick ? ' (quick run)' : ''}.`
+      : '';
     els.dialHint.textContent =
-      'Measured encode on this server: ' +
-      [...known]
-        .reverse()
-        .map((w) => `${w} ${fmtMs(s.encode_ms[w])} ms`)
-        .join(' · ') +
-      '. Every width writes into the same embedding space.';
+      'Encode measured on this server, per width: ' +
+      [...known].reverse().map(cost).join(' · ') +
+      '. Every width writes into the same embedding space.' +
+      source;
   } catch {
     // the hint keeps its text; a failed stats call changes nothing else
   }
