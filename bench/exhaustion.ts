@@ -23,7 +23,7 @@ function spec(i: number, layers: number): string {
 
 async function widths(n: number, cacheBytes?: number) {
   await initBackend({ purpose: 'inference' });
-  const enc = await Encoder.load('models/emoji-tiny', cacheBytes ? { cacheBytes } : {});
+  const enc = await Encoder.load('models/general-tiny', cacheBytes ? { cacheBytes } : {});
   const image = new Float32Array(64 * 64 * 3).fill(0.1);
   await enc.encode(image, 1);
   const rss: [number, number][] = [[0, mb()]];

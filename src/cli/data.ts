@@ -1,5 +1,5 @@
 /** `matsearch data` (`npm run data`): fetch the training and evaluation sets into the cache. */
-import { mkdirSync, readdirSync } from 'node:fs';
+import { cpSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { corpusDir } from '../data/corpus/manifest.js';
 import { rasterCorpus } from '../data/corpus/raster.js';
 import type { Command } from './main.js';
@@ -7,15 +7,19 @@ import { fetchEmoji, fetchFashionMnist } from '../data/fetch.js';
 import { buildEmojiCache } from '../data/emoji.js';
 import { dataDir } from '../data/paths.js';
 import { writeSamples } from '../data/samples.js';
+import { writeSamplePhotos } from '../data/sample-photos.js';
+import { sourceDone } from '../data/corpus/manifest.js';
+import { join } from 'node:path';
 import { fetchCorpus, selectSources } from '../data/corpus/fetch.js';
 import { MatsearchError } from '../errors.js';
 
 export const dataCommand: Command = {
   summary: 'fetch Fashion-MNIST (Debian) and the emoji sets (npm) into .cache/data',
-  usage: '[--corpus all|photos|textures|drawn|NAME] [--samples DIR [--count N]]',
+  usage: '[--corpus all|photos|textures|drawn|NAME] [--samples DIR [--count N] [--photos N]]',
   options: {
     samples: { type: 'string' },
     count: { type: 'string', default: '100' },
+    photos: { type: 'string', default: '40' },
     corpus: { type: 'string' },
   },
   async run(v) {
@@ -41,8 +45,26 @@ export const dataCommand: Command = {
         );
     }
     if (typeof v['samples'] === 'string') {
-      const n = writeSamples(v['samples'], Number(v['count']), root);
-      console.log(`sample images: ${n} held-out emoji x 3 vendors in ${v['samples']}`);
+      const dir = v['samples'];
+      const wantPhotos = Number(v['photos']);
+      // The photos come from the general corpus; without it the samples are emoji only.
+      const photoSource = 'gcompris-qt-data';
+      const havePhotos = wantPhotos > 0 && sourceDone(photoSource, root);
+      if (wantPhotos > 0 && !havePhotos)
+        console.log(`sample photos: skipped (run 'matsearch data --corpus ${photoSource}' first)`);
+      // writeSamples replaces the folder, so the photos are made in the cache first, copied in after.
+      const tmp = join(root, 'sample-photos');
+      const photos = havePhotos ? await writeSamplePhotos(tmp, wantPhotos, 10, root) : [];
+      const n = writeSamples(dir, Number(v['count']), root, photos);
+      if (havePhotos) {
+        cpSync(tmp, join(dir, 'photos'), { recursive: true });
+        rmSync(tmp, { recursive: true, force: true });
+      }
+      console.log(
+        `sample images: ${n} held-out emoji x 3 vendors` +
+          (havePhotos ? ` and ${photos.length} photos` : '') +
+          ` in ${dir}`,
+      );
     }
   },
 };

@@ -1,10 +1,10 @@
 /**
- * `matsearch demo` (what `npm start` runs): ingests the sample emoji shipped in `samples/` into a
+ * `matsearch demo` (what `npm start` runs): ingests the sample emoji and photos in `samples/` into a
  * library under `.cache/demo/` (incrementally: a second start only checks the files), then serves
  * the web UI and the REST API on 127.0.0.1 until Ctrl-C.
  *
- * It uses the default model (models/emoji-tiny). While that is not shipped yet it falls back to
- * an untrained stand-in of the same shape, written once to `.cache/demo/untrained-model`, and
+ * It uses the default model (models/general-tiny). Without it (a checkout that lost it) it falls
+ * back to an untrained stand-in of the same shape, written once to `.cache/demo/untrained-model`, and
  * says loudly that the rankings mean nothing.
  */
 import { existsSync } from 'node:fs';
@@ -37,7 +37,7 @@ async function demoModel(given: string | undefined, dataDir: string): Promise<st
   const dir = await writeUntrainedModel(join(dataDir, 'untrained-model'));
   say(
     [
-      'WARNING: the default model (models/emoji-tiny) is not there yet, so the demo runs an',
+      'WARNING: the default model (models/general-tiny) is missing, so the demo runs an',
       `  UNTRAINED, randomly initialised tiny model (${shown(dir)}). Everything works, but the`,
       '  rankings are meaningless until the trained model ships.',
     ].join('\n'),
@@ -69,7 +69,7 @@ async function listen(lib: Library, o: ServerOptions, fallback: boolean): Promis
 }
 
 export const demoCommand: Command = {
-  summary: 'ingest the sample emoji and serve the web UI (what `npm start` runs)',
+  summary: 'ingest the sample emoji and photos and serve the web UI (what `npm start` runs)',
   usage: '[--port 8080] [--host 127.0.0.1] [--library DIR] [--samples DIR] [--model DIR]',
   options: {
     port: { type: 'string', short: 'p' },

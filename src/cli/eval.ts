@@ -155,11 +155,34 @@ async function runGeneral(v: Record<string, unknown>, json: boolean): Promise<vo
   if (typeof v['card'] === 'string') {
     // The command that reproduces the numbers: this one, evaluating.
     const command = `npx matsearch ${withoutOption(process.argv.slice(2), '--from-report').join(' ')}`;
+    // A model trained on the general corpus gets its whole card (recipe, cost, reproduce) from
+    // its run; other models keep their card and get the general section added.
+    const runDir = (v['run'] as string | undefined) ?? join('checkpoints', report.model);
+    if (runKind(runDir) === 'general')
+      writeModelCard({
+        modelDir: String(v['model']),
+        runDir,
+        report: null,
+        evalCommand: command,
+        outDir: v['card'],
+      });
     const out = writeGeneralCard(report, v['card'], command);
     if (!json) console.log(`model card: ${out}`);
   }
   if (json) console.log(JSON.stringify(report, null, 2));
   else console.log(`report: ${join(outDir, `${report.model}-general.md`)}`);
+}
+
+/** The data kind a training run folder was trained on, or null without one. */
+function runKind(runDir: string): string | null {
+  try {
+    const state = JSON.parse(readFileSync(join(runDir, 'ckpt', 'state.json'), 'utf8')) as {
+      options?: { data?: { kind?: string } };
+    };
+    return state.options?.data?.kind ?? null;
+  } catch {
+    return null;
+  }
 }
 
 function parseSplit(v: unknown): 'train' | 'test' {

@@ -20,7 +20,7 @@ export const trainCommand: Command = {
   summary: 'train a MatMamba-Vision model (joint nested widths, or one width as a baseline)',
   usage:
     '--data fmnist|emoji|general|FOLDER [--config tiny] [--image-size PX] [--patch PX] [--d-model N] [--layers N] [--name N] [--steps N] [--batch N] [--lr X] [--width W ...] ' +
-    '[--distill X] [--cross X] [--workers N] [--shards N] [--resume] [--max-minutes M] [--run DIR] [--out DIR]',
+    '[--distill X] [--cross X] [--grey RATE] [--workers N] [--shards N] [--resume] [--max-minutes M] [--run DIR] [--out DIR]',
   options: {
     config: { type: 'string', default: 'tiny' },
     data: { type: 'string' },
@@ -38,6 +38,7 @@ export const trainCommand: Command = {
     temperature: { type: 'string' },
     distill: { type: 'string' },
     cross: { type: 'string' },
+    grey: { type: 'string' },
     patch: { type: 'string' },
     'd-model': { type: 'string' },
     layers: { type: 'string' },
@@ -105,6 +106,7 @@ export const trainCommand: Command = {
         distill: num(v['distill'], 'distill', 0),
         cross: num(v['cross'], 'cross', 0),
       },
+      ...(v['grey'] !== undefined ? { greyRate: num(v['grey'], 'grey', 0) } : {}),
       workers: num(v['workers'], 'workers', 2),
       ...(v['shards'] !== undefined ? { shards: num(v['shards'], 'shards', 0) } : {}),
       seed: num(v['seed'], 'seed', 0),

@@ -1,13 +1,15 @@
 /**
  * The sample library that `npm start` ingests: held-out emoji (never seen in training) drawn by
  * all three vendors, copied unmodified from the packages with their licences, so the demo shows
- * the model finding the same emoji across drawing styles. Rebuilt with `matsearch data --samples`.
+ * the model finding the same emoji across drawing styles; and real photographs (sample-photos.ts)
+ * when the general corpus is in the cache. Rebuilt with `matsearch data --samples`.
  */
 import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Rng } from '../util/rng.js';
 import { loadEmoji, splitEmoji } from './emoji.js';
 import { dataDir } from './paths.js';
+import { samplePhotosAttribution, type SamplePhoto } from './sample-photos.js';
 
 interface Entry {
   unified: string;
@@ -15,7 +17,16 @@ interface Entry {
   image: string;
 }
 
-export function writeSamples(outDir: string, count = 100, root = dataDir()): number {
+/**
+ * Writes the emoji into `outDir` (replaced) and ATTRIBUTION.md, crediting `photos` too when the
+ * caller has written them (into `outDir/photos`, after this call).
+ */
+export function writeSamples(
+  outDir: string,
+  count = 100,
+  root = dataDir(),
+  photos: readonly SamplePhoto[] = [],
+): number {
   const all = loadEmoji(root);
   const held = splitEmoji(all, 0.8, 0).test.classes; // the model's held-out emoji ids
   const ids = new Rng(1)
@@ -49,16 +60,20 @@ export function writeSamples(outDir: string, count = 100, root = dataDir()): num
     [
       '# Sample images',
       '',
-      `${ids.length} emoji, each drawn by three vendors, none of them seen when training the default`,
-      'model (they come from its held-out split). Made with `npx matsearch data --samples samples`.',
+      `${ids.length} emoji, each drawn by three vendors, none of them seen when training the emoji`,
+      'model (they come from its held-out split)' +
+        (photos.length > 0 ? ', and photographs the general model never trained on.' : '.') +
+        ' Made with',
+      '`npx matsearch data --corpus photos --samples samples`.',
       '',
       '- `twemoji/`: Twemoji graphics by Twitter, Inc and other contributors, CC-BY 4.0',
       '  (https://creativecommons.org/licenses/by/4.0/), from npm `emoji-datasource-twitter`.',
       '- `noto/`: Noto Emoji by Google, Apache License 2.0, from npm `emoji-datasource-google`.',
       '- `openmoji/`: OpenMoji, the open-source emoji and icon project, CC BY-SA 4.0',
       '  (https://creativecommons.org/licenses/by-sa/4.0/), from npm `openmoji`.',
+      ...(photos.length > 0 ? samplePhotosAttribution('photos', photos) : []),
       '',
-      'The files are copied unmodified.',
+      'The emoji files are copied unmodified.',
       '',
     ].join('\n'),
   );

@@ -9,9 +9,13 @@ import { initBackend } from '../model/backend.js';
 import { TfjsEmbedder } from './tfjs-embedder.js';
 import { OrtEmbedder } from '../runtime/ort-embedder.js';
 
-/** The model shipped in the package (trained on emoji), used when no --model is given. */
+/**
+ * The model shipped in the package, used when no --model is given: general-tiny, trained on the
+ * general corpus for near-duplicate and copy detection on photos and drawings (its card:
+ * docs/models/general-tiny.md). models/emoji-tiny stays for emoji-only libraries.
+ */
 export const DEFAULT_MODEL_DIR = fileURLToPath(
-  new URL('../../../models/emoji-tiny', import.meta.url),
+  new URL('../../../models/general-tiny', import.meta.url),
 );
 
 export function resolveModelDir(given?: string): string {

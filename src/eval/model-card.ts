@@ -37,10 +37,13 @@ interface RunState {
       cross?: number;
     };
     workers: number;
+    shards?: number;
+    greyRate?: number;
     seed: number;
     config?: { patchSize: number; dModel: number };
   };
   history: { step: number; imagesPerS?: number; eval?: Record<string, number> }[];
+  schedule?: { fromStep: number; steps: number; greyRate?: number }[];
 }
 
 export interface EvalReport {
@@ -61,7 +64,8 @@ export interface CardInputs {
   readonly modelDir: string;
   /** The training run folder (holds ckpt/state.json). */
   readonly runDir: string;
-  readonly report: EvalReport;
+  /** The retrieval evaluation (fmnist, emoji, folders); a general model's card has its own section. */
+  readonly report: EvalReport | null;
   /**
    * Evaluation of an independently trained single-width baseline, when one exists, and its run
    * folder (default checkpoints/<its name>) for its recipe and cost.
@@ -101,6 +105,18 @@ const DATA_TEXT: Record<string, string[]> = {
   ],
 };
 
+DATA_TEXT['general'] = [
+  'The general corpus (`matsearch data --corpus all`): real photos, photo textures from game and',
+  'simulator packages, emoji in six Iconify styles, icon themes, Iconify icon and logo sets, flags,',
+  'playing cards, chess pieces, glyphs across typefaces, clip art and procedural composites, all from',
+  'Debian and npm packages listed with their licences in docs/DATA.md. Training pairs two augmented views',
+  'of one image (crops down to a quarter of the area, flips, quarter turns, colour jitter, greyscale, blur,',
+  'downscaling, JPEG, borders, text and image overlays) and, where a key has several styles, the same',
+  'key in another style. Held out of training entirely: every GCompris photo, the emoji styles noto-v1',
+  'and fxemoji, the oxygen icon theme, art4apps and a hashed fifth of openclipart (src/data/corpus/holdout.ts);',
+  'every number in the general evaluation below is on those.',
+];
+
 const LIMITS: Record<string, string[]> = {
   fmnist: [
     '- Trained on 28x28 grey clothing photos on a black background: it is a benchmark model for the',
@@ -124,6 +140,14 @@ const LIMITS: Record<string, string[]> = {
     '  not a mismatch of the spaces; distillation and a cross-width loss did not reduce it',
     '  (docs/eval/distill.md). Query at 1/2 width where a point matters.',
   ],
+  general: [
+    '- A copy and near-duplicate detector, not a semantic encoder: it finds the same photo after crops,',
+    '  flips, quarter turns, resizing, JPEG, blur, overlays and colour changes, but "the same thing drawn',
+    '  in another style" and category search are no better than 16x16 pixels (the targets below).',
+    '  For photo semantics import the official ImageNet checkpoints.',
+    '- 64 px input in 16 px patches (16 tokens): fine detail and small text are lost.',
+    '- Greyscale copies of colour photos are its weakest transform (see the per-transform tables).',
+  ],
 };
 
 /** Writes docs/models/<name>.md and its training-curve SVG; returns the Markdown path. */
@@ -139,17 +163,17 @@ export function writeModelCard(c: CardInputs): string {
   const cfg = cfgJson.model;
   const o = state.options;
   const r = c.report;
-  const name = r.model;
+  const name = r?.model ?? o.name;
   const kind = o.data.kind;
   const bytes = statSync(join(c.modelDir, WEIGHTS_FILE)).size;
   const speeds = state.history.map((h) => h.imagesPerS ?? 0).filter((s) => s > 0);
   speeds.sort((a, b) => a - b);
   const medianSpeed = speeds[Math.floor(speeds.length / 2)] ?? 0;
-  const perMicro = o.units * (kind === 'emoji' ? 3 : 1);
+  const perMicro = o.units * (kind === 'emoji' ? 3 : kind === 'general' ? 2 : 1);
   const L: string[] = [
     `# Model card: ${name}`,
     '',
-    `MatMamba-Vision \`tiny\`, trained jointly at the nested widths ${o.levels.join(', ')} ` +
+    `MatMamba-Vision (d_model ${cfg.dModel}, ${cfg.nLayer} layers), trained jointly at the nested widths ${o.levels.join(', ')} ` +
       `(model id \`${cfgJson.modelId}\`, ${(bytes / 1e6).toFixed(1)} MB of float32 safetensors in ` +
       `\`${relative(process.cwd(), c.modelDir)}\`).`,
     '',
@@ -178,8 +202,13 @@ export function writeModelCard(c: CardInputs): string {
     `- ${state.step} optimizer steps; learning rate ${o.lr} after ${o.warmup} warm-up steps, cosine decay ` +
       `to ${o.lr * o.minLrRatio}; AdamW (0.9, 0.999), weight decay ${o.weightDecay} on matrices only; ` +
       `gradient clipping at ${o.clip}.`,
-    `- Losses: cross-entropy with label smoothing ${o.loss.labelSmoothing}` +
-      (o.loss.supcon > 0
+    (kind === 'general'
+      ? `- Loss: supervised contrastive (InfoNCE) over each micro-batch's views, temperature ` +
+        `${o.loss.temperature}: ${o.units} images, two augmented views each; positives are the ` +
+        "image's other view and, in half the draws where its key exists in several styles, a view " +
+        'of the same key in another style (emoji code point, icon name, card, flag, glyph, piece)'
+      : `- Losses: cross-entropy with label smoothing ${o.loss.labelSmoothing}`) +
+      (kind !== 'general' && o.loss.supcon > 0
         ? ` plus supervised contrastive loss (weight ${o.loss.supcon}, temperature ${o.loss.temperature}; ` +
           'positives: the same emoji from the other vendors and augmented views)'
         : '') +
@@ -191,23 +220,25 @@ export function writeModelCard(c: CardInputs): string {
           "embeddings query the full width's embeddings of the same images, positives as above"
         : '') +
       '.',
-    `- Data-parallel on ${o.workers} worker process${o.workers === 1 ? '' : 'es'} (tfjs, wasm backend), seed ${o.seed}.`,
-    `- Compute: **${(state.cpuSeconds / 3600).toFixed(2)} CPU-hours** ` +
-      `(${(state.cpuSeconds / 3600 / o.workers).toFixed(2)} h wall on ${o.workers} core${o.workers === 1 ? '' : 's'}), ` +
-      `median ${medianSpeed.toFixed(0)} training images/s over all widths.`,
+    `- Data-parallel on ${o.workers} worker process${o.workers === 1 ? '' : 'es'} (tfjs, wasm backend)` +
+      (o.shards !== undefined ? `, each micro-batch in ${o.shards} shards` : '') +
+      `, seed ${o.seed}.`,
+    `- Compute: **${(state.cpuSeconds / 3600).toFixed(2)} CPU-hours** (worker-process wall time ` +
+      `summed over workers), median ${medianSpeed.toFixed(0)} training images/s over all widths.`,
     '',
     `![held-out accuracy during training](${name}-training.svg)`,
     '',
+    ...scheduleLines(state),
     '## Reproduce',
     '',
     '```sh',
-    'npm run data',
-    trainCommand(state),
+    kind === 'general' ? 'npx matsearch data --corpus all' : 'npm run data',
+    ...trainCommands(state),
     c.evalCommand,
     '```',
     '',
-    ...metricLines(r, c.baseline),
-    ...(c.baseline ? baselineLines(r, c.baseline) : []),
+    ...(r ? metricLines(r, c.baseline) : []),
+    ...(r && c.baseline ? baselineLines(r, c.baseline) : []),
     '## Known limits',
     '',
     ...(LIMITS[kind] ?? ['- Trained on one user folder; its quality is that of the folder.']),
@@ -243,7 +274,7 @@ function baselineLines(r: EvalReport, b: NonNullable<CardInputs['baseline']>): s
       `also learn from the other widths. Its full report: docs/eval/${b.report.model}.md.` +
       (state ? ` Compute: ${(state.cpuSeconds / 3600).toFixed(2)} CPU-hours.` : ''),
     '',
-    ...(state ? ['```sh', trainCommand(state), '```', ''] : []),
+    ...(state ? ['```sh', ...trainCommands(state), '```', ''] : []),
     `| model | test top-1 % at ${w} | mAP@10 % (query ${w}, database ${w}) |`,
     '| --- | --- | --- |',
     row(`nested (${r.model})`, r),
@@ -252,16 +283,24 @@ function baselineLines(r: EvalReport, b: NonNullable<CardInputs['baseline']>): s
   ];
 }
 
-/** The `matsearch train` line that reproduces a run, from its stored options. */
-function trainCommand(s: RunState): string {
+/** Each schedule segment the run went through (one, unless a resume changed --steps or --grey). */
+function segments(s: RunState) {
+  return s.schedule ?? [{ fromStep: 0, steps: s.options.steps }];
+}
+
+/**
+ * The `matsearch train` lines that reproduce a run, from its stored options: one per schedule
+ * segment, each later one resuming, each but the last stopping where the next one began.
+ */
+function trainCommands(s: RunState): string[] {
   const o = s.options;
-  const emoji = o.data.kind === 'emoji';
-  const batch = o.units * (emoji ? 3 : 1);
-  const parts = [
-    'npx matsearch train',
+  const perUnit = o.data.kind === 'emoji' ? 3 : o.data.kind === 'general' ? 2 : 1;
+  const batch = o.units * perUnit;
+  const head = [
     `--data ${o.data.kind === 'folder' ? (o.data.root ?? '') : o.data.kind}`,
     `--name ${o.name}`,
-    `--steps ${o.steps}`,
+  ];
+  const rest = [
     `--batch ${batch}`,
     `--lr ${o.lr}`,
     `--warmup ${o.warmup}`,
@@ -274,9 +313,41 @@ function trainCommand(s: RunState): string {
       : []),
     ...(o.loss.distill > 0 ? [`--distill ${o.loss.distill}`] : []),
     ...((o.loss.cross ?? 0) > 0 ? [`--cross ${o.loss.cross}`] : []),
+    ...(o.shards !== undefined ? [`--shards ${o.shards}`] : []),
     ...(o.seed !== 0 ? [`--seed ${o.seed}`] : []),
   ];
-  return parts.join(' ');
+  const segs = segments(s);
+  return segs.map((seg, i) => {
+    const next = segs[i + 1];
+    const stopsEarly = next !== undefined && next.fromStep < seg.steps;
+    return [
+      'npx matsearch train',
+      ...head,
+      `--steps ${seg.steps}`,
+      ...rest,
+      ...(seg.greyRate !== undefined ? [`--grey ${seg.greyRate}`] : []),
+      ...(i > 0 ? ['--resume'] : []),
+      ...(stopsEarly ? [`--stop-after-steps ${next.fromStep - seg.fromStep}`] : []),
+    ].join(' ');
+  });
+}
+
+/** The recipe's schedule, where a resume changed it. */
+function scheduleLines(s: RunState): string[] {
+  const segs = segments(s);
+  if (segs.length < 2) return [];
+  return [
+    'Schedule segments (a resume with another `--steps` or `--grey` starts a new cosine schedule from',
+    'the step it resumes at, so the run takes one command per segment):',
+    '',
+    '| steps | cosine schedule over | greyscale rate per view |',
+    '| --- | --- | --- |',
+    ...segs.map((seg, i) => {
+      const end = Math.min(segs[i + 1]?.fromStep ?? s.step, seg.steps);
+      return `| ${seg.fromStep + 1}-${end} | ${seg.steps} steps | ${seg.greyRate ?? 'default'} |`;
+    }),
+    '',
+  ];
 }
 
 function metricLines(r: EvalReport, baseline?: CardInputs['baseline']): string[] {
@@ -356,12 +427,16 @@ function trainingCurve(name: string, state: RunState): string {
   const rows = state.history.filter((h) => h.eval);
   const keys = rows.length ? Object.keys(rows[rows.length - 1]!.eval!) : [];
   const series: Series[] = keys.map((k) => ({
-    name: k.replace(/^(top1|xvendor-recall@1)@/, 'width '),
+    name: k.replace(/^(top1|xvendor-recall@1|copy-recall@1)@/, 'width '),
     points: rows
       .filter((h) => h.eval![k] !== undefined)
       .map((h) => ({ x: h.step, y: 100 * h.eval![k]! })),
   }));
-  const metric = keys[0]?.startsWith('top1') ? 'top-1 (%)' : 'cross-vendor recall@1 (%)';
+  const metric = keys[0]?.startsWith('top1')
+    ? 'top-1 (%)'
+    : keys[0]?.startsWith('copy')
+      ? 'validation copy-recall@1 (%)'
+      : 'cross-vendor recall@1 (%)';
   return lineChart(series, {
     title: `${name}: held-out check during training`,
     xLabel: 'optimizer step',

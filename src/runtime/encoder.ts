@@ -7,7 +7,7 @@
  * session per width on one core, in micro-batches), so the event loop only copies arrays.
  * Results are L2-normalised d_model-wide embeddings, one embedding space for every width.
  *
- *   const enc = await Encoder.open(model);            // or Encoder.load('models/emoji-tiny')
+ *   const enc = await Encoder.open(model);            // or Encoder.load('models/general-tiny')
  *   const { embeddings, width } = await enc.encode(images, '1/4');   // images NHWC, normalised
  *   await enc.close();
  */

@@ -140,8 +140,25 @@ export const GENERAL_AUGMENT = {
   },
 };
 
-export function augmentFor(spec: DataSpec, imageSize: number, channels: number): AugmentOptions {
-  if (spec.kind === 'general') return { size: imageSize, channels, ...GENERAL_AUGMENT };
+export function augmentFor(
+  spec: DataSpec,
+  imageSize: number,
+  channels: number,
+  greyRate?: number,
+): AugmentOptions {
+  if (greyRate !== undefined && spec.kind !== 'general')
+    throw new ValidationError(
+      "--grey is a rate of the general model's distortions: use it with --data general",
+    );
+  if (greyRate !== undefined && !(greyRate >= 0 && greyRate <= 1))
+    throw new ValidationError(`--grey must be a rate from 0 to 1, got ${greyRate}`);
+  if (spec.kind === 'general')
+    return {
+      size: imageSize,
+      channels,
+      ...GENERAL_AUGMENT,
+      distort: { ...GENERAL_AUGMENT.distort, grey: greyRate ?? GENERAL_AUGMENT.distort.grey },
+    };
   if (spec.kind === 'folder')
     return {
       size: imageSize,

@@ -51,6 +51,11 @@ export interface TrainOptions {
   readonly weightDecay: number;
   readonly clip: number;
   readonly loss: LossOptions;
+  /**
+   * The general model's greyscale rate per view (default GENERAL_AUGMENT's); a resume may change
+   * it, which starts a new schedule segment.
+   */
+  readonly greyRate?: number;
   readonly workers: number;
   /**
    * Shards each micro-batch is split into (default: one per worker); each shard's loss sees only
@@ -85,6 +90,27 @@ interface RunState {
   history: HistoryRow[];
   options: TrainOptions;
   cpuSeconds: number;
+  /**
+   * The learning-rate schedules the run went through: a resume with another --steps starts a new
+   * cosine schedule from that step, so reproducing the run takes one command per segment.
+   */
+  schedule?: ScheduleSegment[];
+}
+
+export interface ScheduleSegment {
+  /** The step the segment starts from (0, or where a resume changed --steps or --grey). */
+  readonly fromStep: number;
+  readonly steps: number;
+  /** Set when the run gave --grey. */
+  readonly greyRate?: number;
+}
+
+function segmentOf(o: TrainOptions, fromStep: number): ScheduleSegment {
+  return {
+    fromStep,
+    steps: o.steps,
+    ...(o.greyRate !== undefined ? { greyRate: o.greyRate } : {}),
+  };
 }
 
 class WorkerPool {
@@ -243,6 +269,7 @@ export async function train(
     history: [],
     options: { ...o },
     cpuSeconds: 0,
+    schedule: [segmentOf(o, 0)],
   };
   const ck = o.resume ? loadCheckpoint(o) : null;
   if (ck) {
@@ -262,7 +289,12 @@ export async function train(
         );
       }
     }
-    state = { ...ck.state, options: { ...o } };
+    // Runs from before segments were recorded ran one schedule, the one their options name.
+    const schedule = ck.state.schedule ?? [{ fromStep: 0, steps: ck.state.options.steps }];
+    const last = schedule[schedule.length - 1]!;
+    if (last.steps !== o.steps || last.greyRate !== o.greyRate)
+      schedule.push(segmentOf(o, ck.state.step));
+    state = { ...ck.state, options: { ...o }, schedule };
     log(
       `resumed ${o.name} from ${ck.dir} at step ${state.step}/${o.steps} (epoch ${state.sampler.epoch})`,
     );
@@ -283,7 +315,7 @@ export async function train(
   if (!Number.isInteger(shards) || shards < 1 || shards > o.units)
     throw new ValidationError(`shards must be a whole number from 1 to ${o.units}, got ${shards}`);
   const pool = new WorkerPool(nWorkers);
-  const augment = augmentFor(o.data, o.config.imageSize, o.config.inChans);
+  const augment = augmentFor(o.data, o.config.imageSize, o.config.inChans, o.greyRate);
   try {
     const ready = await pool.all(() => ({
       type: 'init',
@@ -292,6 +324,7 @@ export async function train(
       data: o.data,
       ...(o.dataRoot ? { dataRoot: o.dataRoot } : {}),
       augment,
+      checkAugment: augmentFor(o.data, o.config.imageSize, o.config.inChans),
       loss: o.loss,
       allowSlowCpu: o.allowSlowCpu ?? false,
     }));

@@ -24,6 +24,8 @@ export type WorkerRequest =
       data: DataSpec;
       dataRoot?: string;
       augment: AugmentOptions;
+      /** The views of the seeded check (the default augmentation, so checks stay comparable). */
+      checkAugment: AugmentOptions;
       loss: LossOptions;
       allowSlowCpu?: boolean;
     }
@@ -52,6 +54,7 @@ let train: ImageSet | null = null;
 let test: ImageSet | null = null;
 let cfg: MatMambaVisionConfig;
 let augment: AugmentOptions;
+let checkAugment: AugmentOptions;
 let lossOpts: LossOptions;
 
 function evaluate(indices: number[], widths: string[], seed: number | null): WorkerReply {
@@ -70,7 +73,7 @@ function evaluate(indices: number[], widths: string[], seed: number | null): Wor
       test!,
       idx,
       seed === null ? null : seed + s,
-      seed === null ? null : augment,
+      seed === null ? null : checkAugment,
     );
     for (const w of widths) {
       tf.tidy(() => {
@@ -93,6 +96,7 @@ async function handle(msg: WorkerRequest): Promise<WorkerReply> {
       });
       cfg = msg.config;
       augment = msg.augment;
+      checkAugment = msg.checkAugment;
       lossOpts = msg.loss;
       train = msg.sets?.train ?? loadSplit(msg.data, 'train', msg.dataRoot);
       test = msg.sets?.test ?? loadSplit(msg.data, 'test', msg.dataRoot);

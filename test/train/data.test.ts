@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { readIdx } from '../../src/data/idx.js';
 import { loadFashionMnist } from '../../src/data/fmnist.js';
 import { splitEmoji } from '../../src/data/emoji.js';
-import { PairSampler, Sampler } from '../../src/train/data.js';
+import { augmentFor, GENERAL_AUGMENT, PairSampler, Sampler } from '../../src/train/data.js';
 import { augmentView, centerView } from '../../src/train/augment.js';
 import { Rng } from '../../src/util/rng.js';
 import { fakeEmoji, idxBytes, writeFakeFashionMnist } from './fixtures.js';
@@ -122,4 +122,13 @@ test('the pair sampler draws two images of one identity, seeded, and resumes exa
     same.every(([a, b]) => a === b),
     'crossStyle 0: the same image twice',
   );
+});
+
+test('--grey sets the general distortions greyscale rate, and is refused elsewhere or out of range', () => {
+  const general = { kind: 'general' } as const;
+  assert.equal(augmentFor(general, 64, 3).distort?.grey, GENERAL_AUGMENT.distort.grey);
+  assert.equal(augmentFor(general, 64, 3, 0.5).distort?.grey, 0.5);
+  assert.equal(GENERAL_AUGMENT.distort.grey, 0.2, 'the default is untouched');
+  assert.throws(() => augmentFor({ kind: 'fmnist' }, 28, 1, 0.5), { code: 'E_VALIDATION' });
+  assert.throws(() => augmentFor(general, 64, 3, 1.5), { code: 'E_VALIDATION' });
 });

@@ -145,3 +145,62 @@ test('a model card states each target with its measured value, and marks misses'
   assert.match(readFileSync(join(dir, 'cards', 'm-training.svg'), 'utf8'), /<svg/);
   rmSync(dir, { recursive: true });
 });
+
+test('a general model card gives one train command per schedule segment, and no retrieval table', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'card-general-'));
+  const modelDir = join(dir, 'model');
+  mkdirSync(modelDir);
+  const cfg = presetConfig('tiny', { imageSize: 64, patchSize: 16, inChans: 3, nClasses: 0 });
+  writeFileSync(join(modelDir, 'config.json'), JSON.stringify({ modelId: 'g@abc', model: cfg }));
+  writeFileSync(join(modelDir, 'model.safetensors'), Buffer.alloc(1_000));
+  mkdirSync(join(dir, 'run', 'ckpt'), { recursive: true });
+  const options = {
+    name: 'g',
+    data: { kind: 'general' },
+    levels: ['1', '1/2', '1/4', '1/8'],
+    steps: 4000,
+    units: 128,
+    lr: 0.0015,
+    warmup: 40,
+    minLrRatio: 0.01,
+    weightDecay: 0.05,
+    clip: 1,
+    loss: { labelSmoothing: 0.1, supcon: 1, temperature: 0.1, distill: 0, cross: 0 },
+    workers: 2,
+    shards: 2,
+    greyRate: 0.5,
+    seed: 0,
+    config: cfg,
+  };
+  // Trained to 3000 of 3000; resumed with --steps 4000 and stopped at 3047; resumed with --grey.
+  const schedule = [
+    { fromStep: 0, steps: 3000 },
+    { fromStep: 3000, steps: 4000 },
+    { fromStep: 3047, steps: 4000, greyRate: 0.5 },
+  ];
+  const history = [{ step: 3100, imagesPerS: 200, eval: { 'copy-recall@1@1': 0.45 } }];
+  writeFileSync(
+    join(dir, 'run', 'ckpt', 'state.json'),
+    JSON.stringify({ step: 3100, cpuSeconds: 36000, options, history, schedule }),
+  );
+  const out = writeModelCard({
+    modelDir,
+    runDir: join(dir, 'run'),
+    report: null,
+    evalCommand: 'npx matsearch eval --model models/g --data general --card docs/models',
+    outDir: join(dir, 'cards'),
+  });
+  const md = readFileSync(out, 'utf8');
+  const base = 'npx matsearch train --data general --name g';
+  const rest = '--batch 256 --lr 0.0015 --warmup 40 --shards 2';
+  assert.ok(md.includes(`${base} --steps 3000 ${rest}\n`), md);
+  assert.ok(md.includes(`${base} --steps 4000 ${rest} --resume --stop-after-steps 47\n`), md);
+  assert.ok(md.includes(`${base} --steps 4000 ${rest} --grey 0.5 --resume\n`), md);
+  assert.match(md, /\| 3048-3100 \| 4000 steps \| 0\.5 \|/);
+  assert.match(md, /npx matsearch data --corpus all/);
+  assert.match(md, /10\.00 CPU-hours/);
+  assert.match(md, /InfoNCE/);
+  assert.doesNotMatch(md, /## Metrics/);
+  assert.match(readFileSync(join(dir, 'cards', 'g-training.svg'), 'utf8'), /copy-recall/);
+  rmSync(dir, { recursive: true });
+});

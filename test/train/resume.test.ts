@@ -1,7 +1,7 @@
 /** End to end: a run stopped and resumed continues the same data order and gives the same losses and weights. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeConfig } from '../../src/model/config.js';
@@ -95,5 +95,25 @@ test('resume reproduces the uninterrupted run exactly', async () => {
     message: /its seed was 3, now 4/,
   });
   assert.ok(straight.every((r) => Object.values(r.loss).every(Number.isFinite)));
+  // A run resumed with a longer --steps records the schedules it went through, so its card can
+  // give one command per segment; from the resume on it follows the new schedule.
+  const d = { ...base, runDir: join(root, 'run-d'), outDir: join(root, 'out-d') };
+  const short = await train({ ...d, steps: 2 }, quiet);
+  const longer = await train({ ...d, resume: true }, quiet);
+  const state = JSON.parse(readFileSync(join(root, 'run-d', 'ckpt', 'state.json'), 'utf8')) as {
+    schedule: unknown;
+  };
+  assert.deepEqual(state.schedule, [
+    { fromStep: 0, steps: 2 },
+    { fromStep: 2, steps: 4 },
+  ]);
+  assert.deepEqual(
+    short.map((r) => r.step),
+    [1, 2],
+  );
+  assert.deepEqual(
+    longer.slice(2).map((r) => r.lr),
+    straight.slice(2).map((r) => r.lr),
+  );
   rmSync(root, { recursive: true });
 });

@@ -35,7 +35,7 @@ async function header() {
     const banner = $('#banner');
     if (s.model_id.startsWith(UNTRAINED)) {
       banner.textContent =
-        'This demo runs an untrained, randomly initialised model: every code path works, but the rankings mean nothing until the trained emoji model (models/emoji-tiny) ships.';
+        'This demo runs an untrained, randomly initialised model: every code path works, but the rankings mean nothing until the trained default model (models/general-tiny) is back in place.';
       banner.hidden = false;
     } else if (s.images === 0) {
       banner.textContent = "The library is empty: add images with 'matsearch ingest'.";
