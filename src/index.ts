@@ -1,4 +1,4 @@
-/** Library entry point: the typed API the CLI and (later) the server are thin layers over. */
+/** The package entry point (`import ... from 'matsearch'`): the typed API the CLI and the server are thin layers over. */
 export * from './errors.js';
 export {
   initBackend,
@@ -57,3 +57,19 @@ export {
   type RawImage,
   type ModelInputOptions,
 } from './runtime/preprocess.js';
+// The engine: open a library folder with an embedder, ingest folders, search by example.
+export { Library, openLibrary, type LibraryOptions, type LibraryStats } from './library.js';
+export {
+  Searcher,
+  type SearchOptions,
+  type SearchHit,
+  type SearchResponse,
+} from './search/searcher.js';
+export {
+  openEmbedder,
+  resolveModelDir,
+  DEFAULT_MODEL_DIR,
+  type RuntimeName,
+} from './embed/open.js';
+export type { Embedder } from './embed/embedder.js';
+export type { IngestOptions, IngestSummary } from '../ingest/pipeline.js';

@@ -11,28 +11,33 @@ import { writeSamplePhotos } from '../data/sample-photos.js';
 import { sourceDone } from '../data/corpus/manifest.js';
 import { join } from 'node:path';
 import { fetchCorpus, selectSources } from '../data/corpus/fetch.js';
-import { MatsearchError } from '../errors.js';
+import { MatsearchError, ValidationError } from '../errors.js';
 
 export const dataCommand: Command = {
   summary: 'fetch Fashion-MNIST (Debian) and the emoji sets (npm) into .cache/data',
-  usage: '[--corpus all|photos|textures|drawn|NAME] [--samples DIR [--count N] [--photos N]]',
+  usage:
+    '[--only fmnist|emoji|corpus ...] [--corpus all|photos|textures|drawn|NAME] [--samples DIR [--count N] [--photos N]]',
   options: {
+    only: { type: 'string', multiple: true },
     samples: { type: 'string' },
     count: { type: 'string', default: '100' },
     photos: { type: 'string', default: '40' },
     corpus: { type: 'string' },
   },
   async run(v) {
+    const parts = dataParts(v['only'] as string[] | undefined, v['corpus'] as string | undefined);
     const root = dataDir();
     mkdirSync(root, { recursive: true });
-    console.log(`Fashion-MNIST: ${fetchFashionMnist(root)}`);
-    for (const [v, p] of Object.entries(fetchEmoji(root))) console.log(`emoji ${v}: ${p}`);
-    const info = await buildEmojiCache(root);
-    console.log(
-      `emoji raster cache: ${info.path} (${info.count} emoji drawn by all three vendors)`,
-    );
-    if (typeof v['corpus'] === 'string') {
-      const r = await fetchCorpus(selectSources(v['corpus']), root);
+    if (parts.has('fmnist')) console.log(`Fashion-MNIST: ${fetchFashionMnist(root)}`);
+    if (parts.has('emoji')) {
+      for (const [v, p] of Object.entries(fetchEmoji(root))) console.log(`emoji ${v}: ${p}`);
+      const info = await buildEmojiCache(root);
+      console.log(
+        `emoji raster cache: ${info.path} (${info.count} emoji drawn by all three vendors)`,
+      );
+    }
+    if (parts.has('corpus')) {
+      const r = await fetchCorpus(selectSources(String(v['corpus'] ?? 'all')), root);
       console.log(
         `corpus: ${r.fetched.length} fetched, ${r.skipped.length} already there, ${r.failed.length} failed`,
       );
@@ -68,3 +73,26 @@ export const dataCommand: Command = {
     }
   },
 };
+
+export type DataPart = 'fmnist' | 'emoji' | 'corpus';
+const PARTS: readonly DataPart[] = ['fmnist', 'emoji', 'corpus'];
+
+/**
+ * What `matsearch data` fetches: `--only` names the parts; without it, Fashion-MNIST and the emoji
+ * sets, plus the corpus when `--corpus` selects sources (`--only corpus` alone means all of it).
+ */
+export function dataParts(only: readonly string[] | undefined, corpus?: string): Set<DataPart> {
+  if (only === undefined || only.length === 0)
+    return new Set<DataPart>(corpus !== undefined ? PARTS : ['fmnist', 'emoji']);
+  const out = new Set<DataPart>();
+  for (const o of only.flatMap((x) => x.split(','))) {
+    if (!PARTS.includes(o as DataPart))
+      throw new ValidationError(`--only takes ${PARTS.join(', ')}; got '${o}'`);
+    out.add(o as DataPart);
+  }
+  if (corpus !== undefined && !out.has('corpus'))
+    throw new ValidationError(
+      `--corpus ${corpus} fetches the corpus: add --only corpus, or drop --only`,
+    );
+  return out;
+}
