@@ -97,14 +97,21 @@ after(async () => {
 });
 
 /** The stage cells of the timings table, e.g. { 'final encode': '2.41', ... }. */
+/** The timings table in ms, as the page shows them ("0.42", "27", or "1.2 s" on a slow machine). */
 async function timings(): Promise<Record<string, string>> {
-  return page.$$eval('#timings td[data-stage]', (tds) =>
+  const shown = await page.$$eval('#timings td[data-stage]', (tds) =>
     Object.fromEntries(
       tds.map((td) => [
         `${(td as HTMLElement).dataset['phase']} ${(td as HTMLElement).dataset['stage']}`,
         td.textContent ?? '',
       ]),
     ),
+  );
+  return Object.fromEntries(
+    Object.entries(shown).map(([k, v]) => [
+      k,
+      /^[\d.]+ s$/.test(v) ? String(1000 * Number(v.slice(0, -2))) : v,
+    ]),
   );
 }
 
@@ -163,7 +170,7 @@ test('the width dial re-runs the query and the timings follow', { timeout: 30_00
   assert.equal(Number(t['final encode']), 0);
   // The dial shows this server's measured encode latency of the widths searched so far.
   await page.waitForFunction(() =>
-    /Encode measured on this server, per width: 1\/8 [\d.]+ ms[^·]*· (1\/4 [^·]*· 1\/2 [^·]*· )?1 [\d.]+ ms/.test(
+    /Encode measured on this server, per width: 1\/8 [\d.]+ m?s[^·]*· (1\/4 [^·]*· 1\/2 [^·]*· )?1 [\d.]+ m?s/.test(
       document.querySelector('#dial-hint')!.textContent ?? '',
     ),
   );
@@ -190,6 +197,23 @@ test('a result searches on Enter; its details open with Space', { timeout: 30_00
     .locator('#grid .tile:not(:first-child) .tile-main[aria-label*=".png,"]')
     .first();
   const name = ((await second.getAttribute('aria-label')) ?? '').split(',')[0]!;
+  const fullPath = (await second.getAttribute('title')) ?? '';
+  // Each caption shows its whole file name; the folders give way first, clipped from the left.
+  const captions = await page.$$eval('#grid .tile-foot .name', (els) =>
+    els.map((el) => {
+      const file = el.querySelector('.file');
+      return {
+        path: el.getAttribute('title') ?? '',
+        file: file?.textContent ?? '',
+        clipped: file ? file.scrollWidth > file.clientWidth : true,
+      };
+    }),
+  );
+  assert.ok(captions.length > 0);
+  for (const c of captions) {
+    assert.ok(c.file.endsWith(c.path.split('/').pop()!), `${c.file} for ${c.path}`);
+    assert.equal(c.clipped, false, `the file name of ${c.path} is cut off`);
+  }
   await second.focus();
   await page.keyboard.press('Enter');
   await page.waitForFunction(
@@ -204,7 +228,7 @@ test('a result searches on Enter; its details open with Space', { timeout: 30_00
   await page.keyboard.press('Space');
   await page.waitForSelector('#detail[open]');
   await page.waitForSelector('#detail-similar .tile');
-  assert.equal(await page.textContent('#detail-title'), name);
+  assert.equal(await page.textContent('#detail-title'), fullPath, 'the details give the full path');
   await page.keyboard.press('Escape');
   await page.waitForSelector('#detail', { state: 'hidden' });
   // Focus goes back to the button that opened the dialog.

@@ -60,7 +60,7 @@ async function show(id, o = {}) {
     const img = await api.getImage(id);
     if (seq !== state.seq) return;
     state.image = img;
-    els.title.textContent = shortPath(img.path);
+    els.title.textContent = img.path ?? '(no path)'; // the full path: the tiles show its end
     els.img.alt = shortPath(img.path);
     els.img.dataset.fallback = img.thumbnail_url;
     els.img.src = img.file_url;

@@ -30,6 +30,12 @@ export function fmtMs(ms) {
   return ms.toFixed(2);
 }
 
+/** A duration with its unit: "0.42 ms", "27 ms", "1.2 s" (fmtMs already says seconds). */
+export function fmtDuration(ms) {
+  const t = fmtMs(ms);
+  return t.endsWith(' s') || t === '—' ? t : `${t} ms`;
+}
+
 export const fmtScore = (s) => (typeof s === 'number' ? s.toFixed(3) : '—');
 
 export function fmtBytes(n) {
@@ -45,6 +51,24 @@ export function shortPath(path) {
 }
 
 export const baseName = (path) => (path ? (path.split(/[\\/]/).pop() ?? path) : 'image');
+
+/**
+ * A tile's caption: the folder, then the file name. The file name always shows; when the tile is
+ * narrow the folder gives way first, cut from the left, so the end of the path stays readable.
+ * The full path is the hover title.
+ */
+export function pathCaption(path) {
+  if (!path) return h('span', { class: 'name' }, '(no path)');
+  const parts = path.split(/[\\/]/);
+  const file = parts.pop() || path;
+  const dir = parts.join('/');
+  return h(
+    'span',
+    { class: 'name', title: path },
+    dir ? h('span', { class: 'dir' }, h('span', {}, dir)) : null,
+    h('span', { class: 'file' }, dir ? `/${file}` : file),
+  );
+}
 
 /**
  * One image tile: the whole picture is a button (Enter and Space work as for any button), with a
@@ -86,7 +110,7 @@ export function tile(o) {
     h(
       'div',
       { class: 'tile-foot' },
-      h('span', { class: 'name', title: o.path ?? '' }, name),
+      pathCaption(o.path ?? ''),
       o.onDetails
         ? h(
             'button',

@@ -9,7 +9,7 @@
  * Tiles show how far the refine pass moved them.
  */
 import * as api from './api.js';
-import { $, baseName, fmtMs, h, shortPath, tile } from './dom.js';
+import { $, baseName, fmtDuration, h, shortPath, tile } from './dom.js';
 import { renderTimings, renderWidthTable } from './timings.js';
 
 const WIDTHS = ['1', '1/2', '1/4', '1/8'];
@@ -134,7 +134,7 @@ export async function run() {
       return;
     }
     setStatus(
-      `Results at width ${width} in ${fmtMs(shortlist.client_ms)} ms; refining with a full-width query pass…`,
+      `Results at width ${width} in ${fmtDuration(shortlist.client_ms)}; refining with a full-width query pass…`,
     );
     // Pinned to the width the first call used ('auto' could pick another one the second time).
     const pinned = { ...p, width, budget_ms: undefined, refine: true };
@@ -165,7 +165,7 @@ async function dialLatencies() {
     const pct = (x) => (100 * x).toFixed(1);
     const cost = (w) => {
       const parts = [];
-      if (s.encode_ms?.[w] !== undefined) parts.push(`${fmtMs(s.encode_ms[w])} ms`);
+      if (s.encode_ms?.[w] !== undefined) parts.push(fmtDuration(s.encode_ms[w]));
       if (q[w] !== undefined) {
         const drop = q['1'] !== undefined && w !== '1' ? ` (${pct(q[w] - q['1'])})` : '';
         parts.push(`mAP@10 ${pct(q[w])}%${drop}`);
@@ -199,8 +199,8 @@ function summary(shortlist, final, asked) {
         : 'coarse scores only',
   );
   const times = final
-    ? `first results in ${fmtMs(shortlist.client_ms)} ms, final in ${fmtMs(shortlist.client_ms + final.client_ms)} ms`
-    : `${fmtMs(shortlist.client_ms)} ms`;
+    ? `first results in ${fmtDuration(shortlist.client_ms)}, final in ${fmtDuration(shortlist.client_ms + final.client_ms)}`
+    : fmtDuration(shortlist.client_ms);
   return `${parts.join(' · ')} · ${times}`;
 }
 

@@ -2,7 +2,7 @@
  * Where the time went: a stacked bar per phase (first results, refined) and a table of the stages the
  * server reports (timings_ms), plus the browser's round trip; and the per-width comparison table.
  */
-import { fmtMs, h } from './dom.js';
+import { fmtDuration, fmtMs, h } from './dom.js';
 
 /** Server stages in pipeline order, with what each one is. */
 const STAGES = [
@@ -50,7 +50,7 @@ export function renderTimings(box, o) {
         if (!(t[stage] > 0)) continue;
         const seg = h('span', {
           class: `part s-${stage}`,
-          title: `${stage} ${fmtMs(t[stage])} ms`,
+          title: `${stage} ${fmtDuration(t[stage])}`,
         });
         seg.style.flexGrow = String(t[stage]);
         bar.append(seg);
@@ -60,7 +60,7 @@ export function renderTimings(box, o) {
         { class: 'bar-row' },
         h('span', { class: 'bar-label' }, which === 'shortlist' ? 'First' : 'Refined'),
         h('div', { class: 'bar-track' }, bar),
-        h('span', { class: 'bar-total' }, `${fmtMs(t.total)} ms`),
+        h('span', { class: 'bar-total' }, fmtDuration(t.total)),
       );
     }),
   );
