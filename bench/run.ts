@@ -3,6 +3,7 @@
  * Benchmarks measure; they never assert. Ratios are taken side by side within one run.
  */
 import { benchAuto } from './auto.js';
+import { benchCli } from './cli.js';
 import { benchDial } from './dial.js';
 import { benchEncoder } from './encoder.js';
 import { benchExhaustion } from './exhaustion.js';
@@ -22,6 +23,7 @@ const BENCHES: Record<string, (args: string[]) => Promise<void>> = {
   exhaustion: benchExhaustion,
   dial: benchDial,
   auto: benchAuto,
+  cli: benchCli,
 };
 
 const [name, ...args] = process.argv.slice(2);

@@ -3,10 +3,8 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { NotFoundError } from '../errors.js';
-import { loadModel, CONFIG_FILE } from '../model/weights.js';
+import { CONFIG_FILE } from '../model/model-dir.js';
 import type { Embedder } from './embedder.js';
-import { initBackend } from '../model/backend.js';
-import { TfjsEmbedder } from './tfjs-embedder.js';
 import { OrtEmbedder } from '../runtime/ort-embedder.js';
 
 /** The model shipped in the package (trained on emoji), used when no --model is given. */
@@ -31,9 +29,9 @@ export type RuntimeName = 'onnx' | 'tfjs';
 /**
  * The onnxruntime encoder (worker threads, ~8x faster than tfjs at batch 32) unless
  * MATSEARCH_RUNTIME=tfjs asks for the in-process tfjs reference, or onnxruntime cannot load.
+ * tfjs is imported only when needed (a cached ONNX export needs none of it).
  */
 export async function openEmbedder(modelDir: string, runtime?: RuntimeName): Promise<Embedder> {
-  await initBackend({ purpose: 'inference' }); // before the first tensor
   const want = runtime ?? ((process.env['MATSEARCH_RUNTIME'] as RuntimeName | undefined) || 'onnx');
   if (want === 'onnx') {
     try {
@@ -44,6 +42,15 @@ export async function openEmbedder(modelDir: string, runtime?: RuntimeName): Pro
       );
     }
   }
+  return openTfjsEmbedder(modelDir);
+}
+
+/** The in-process tfjs reference over a model directory (imports tfjs). */
+export async function openTfjsEmbedder(modelDir: string): Promise<Embedder> {
+  const { initBackend } = await import('../model/backend.js');
+  await initBackend({ purpose: 'inference' }); // before the first tensor
+  const { loadModel } = await import('../model/weights.js');
+  const { TfjsEmbedder } = await import('./tfjs-embedder.js');
   const { model, modelId } = loadModel(modelDir);
   return TfjsEmbedder.create(model, modelId);
 }

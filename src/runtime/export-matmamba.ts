@@ -19,14 +19,12 @@ import { layerKey } from '../model/params.js';
 import type { MatMambaVision } from '../model/vision.js';
 import { GraphBuilder } from './onnx-graph.js';
 import { mamba2Graph, type MixerArrays } from './onnx-mamba2.js';
+import { ONNX_EMBEDDING, ONNX_FEATURES, ONNX_INPUT } from './onnx-names.js';
 import { patchTokens } from './onnx-patch.js';
 import { pickChunk } from './pick-chunk.js';
 import { interpolatePosEmbed } from './pos-embed.js';
 
-/** Graph input and output names. */
-export const ONNX_INPUT = 'images';
-export const ONNX_FEATURES = 'features';
-export const ONNX_EMBEDDING = 'embedding';
+export { ONNX_EMBEDDING, ONNX_FEATURES, ONNX_INPUT } from './onnx-names.js';
 
 export interface MatMambaExportOptions {
   /** One width for every layer, or one per layer (Mix'n'Match). Default 1. */
