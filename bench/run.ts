@@ -9,6 +9,7 @@ import { benchEncoder } from './encoder.js';
 import { benchExhaustion } from './exhaustion.js';
 import { benchIngest } from './ingest.js';
 import { benchLoad } from './load.js';
+import { benchMemory } from './memory.js';
 import { benchModelForward } from './model-forward.js';
 import { benchScale } from './scale.js';
 import { benchSearch } from './search.js';
@@ -19,6 +20,7 @@ const BENCHES: Record<string, (args: string[]) => Promise<void>> = {
   search: benchSearch,
   ingest: benchIngest,
   load: benchLoad,
+  memory: benchMemory,
   scale: benchScale,
   exhaustion: benchExhaustion,
   dial: benchDial,
