@@ -43,14 +43,18 @@ async function encodeFromDir(dir: string, cache: string, images: Float32Array, w
   }
 }
 
+/** A temporary folder with a model folder and a cache folder named in it. */
+function folders() {
+  const root = mkdtempSync(join(tmpdir(), 'export-cache-'));
+  return { root, dir: join(root, 'model'), cache: join(root, 'cache') };
+}
+
 function cacheFiles(cache: string): string[] {
   return readdirSync(join(cache, 'onnx')).map((f) => join(cache, 'onnx', f));
 }
 
 test('the export is written once, reused, and redone for new weights', async () => {
-  const root = mkdtempSync(join(tmpdir(), 'export-cache-'));
-  const dir = join(root, 'model');
-  const cache = join(root, 'cache');
+  const { root, dir, cache } = folders();
   const images = randomImages(cfg, 3, 2);
   const a = MatMambaVision.fromArrays(cfg, randomWeights(cfg, 11));
   const b = MatMambaVision.fromArrays(cfg, randomWeights(cfg, 12));
@@ -91,9 +95,7 @@ test('the export is written once, reused, and redone for new weights', async () 
 });
 
 test('a corrupt or truncated cache file is rebuilt, never served', async () => {
-  const root = mkdtempSync(join(tmpdir(), 'export-cache-'));
-  const dir = join(root, 'model');
-  const cache = join(root, 'cache');
+  const { root, dir, cache } = folders();
   const images = randomImages(cfg, 2, 3);
   const m = MatMambaVision.fromArrays(cfg, randomWeights(cfg, 13));
   try {
