@@ -57,7 +57,7 @@ async function queueStats(v: Record<string, unknown>) {
 export const ingestCommand: Command = {
   summary: 'add folders or files of images to the library (incremental; resumable)',
   usage:
-    '<paths...> [--library DIR] [--model DIR] [--width W] [--include GLOB] [--exclude GLOB] [--prune] [--hidden] [--max-pixels N] [--decode-timeout SECONDS] [--queue redis://HOST:PORT [--queue-name NAME] [--attempts N] [--backoff-ms MS]] [--json]',
+    '<paths...> [--library DIR] [--model DIR] [--width W] [--include GLOB] [--exclude GLOB] [--prune] [--hidden] [--max-pixels N] [--decode-timeout SECONDS] [--queue redis://HOST:PORT [--queue-name NAME] [--attempts N] [--backoff-ms MS]] [--precision fp32|int8] [--json]',
   options: {
     ...common,
     ...queueFlags,

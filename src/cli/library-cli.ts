@@ -8,12 +8,14 @@ import { openEmbedder, openTfjsEmbedder, resolveModelDir } from '../embed/open.j
 import { ValidationError } from '../errors.js';
 import type { Library } from '../library.js';
 import type { WidthSpec } from '../model/widths.js';
+import type { Precision } from '../runtime/quantize.js';
 import type { SearchOptions, SearchResponse } from '../search/searcher.js';
 
 export const common = {
   library: { type: 'string', short: 'l' },
   model: { type: 'string', short: 'm' },
   json: { type: 'boolean', default: false },
+  precision: { type: 'string' },
 } as const;
 
 export function libraryDir(v: Record<string, unknown>): string {
@@ -33,7 +35,10 @@ export async function withLibrary<T>(
   o: { light?: boolean; readOnly?: boolean; warm?: WidthSpec } = {},
 ): Promise<T> {
   const dir = resolveModelDir(v['model'] as string | undefined);
-  const embedder: Embedder = o.light ? await openTfjsEmbedder(dir) : await openEmbedder(dir);
+  const precision = v['precision'] as Precision | undefined;
+  const embedder: Embedder = o.light
+    ? await openTfjsEmbedder(dir)
+    : await openEmbedder(dir, undefined, precision ? { precision } : {});
   const quiet = Boolean(v['json']);
   try {
     if (o.warm !== undefined) embedder.warm?.(o.warm);

@@ -2,10 +2,11 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
-import { NotFoundError } from '../errors.js';
+import { NotFoundError, ValidationError } from '../errors.js';
 import { CONFIG_FILE } from '../model/model-dir.js';
 import type { Embedder } from './embedder.js';
 import { OrtEmbedder } from '../runtime/ort-embedder.js';
+import type { Precision } from '../runtime/quantize.js';
 
 /** The model shipped in the package (trained on emoji), used when no --model is given. */
 export const DEFAULT_MODEL_DIR = fileURLToPath(
@@ -31,12 +32,20 @@ export type RuntimeName = 'onnx' | 'tfjs';
  * MATSEARCH_RUNTIME=tfjs asks for the in-process tfjs reference, or onnxruntime cannot load.
  * tfjs is imported only when needed (a cached ONNX export needs none of it).
  */
-export async function openEmbedder(modelDir: string, runtime?: RuntimeName): Promise<Embedder> {
+export async function openEmbedder(
+  modelDir: string,
+  runtime?: RuntimeName,
+  opts: { precision?: Precision } = {},
+): Promise<Embedder> {
   const want = runtime ?? ((process.env['MATSEARCH_RUNTIME'] as RuntimeName | undefined) || 'onnx');
+  const int8 = (opts.precision ?? 'fp32') !== 'fp32';
+  if (int8 && want !== 'onnx')
+    throw new ValidationError(`precision ${opts.precision} needs the onnx runtime, not ${want}`);
   if (want === 'onnx') {
     try {
-      return await OrtEmbedder.load(modelDir);
+      return await OrtEmbedder.load(modelDir, opts);
     } catch (err) {
+      if (int8 || err instanceof ValidationError) throw err; // tfjs has no int8 to fall back on
       process.stderr.write(
         `onnxruntime unavailable (${(err as Error).message.split('\n')[0]}); using tfjs\n`,
       );

@@ -18,6 +18,7 @@ import { resolveWidths, STANDARD_WIDTHS, widthLabel, type WidthSpec } from '../m
 import type { MatMambaVision } from '../model/vision.js';
 import { defaultCacheDir, ExportCache, exportKey } from './export-cache.js';
 import type { MatMambaExportOptions, OnnxExport } from './export-matmamba.js';
+import { PRECISIONS, type Precision } from './quantize.js';
 import { resolveProvider, type Provider, type ProviderRequest } from './onnx.js';
 import { WorkerPool } from './worker-pool.js';
 
@@ -39,6 +40,11 @@ export interface EncoderOptions {
    * `Encoder.load` (a model directory's weights hash keys it); default `defaultCacheDir()`.
    */
   readonly exportCache?: string | false;
+  /**
+   * Precision of the mixers' weight matrix multiplications (quantize.ts): 'fp32' (default) or
+   * 'int8'. Each precision is a model of its own (OrtEmbedder's model id records it).
+   */
+  readonly precision?: Precision;
   /** Where one-off notes go (an export's time); default stderr. */
   readonly log?: (msg: string) => void;
 }
@@ -119,6 +125,8 @@ export class Encoder {
     private readonly microBatch: number,
     private readonly chunkSize: number | 'auto',
     private readonly cacheBytes: number,
+    /** Precision of every graph this encoder runs. */
+    readonly precision: Precision,
   ) {
     this.pool = pool;
   }
@@ -160,6 +168,10 @@ export class Encoder {
   }
 
   private static async make(source: ModelSource, opts: EncoderOptions): Promise<Encoder> {
+    if (opts.precision !== undefined && !PRECISIONS.includes(opts.precision))
+      throw new ValidationError(
+        `precision must be ${PRECISIONS.join(' or ')}, got '${String(opts.precision)}'`,
+      );
     const microBatch = opts.microBatch ?? 4;
     if (!Number.isInteger(microBatch) || microBatch < 1) {
       throw new ValidationError(`microBatch must be a positive integer, got ${microBatch}`);
@@ -175,7 +187,19 @@ export class Encoder {
     const dir = opts.exportCache ?? defaultCacheDir();
     const disk = source.cacheId && dir !== false ? new ExportCache(dir) : null;
     const log = opts.log ?? ((m: string) => process.stderr.write(m + '\n'));
-    return new Encoder(source, disk, log, pool, provider, note, microBatch, chunk, cacheBytes);
+    const precision = opts.precision ?? 'fp32';
+    return new Encoder(
+      source,
+      disk,
+      log,
+      pool,
+      provider,
+      note,
+      microBatch,
+      chunk,
+      cacheBytes,
+      precision,
+    );
   }
 
   /** Worker threads of the (process-wide) pool this encoder runs on. */
@@ -230,14 +254,14 @@ export class Encoder {
   private async exportOf(label: string): Promise<OnnxExport> {
     const disk = this.diskCache;
     const id = this.source.cacheId;
-    const opts = { widths: label, chunkSize: this.chunkSize };
+    const opts = { widths: label, chunkSize: this.chunkSize, precision: this.precision };
     if (!disk || !id) return exportGraph(await this.source.model(), opts);
     const key = exportKey({
       weightsSha256: id.weightsSha256,
       widthLabel: label,
       chunkSize: this.chunkSize,
       imageSize: this.source.config.imageSize,
-      precision: 'fp32',
+      precision: this.precision,
     });
     const hit = disk.read(key);
     if (typeof hit !== 'string') return hit;
@@ -253,8 +277,9 @@ export class Encoder {
     } catch (err) {
       where = `not cached: ${(err as Error).message}`; // a read-only home still encodes
     }
+    const what = this.precision === 'fp32' ? '' : ` (${this.precision})`;
     this.log(
-      `exported ${id.name} at width ${label} to ONNX in ${ms.toFixed(0)} ms (once; ${where})`,
+      `exported ${id.name} at width ${label}${what} to ONNX in ${ms.toFixed(0)} ms (once; ${where})`,
     );
     return ex;
   }

@@ -10,6 +10,15 @@ import { resolveWidths, widthLabel, widthRank, type WidthSpec } from '../model/w
 import type { MatMambaVision } from '../model/vision.js';
 import { Encoder, type EncoderOptions } from './encoder.js';
 
+/**
+ * The id vectors are stored under: an int8 encoder's vectors are another model's (`name@hash+int8`),
+ * never mixed with fp32 ones unless measured equivalent.
+ */
+export function withPrecision(modelId: string, opts: EncoderOptions): string {
+  const p = opts.precision ?? 'fp32';
+  return p === 'fp32' ? modelId : `${modelId}+${p}`;
+}
+
 export class OrtEmbedder implements Embedder {
   readonly dim: number;
   readonly inputSize: number;
@@ -33,7 +42,7 @@ export class OrtEmbedder implements Embedder {
    */
   static async load(dir: string, opts: EncoderOptions = {}): Promise<OrtEmbedder> {
     const info = readModelDir(dir);
-    return new OrtEmbedder(await Encoder.load(dir, opts, info), info.modelId);
+    return new OrtEmbedder(await Encoder.load(dir, opts, info), withPrecision(info.modelId, opts));
   }
 
   /** Over a model the caller keeps. */
@@ -42,7 +51,7 @@ export class OrtEmbedder implements Embedder {
     modelId: string,
     opts: EncoderOptions = {},
   ): Promise<OrtEmbedder> {
-    return new OrtEmbedder(await Encoder.open(model, opts), modelId);
+    return new OrtEmbedder(await Encoder.open(model, opts), withPrecision(modelId, opts));
   }
 
   /** The encoder's execution provider ('cpu' or 'cuda'). */
