@@ -8,6 +8,7 @@ import { benchDial } from './dial.js';
 import { benchEncoder } from './encoder.js';
 import { benchExhaustion } from './exhaustion.js';
 import { benchIngest } from './ingest.js';
+import { benchInt8Quality } from './int8-quality.js';
 import { benchLoad } from './load.js';
 import { benchMemory } from './memory.js';
 import { benchModelForward } from './model-forward.js';
@@ -19,6 +20,7 @@ const BENCHES: Record<string, (args: string[]) => Promise<void>> = {
   encoder: benchEncoder,
   search: benchSearch,
   ingest: benchIngest,
+  'int8-quality': benchInt8Quality,
   load: benchLoad,
   memory: benchMemory,
   scale: benchScale,
