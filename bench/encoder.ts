@@ -1,6 +1,8 @@
 /**
  * The fast encoder runtime against tfjs, and MatMamba-Vision against a ViT across resolutions.
- *   npm run bench -- encoder [--reps 3] [--heavy-reps 1] [--quick]
+ *   npm run bench -- encoder [--reps 3] [--heavy-reps 1] [--quick] [--only int8 [--configs ...]]
+ *
+ * `--only int8`: the int8 encoder beside fp32 alone (encoder-int8.ts, its own report).
  *
  * 1. Widths 1, 1/2, 1/4, 1/8 and two Mix'n'Match points (widthsForBudget halfway between
  *    standard costs) of `tiny` and `35M`, batch 1 and 32: one onnxruntime session on one thread
@@ -15,6 +17,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
+import { ValidationError } from '../src/errors.js';
 import { initBackend } from '../src/model/backend.js';
 import { makeConfig, presetConfig, type MatMambaVisionConfig } from '../src/model/config.js';
 import { modelCost } from '../src/model/cost.js';
@@ -28,6 +31,7 @@ import { GraphBuilder } from '../src/runtime/onnx-graph.js';
 import { createSession, runImages, runRaw, type OrtSession } from '../src/runtime/onnx.js';
 import { randomVitWeights, vitCost, VIT_S16 } from '../src/runtime/vit.js';
 import { Rng } from '../src/util/rng.js';
+import { benchEncoderInt8 } from './encoder-int8.js';
 import { machine, writeReport } from './util.js';
 import { acceptance, fmt, gflops, plot, report, type Stat } from './encoder-report.js';
 
@@ -295,8 +299,20 @@ export async function benchEncoder(args: string[]): Promise<void> {
       reps: { type: 'string', default: '3' },
       'heavy-reps': { type: 'string', default: '1' },
       quick: { type: 'boolean', default: false },
+      only: { type: 'string' },
+      configs: { type: 'string', default: 'tiny,35M,135M' },
+      batches: { type: 'string', default: '1,32' },
     },
   });
+  if (values.only !== undefined && values.only !== 'int8')
+    throw new ValidationError(`--only must be int8, got '${values.only}'`);
+  if (values.only === 'int8') {
+    return benchEncoderInt8({
+      configs: values.configs.split(','),
+      batches: values.batches.split(',').map(Number),
+      reps: Number(values.reps),
+    });
+  }
   const reps = Number(values.reps);
   const heavyReps = Number(values['heavy-reps']);
   const quick = values.quick === true;

@@ -1,7 +1,11 @@
 /**
  * End-to-end ingest throughput at each width, side by side in one run.
  *   npm run bench -- ingest [--files 2000] [--folder DIR] [--model DIR] [--reps 3]
- *                           [--batch 32] [--concurrency 4]
+ *                           [--batch 32] [--concurrency 4] [--only emoji|photos]
+ *                           [--photos 200] [--baseline DIR]
+ *
+ * First the 12 MP photo ingest against the decode-only bound (ingest-photos.ts, its own report),
+ * then the following (`--only` runs one of the two).
  *
  * A fixed, sorted subset of real images (by default half Twitter PNG emoji at 64 px, half
  * OpenMoji SVGs, from `npm run data`) is copied into a temporary folder. Each rep then ingests
@@ -30,7 +34,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { Embedder } from '../src/embed/embedder.js';
 import { openEmbedder, resolveModelDir } from '../src/embed/open.js';
-import { NotFoundError } from '../src/errors.js';
+import { NotFoundError, ValidationError } from '../src/errors.js';
 import { openLibrary } from '../src/library.js';
 import { initBackend } from '../src/model/backend.js';
 import { parseConfig, presetConfig } from '../src/model/config.js';
@@ -39,6 +43,7 @@ import { STANDARD_WIDTHS, type WidthSpec } from '../src/model/nesting.js';
 import { MatMambaVision } from '../src/model/vision.js';
 import { CONFIG_FILE, saveModel } from '../src/model/weights.js';
 import { walk } from '../ingest/walk.js';
+import { benchIngestPhotos } from './ingest-photos.js';
 import { report, plot, type IngestResult, type Rate } from './ingest-report.js';
 import { machine, positiveInts, writeReport } from './util.js';
 
@@ -230,8 +235,23 @@ export async function benchIngest(args: string[]): Promise<void> {
       reps: { type: 'string', default: '3' },
       batch: { type: 'string', default: '32' },
       concurrency: { type: 'string', default: '4' },
+      only: { type: 'string' },
+      photos: { type: 'string', default: '200' },
+      baseline: { type: 'string' },
     },
   });
+  if (values.only !== undefined && values.only !== 'emoji' && values.only !== 'photos')
+    throw new ValidationError(`--only must be emoji or photos, got '${values.only}'`);
+  if (values.only !== 'emoji') {
+    const [photos, photoReps] = positiveInts(values, ['photos', 'reps']) as [number, number];
+    await benchIngestPhotos({
+      photos,
+      reps: photoReps,
+      ...(values.model ? { model: values.model } : {}),
+      ...(values.baseline ? { baseline: values.baseline } : {}),
+    });
+    if (values.only === 'photos') return;
+  }
   const [n, reps, batch, concurrency] = positiveInts(values, [
     'files',
     'reps',

@@ -3,11 +3,14 @@
  * Benchmarks measure; they never assert. Ratios are taken side by side within one run.
  */
 import { benchAuto } from './auto.js';
+import { benchCli } from './cli.js';
 import { benchDial } from './dial.js';
 import { benchEncoder } from './encoder.js';
 import { benchExhaustion } from './exhaustion.js';
 import { benchIngest } from './ingest.js';
+import { benchInt8Quality } from './int8-quality.js';
 import { benchLoad } from './load.js';
+import { benchMemory } from './memory.js';
 import { benchModelForward } from './model-forward.js';
 import { benchScale } from './scale.js';
 import { benchSearch } from './search.js';
@@ -17,11 +20,14 @@ const BENCHES: Record<string, (args: string[]) => Promise<void>> = {
   encoder: benchEncoder,
   search: benchSearch,
   ingest: benchIngest,
+  'int8-quality': benchInt8Quality,
   load: benchLoad,
+  memory: benchMemory,
   scale: benchScale,
   exhaustion: benchExhaustion,
   dial: benchDial,
   auto: benchAuto,
+  cli: benchCli,
 };
 
 const [name, ...args] = process.argv.slice(2);

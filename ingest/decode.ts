@@ -4,9 +4,12 @@
  * GIF (first frame), TIFF, SVG. EXIF orientation is applied; CMYK, 16-bit, grey and alpha are
  * brought to 8-bit sRGB on white; a decompression bomb is refused before decoding, by a pixel cap
  * and by what its decoded frame would take in bytes (pixels x channels x bytes per sample: a
- * small 16-bit RGBA interlaced PNG can need gigabytes). Each file is decoded once, to an image of
- * at most 2048 px a side that the thumbnail and the model input are both made from; decodes in
- * flight share one process-wide memory budget. A file that may be slow to decode (see mayBeSlow)
+ * small 16-bit RGBA interlaced PNG can need gigabytes). Each file is decoded once, shrunk on load
+ * to the least size its consumers need (workBox: the thumbnail's long side, the model input's
+ * short side), and the thumbnail and the model input are both made from that image; the content
+ * hash is of the file's bytes. A JPEG is then decoded at 1/2, 1/4 or 1/8 scale by libjpeg itself
+ * (a 12 MP photo: a 500x375 decode). Decodes in flight share one process-wide memory budget,
+ * charged what that scaled decode holds. A file that may be slow to decode (see mayBeSlow)
  * is decoded in a decoder process that is killed at the timeout (decode-pool.ts), so an
  * abandoned decode stops rather than running on in the background; others decode here, where
  * libvips' own timeout stops them.
@@ -55,8 +58,11 @@ export const DECODE_DEFAULTS: Omit<DecodeOptions, 'inputSize' | 'inputChannels'>
 /** Formats libvips decodes a strip at a time (when not interlaced), so its timeout stops them. */
 const STREAMED = new Set(['jpeg', 'png', 'webp', 'gif']);
 
-/** Pixels a streamed raster may have and still be decoded in this process (quick either way). */
+/** Pixels a streamed raster may decode to and still be decoded in this process (quick either way). */
 const QUICK_PIXELS = 4_000_000;
+
+/** Longest side of the decoded image whatever the consumers ask (a 1 x 10^6 px strip). */
+const WORK_SIDE = 2048;
 
 const SAMPLE_BYTES: Record<string, number> = {
   uchar: 1,
@@ -246,12 +252,55 @@ export async function decodeBytes(
   };
 }
 
+/** Width and height of an image. */
+export interface Box {
+  readonly width: number;
+  readonly height: number;
+}
+
+/**
+ * The size (after EXIF orientation) a file is decoded to: the least that still gives the
+ * thumbnail its long side and the model input its short side (it is resized short side first,
+ * then centre-cropped), never more than the image or WORK_SIDE. Queries use the same box as
+ * ingest, so a library image searched for gives the very vector it was stored with.
+ */
+export function workBox(
+  meta: Metadata,
+  o: Pick<DecodeOptions, 'thumbnailSize' | 'inputSize'>,
+): Box {
+  const swap = (meta.orientation ?? 1) >= 5;
+  const [w, h] = swap ? [meta.height ?? 1, meta.width ?? 1] : [meta.width ?? 1, meta.height ?? 1];
+  const long = Math.max(w, h);
+  const short = Math.min(w, h);
+  const scale = Math.min(
+    1,
+    WORK_SIDE / long,
+    Math.max(o.thumbnailSize / long, o.inputSize / short),
+  );
+  return { width: Math.max(1, Math.round(w * scale)), height: Math.max(1, Math.round(h * scale)) };
+}
+
+/**
+ * The factor libjpeg scales a JPEG down by while decoding it to `box` (8, 4, 2 or 1: sharp's
+ * shrink-on-load takes the largest that keeps the decode at least the box); 1 for other formats.
+ */
+export function loadShrink(meta: Metadata, box: Box): number {
+  if (meta.format !== 'jpeg') return 1;
+  // The box is oriented; the file's own width and height are not.
+  const swap = (meta.orientation ?? 1) >= 5;
+  const [bw, bh] = swap ? [box.height, box.width] : [box.width, box.height];
+  const room = Math.min((meta.width ?? 1) / bw, (meta.height ?? 1) / bh);
+  for (const f of [8, 4, 2]) if (room >= f) return f;
+  return 1;
+}
+
 /**
  * Whether a decode could run long enough to need a process that can be killed: anything but a
- * small, streamed raster (libvips' own timeout stops those where they are).
+ * streamed raster that decodes to few pixels (libvips' own timeout stops those where they are).
+ * `shrink`: the scale its decoder reads it at (loadShrink).
  */
-export function mayBeSlow(meta: Metadata): boolean {
-  const pixels = (meta.width ?? 0) * (meta.height ?? 0);
+export function mayBeSlow(meta: Metadata, shrink = 1): boolean {
+  const pixels = ((meta.width ?? 0) * (meta.height ?? 0)) / (shrink * shrink);
   return !STREAMED.has(meta.format ?? '') || meta.isProgressive === true || pixels > QUICK_PIXELS;
 }
 
@@ -265,13 +314,19 @@ async function decodeOnce(
   thumb: boolean,
 ): Promise<{ meta: Metadata; thumbnail?: Buffer; input: Float32Array }> {
   const meta = await checkedHeader(bytes, o.maxPixels, o.maxDecodeBytes);
-  const release = await decodeMemory.acquire(decodedBytes(meta));
+  const work = workBox(meta, o);
+  const shrink = loadShrink(meta, work);
+  // The scaled decode, plus the work image (8-bit, 3 channels) made from it.
+  const release = await decodeMemory.acquire(
+    Math.ceil(decodedBytes(meta) / (shrink * shrink)) + work.width * work.height * 3,
+  );
   try {
     // A timeout under libvips' whole second is only kept by a decoder process.
-    const killable = o.timeoutMs > 0 && (o.timeoutMs < 1000 || mayBeSlow(meta));
+    const killable = o.timeoutMs > 0 && (o.timeoutMs < 1000 || mayBeSlow(meta, shrink));
+    const fo = { ...o, work };
     const frame = killable
-      ? await decodePool.decode(bytes, o, thumb)
-      : await decodeFrame(bytes, o, thumb);
+      ? await decodePool.decode(bytes, fo, thumb)
+      : await decodeFrame(bytes, fo, thumb);
     const thumbnail = frame.thumbnail ? Buffer.from(frame.thumbnail) : undefined;
     return { meta, input: frame.input, ...(thumbnail ? { thumbnail } : {}) };
   } finally {

@@ -43,7 +43,13 @@ export function acquireLock(path: string, what: string): () => void {
   } catch (err) {
     db.close();
     if ((err as { code?: string }).code !== 'SQLITE_BUSY') throw err;
-    const o = owner(path);
+    // A holder that took the lock a moment ago may not have written its owner file yet (two
+    // processes started together, a busy machine): give it up to a second to name itself.
+    let o = owner(path);
+    for (let i = 0; i < 50 && o.pid === undefined; i++) {
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
+      o = owner(path);
+    }
     throw new LockedError(
       `another matsearch process (${o.pid ? `pid ${o.pid}, ` : ''}${o.what ?? 'writing'} since ${o.since ?? '?'}) is writing to this library; wait for it or stop it`,
     );

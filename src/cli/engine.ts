@@ -1,125 +1,24 @@
 /**
- * The library commands: ingest, refine, search, similar, dupes, stats, reindex, remove.
+ * The library commands: ingest, refine, similar, dupes, stats, reindex, remove (search.ts: search).
  * Each is a thin layer over the Library API: parse options, call, print a table or JSON.
  */
 import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
 import type { Command } from './main.js';
-import { Library } from '../library.js';
-import type { Embedder } from '../embed/embedder.js';
-import { openEmbedder, resolveModelDir } from '../embed/open.js';
-import { TfjsEmbedder } from '../embed/tfjs-embedder.js';
-import { loadModel } from '../model/weights.js';
 import { ValidationError } from '../errors.js';
 import { Progress } from '../util/progress.js';
-import type { SearchOptions, SearchResponse } from '../search/searcher.js';
+import {
+  common,
+  imageIdOf,
+  num,
+  printSearch,
+  READ_ONLY,
+  searchFlags,
+  searchOptions,
+  table,
+  withLibrary,
+} from './library-cli.js';
 import type { StageFactory } from '../../ingest/stage.js';
 import { MAX_DECODE_TIMEOUT_MS } from '../../ingest/decode.js';
-
-const common = {
-  library: { type: 'string', short: 'l' },
-  model: { type: 'string', short: 'm' },
-  json: { type: 'boolean', default: false },
-} as const;
-
-function libraryDir(v: Record<string, unknown>): string {
-  return resolve(
-    (v['library'] as string | undefined) ?? process.env['MATSEARCH_LIBRARY'] ?? './matsearch-data',
-  );
-}
-
-/**
- * Opens the library for a command. `light`: the model's tfjs twin, with no encoder worker threads,
- * for a process that never embeds (a queued ingest: the workers embed).
- */
-async function withLibrary<T>(
-  v: Record<string, unknown>,
-  fn: (lib: Library) => Promise<T> | T,
-  o: { light?: boolean; readOnly?: boolean } = {},
-): Promise<T> {
-  const dir = resolveModelDir(v['model'] as string | undefined);
-  let embedder: Embedder;
-  if (o.light) {
-    const { model, modelId } = loadModel(dir);
-    embedder = await TfjsEmbedder.create(model, modelId);
-  } else embedder = await openEmbedder(dir);
-  const quiet = Boolean(v['json']);
-  try {
-    const lib = Library.open(libraryDir(v), {
-      embedder,
-      readOnly: o.readOnly ?? false,
-      log: quiet ? () => {} : (m) => console.error(m),
-    });
-    try {
-      return await fn(lib);
-    } finally {
-      lib.close();
-    }
-  } finally {
-    await embedder.close(); // also when the library failed to open or close: its threads stop
-  }
-}
-
-/** Commands that only read: they never rewrite the index files. */
-const READ_ONLY = { readOnly: true } as const;
-
-/** An image id given as a number, or the id of a library path. */
-function imageIdOf(lib: Library, key: string): number | undefined {
-  return /^\d+$/.test(key) ? Number(key) : lib.store.findPath(resolve(key))?.imageId;
-}
-
-function num(v: unknown, name: string): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isFinite(n))
-    throw new ValidationError(`--${name} must be a number, got '${String(v)}'`);
-  return n;
-}
-
-function table(head: string[], rows: (string | number)[][]): string {
-  const cells = [head, ...rows.map((r) => r.map(String))];
-  const w = head.map((_, i) => Math.max(...cells.map((r) => r[i]!.length)));
-  return cells
-    .map((r) =>
-      r
-        .map((c, i) => c.padEnd(w[i]!))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n');
-}
-
-function searchOptions(v: Record<string, unknown>): SearchOptions {
-  const width = v['width'] as string | undefined;
-  const rerank = (v['rerank'] as string | undefined) ?? 'full';
-  if (rerank !== 'full' && rerank !== 'none')
-    throw new ValidationError(`--rerank must be full or none, got '${rerank}'`);
-  const k = num(v['k'], 'k');
-  const budgetMs = num(v['budget-ms'], 'budget-ms');
-  const shortlist = num(v['shortlist'], 'shortlist');
-  const minScore = num(v['min-score'], 'min-score');
-  return {
-    ...(width ? { width: width === 'auto' ? 'auto' : width } : {}),
-    ...(k !== undefined ? { k } : {}),
-    ...(budgetMs !== undefined ? { budgetMs } : {}),
-    ...(shortlist !== undefined ? { shortlist } : {}),
-    ...(minScore !== undefined ? { minScore } : {}),
-    rerank,
-    ...(v['refine'] ? { refine: true } : {}),
-    ...(v['no-dedupe'] ? { dedupe: false as const } : {}),
-  };
-}
-
-const searchFlags = {
-  width: { type: 'string', short: 'w' },
-  'budget-ms': { type: 'string' },
-  k: { type: 'string', short: 'k' },
-  shortlist: { type: 'string' },
-  rerank: { type: 'string' },
-  refine: { type: 'boolean', default: false },
-  'min-score': { type: 'string' },
-  'no-dedupe': { type: 'boolean', default: false },
-} as const;
 
 const queueFlags = {
   queue: { type: 'string' },
@@ -155,30 +54,10 @@ async function queueStats(v: Record<string, unknown>) {
   return queueStatus(address);
 }
 
-function printSearch(r: SearchResponse, json: boolean) {
-  if (json) {
-    console.log(JSON.stringify(r, null, 2));
-    return;
-  }
-  console.log(
-    table(
-      ['#', 'score', 'id', 'path'],
-      r.results.map((h, i) => [i + 1, h.score.toFixed(4), h.id, h.path]),
-    ),
-  );
-  const t = r.timings;
-  console.log(
-    `\nquery width ${r.widths.query}, rerank ${r.widths.rerank ?? 'off'}, shortlist ${r.shortlist}; ` +
-      `encode ${t.encode.toFixed(1)} ms` +
-      (r.refined ? `, refine encode ${t.refineEncode.toFixed(1)} ms` : '') +
-      `, coarse ${t.coarse.toFixed(2)} ms, rerank ${t.rerank.toFixed(2)} ms, total ${t.total.toFixed(1)} ms`,
-  );
-}
-
 export const ingestCommand: Command = {
   summary: 'add folders or files of images to the library (incremental; resumable)',
   usage:
-    '<paths...> [--library DIR] [--model DIR] [--width W] [--include GLOB] [--exclude GLOB] [--prune] [--hidden] [--max-pixels N] [--decode-timeout SECONDS] [--queue redis://HOST:PORT [--queue-name NAME] [--attempts N] [--backoff-ms MS]] [--json]',
+    '<paths...> [--library DIR] [--model DIR] [--width W] [--include GLOB] [--exclude GLOB] [--prune] [--hidden] [--max-pixels N] [--decode-timeout SECONDS] [--queue redis://HOST:PORT [--queue-name NAME] [--attempts N] [--backoff-ms MS]] [--precision fp32|int8] [--json]',
   options: {
     ...common,
     ...queueFlags,
@@ -268,20 +147,6 @@ export const refineCommand: Command = {
         ? JSON.stringify(r)
         : `refined ${r.refined} of ${r.total} images to full width (${r.failed} unreadable)`,
     );
-  },
-};
-
-export const searchCommand: Command = {
-  summary: 'search the library with an image file',
-  usage:
-    '<image> [--width 1|1/2|1/4|1/8|SPEC|auto] [--budget-ms N] [--k N] [--shortlist N] [--rerank full|none] [--refine] [--min-score X] [--json]',
-  options: { ...common, ...searchFlags },
-  async run(v, args) {
-    const file = args[0];
-    if (!file) throw new ValidationError('give the query image file');
-    if (!existsSync(file)) throw new ValidationError(`no such file: ${file}`);
-    const r = await withLibrary(v, (lib) => lib.searchFile(file, searchOptions(v)), READ_ONLY);
-    printSearch(r, Boolean(v['json']));
   },
 };
 

@@ -6,23 +6,6 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { MatsearchError } from '../errors.js';
 import { isDiskFull } from '../../ingest/fatal.js';
-import { modelInfoCommand } from './model-info.js';
-import { demoCommand } from './demo.js';
-import { dataCommand } from './data.js';
-import { trainCommand } from './train.js';
-import { evalCommand } from './eval.js';
-import { serveCommand } from './serve.js';
-import { workerCommand } from './worker.js';
-import {
-  dupesCommand,
-  ingestCommand,
-  refineCommand,
-  reindexCommand,
-  removeCommand,
-  searchCommand,
-  similarCommand,
-  statsCommand,
-} from './engine.js';
 
 export interface Command {
   readonly summary: string;
@@ -31,22 +14,26 @@ export interface Command {
   run(values: Record<string, unknown>, positionals: string[]): Promise<void>;
 }
 
-const COMMANDS: Record<string, Command> = {
-  'model info': modelInfoCommand,
-  demo: demoCommand,
-  data: dataCommand,
-  train: trainCommand,
-  eval: evalCommand,
-  ingest: ingestCommand,
-  refine: refineCommand,
-  search: searchCommand,
-  similar: similarCommand,
-  dupes: dupesCommand,
-  stats: statsCommand,
-  reindex: reindexCommand,
-  remove: removeCommand,
-  serve: serveCommand,
-  worker: workerCommand,
+/**
+ * Each command's module is imported only when it runs (help imports them all): a command pays
+ * for its own dependencies alone, e.g. `search` never loads tfjs or the training code.
+ */
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  'model info': async () => (await import('./model-info.js')).modelInfoCommand,
+  demo: async () => (await import('./demo.js')).demoCommand,
+  data: async () => (await import('./data.js')).dataCommand,
+  train: async () => (await import('./train.js')).trainCommand,
+  eval: async () => (await import('./eval.js')).evalCommand,
+  ingest: async () => (await import('./engine.js')).ingestCommand,
+  refine: async () => (await import('./engine.js')).refineCommand,
+  search: async () => (await import('./search.js')).searchCommand,
+  similar: async () => (await import('./engine.js')).similarCommand,
+  dupes: async () => (await import('./engine.js')).dupesCommand,
+  stats: async () => (await import('./engine.js')).statsCommand,
+  reindex: async () => (await import('./engine.js')).reindexCommand,
+  remove: async () => (await import('./engine.js')).removeCommand,
+  serve: async () => (await import('./serve.js')).serveCommand,
+  worker: async () => (await import('./worker.js')).workerCommand,
 };
 
 const USER_ERROR_CODES = new Set([
@@ -63,8 +50,12 @@ const USER_ERROR_CODES = new Set([
   'EACCES',
 ]);
 
-function help(): string {
-  const rows = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(14)} ${c.summary}`);
+async function help(): Promise<string> {
+  const rows = await Promise.all(
+    Object.entries(COMMANDS).map(
+      async ([name, load]) => `  ${name.padEnd(14)} ${(await load()).summary}`,
+    ),
+  );
   return [
     'usage: matsearch <command> [options]',
     '',
@@ -78,18 +69,19 @@ function help(): string {
 export async function main(argv: string[]): Promise<number> {
   const [first, second] = argv;
   if (!first || first === '--help' || first === '-h' || first === 'help') {
-    console.log(help());
+    console.log(await help());
     return first ? 0 : 2;
   }
   const twoWord = `${first} ${second ?? ''}`;
   const name = COMMANDS[twoWord] ? twoWord : first;
-  const cmd = COMMANDS[name];
-  if (!cmd) {
-    console.error(`matsearch: unknown command '${first}'\n\n${help()}`);
+  const load = COMMANDS[name];
+  if (!load) {
+    console.error(`matsearch: unknown command '${first}'\n\n${await help()}`);
     return 2;
   }
   const rest = argv.slice(name.split(' ').length);
   try {
+    const cmd = await load();
     const { values, positionals } = parseArgs({
       args: rest,
       options: { ...cmd.options, help: { type: 'boolean', short: 'h' } },

@@ -2,7 +2,7 @@
  * What the engine needs from an encoder: preprocessed images in, L2-normalised d_model-wide
  * vectors out, at a width. The fast onnxruntime encoder and the tfjs reference both provide it.
  */
-import type { WidthSpec } from '../model/nesting.js';
+import type { WidthSpec } from '../model/widths.js';
 
 export interface Embedder {
   /** Identifies the weights; stored with every vector. */
@@ -16,6 +16,8 @@ export interface Embedder {
   widthLabel(width: WidthSpec): string;
   /** Mean active fraction of d_model over the layers (1 = full width). */
   widthRank(width: WidthSpec): number;
+  /** Optional: prepares `width` now (e.g. starts its inference session) so the first embed is fast. */
+  warm?(width: WidthSpec): void;
   /** Embeds normalised [S, S, C] images; returns one unit vector per image. */
   embed(inputs: readonly Float32Array[], width: WidthSpec): Promise<Float32Array[]>;
   close(): Promise<void>;

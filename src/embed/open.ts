@@ -2,12 +2,11 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
-import { NotFoundError } from '../errors.js';
-import { loadModel, CONFIG_FILE } from '../model/weights.js';
+import { NotFoundError, ValidationError } from '../errors.js';
+import { CONFIG_FILE } from '../model/model-dir.js';
 import type { Embedder } from './embedder.js';
-import { initBackend } from '../model/backend.js';
-import { TfjsEmbedder } from './tfjs-embedder.js';
 import { OrtEmbedder } from '../runtime/ort-embedder.js';
+import type { Precision } from '../runtime/quantize.js';
 
 /**
  * The model shipped in the package, used when no --model is given: general-tiny, trained on the
@@ -35,19 +34,36 @@ export type RuntimeName = 'onnx' | 'tfjs';
 /**
  * The onnxruntime encoder (worker threads, ~8x faster than tfjs at batch 32) unless
  * MATSEARCH_RUNTIME=tfjs asks for the in-process tfjs reference, or onnxruntime cannot load.
+ * tfjs is imported only when needed (a cached ONNX export needs none of it).
  */
-export async function openEmbedder(modelDir: string, runtime?: RuntimeName): Promise<Embedder> {
-  await initBackend({ purpose: 'inference' }); // before the first tensor
+export async function openEmbedder(
+  modelDir: string,
+  runtime?: RuntimeName,
+  opts: { precision?: Precision } = {},
+): Promise<Embedder> {
   const want = runtime ?? ((process.env['MATSEARCH_RUNTIME'] as RuntimeName | undefined) || 'onnx');
+  const int8 = (opts.precision ?? 'fp32') !== 'fp32';
+  if (int8 && want !== 'onnx')
+    throw new ValidationError(`precision ${opts.precision} needs the onnx runtime, not ${want}`);
   if (want === 'onnx') {
     try {
-      return await OrtEmbedder.load(modelDir);
+      return await OrtEmbedder.load(modelDir, opts);
     } catch (err) {
+      if (int8 || err instanceof ValidationError) throw err; // tfjs has no int8 to fall back on
       process.stderr.write(
         `onnxruntime unavailable (${(err as Error).message.split('\n')[0]}); using tfjs\n`,
       );
     }
   }
+  return openTfjsEmbedder(modelDir);
+}
+
+/** The in-process tfjs reference over a model directory (imports tfjs). */
+export async function openTfjsEmbedder(modelDir: string): Promise<Embedder> {
+  const { initBackend } = await import('../model/backend.js');
+  await initBackend({ purpose: 'inference' }); // before the first tensor
+  const { loadModel } = await import('../model/weights.js');
+  const { TfjsEmbedder } = await import('./tfjs-embedder.js');
   const { model, modelId } = loadModel(modelDir);
   return TfjsEmbedder.create(model, modelId);
 }

@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openEmbedder } from '../embed/open.js';
+import { initBackend } from '../model/backend.js';
 import type { Embedder } from '../embed/embedder.js';
 import { STANDARD_WIDTHS } from '../model/nesting.js';
 import { CONFIG_FILE } from '../model/weights.js';
@@ -55,6 +56,9 @@ export async function evaluateGeneral(o: GeneralOptions): Promise<GeneralReport>
     name: string;
     modelId: string;
   };
+  // Ranking runs on tfjs (rank.ts): its backend first, whichever embedder runs (the ONNX one
+  // no longer loads tfjs).
+  await initBackend({ purpose: 'inference' });
   const embedder = o.embedder ?? (await openEmbedder(o.modelDir));
   const ctx: TaskContext = {
     embedder,

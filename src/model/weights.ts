@@ -4,16 +4,16 @@
  * (with its snake_case config) loads without renaming.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { NotFoundError, ShapeError, ValidationError, WeightsFormatError } from '../errors.js';
-import { parseConfig, type MatMambaVisionConfig } from './config.js';
+import { ShapeError } from '../errors.js';
+import type { MatMambaVisionConfig } from './config.js';
+import { CONFIG_FILE, readModelDir, WEIGHTS_FILE } from './model-dir.js';
 import { paramShapes } from './params.js';
 import { readSafetensors, writeSafetensors } from './safetensors.js';
 import { MatMambaVision } from './vision.js';
 
-export const CONFIG_FILE = 'config.json';
-export const WEIGHTS_FILE = 'model.safetensors';
+export { CONFIG_FILE, WEIGHTS_FILE } from './model-dir.js';
 
 export interface ModelMeta {
   /** Human name, e.g. "emoji-tiny". */
@@ -67,24 +67,8 @@ export function saveWeights(
 
 /** Loads a model directory; refuses missing, extra or misshapen tensors by name. */
 export function loadModel(dir: string): LoadedModel {
-  const configPath = join(dir, CONFIG_FILE);
-  const weightsPath = join(dir, WEIGHTS_FILE);
-  for (const p of [configPath, weightsPath]) {
-    if (!existsSync(p)) throw new NotFoundError(`model file not found: ${p}`);
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(readFileSync(configPath, 'utf8'));
-  } catch (err) {
-    throw new WeightsFormatError(`${configPath}: not valid JSON`, { cause: err });
-  }
-  let config: MatMambaVisionConfig;
-  try {
-    config = parseConfig(json);
-  } catch (err) {
-    if (err instanceof ValidationError) throw new ValidationError(`${configPath}: ${err.message}`);
-    throw err;
-  }
+  const info = readModelDir(dir);
+  const { config, weightsPath } = info;
   const file = readSafetensors(weightsPath);
   const expected = paramShapes(config);
   const arrays = new Map<string, Float32Array>();
@@ -109,12 +93,10 @@ export function loadModel(dir: string): LoadedModel {
         `${extra.length > 5 ? ` and ${extra.length - 5} more` : ''} not in this config`,
     );
   }
-  const obj = json as Record<string, unknown>;
-  const name = typeof obj['name'] === 'string' ? obj['name'] : (file.metadata['name'] ?? 'unnamed');
   return {
     model: MatMambaVision.fromArrays(config, arrays),
-    modelId: `${name}@${fileHash(weightsPath)}`,
-    name,
+    modelId: info.modelId,
+    name: info.name,
     metadata: file.metadata,
   };
 }

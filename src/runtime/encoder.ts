@@ -12,11 +12,13 @@
  *   await enc.close();
  */
 import { NotOpenError, ShapeError, ValidationError } from '../errors.js';
-import { initBackend } from '../model/backend.js';
-import { resolveWidths, STANDARD_WIDTHS, widthLabel, type WidthSpec } from '../model/nesting.js';
+import type { MatMambaVisionConfig } from '../model/config.js';
+import { readModelDir, type ModelDirInfo } from '../model/model-dir.js';
+import { resolveWidths, STANDARD_WIDTHS, widthLabel, type WidthSpec } from '../model/widths.js';
 import type { MatMambaVision } from '../model/vision.js';
-import { loadModel } from '../model/weights.js';
-import { exportMatMambaAsync, type OnnxExport } from './export-matmamba.js';
+import { defaultCacheDir, ExportCache, exportKey } from './export-cache.js';
+import type { MatMambaExportOptions, OnnxExport } from './export-matmamba.js';
+import { PRECISIONS, type Precision } from './quantize.js';
 import { resolveProvider, type Provider, type ProviderRequest } from './onnx.js';
 import { WorkerPool } from './worker-pool.js';
 
@@ -33,6 +35,40 @@ export interface EncoderOptions {
    * worker sessions, and exported again if asked for. The standard widths are always kept.
    */
   readonly cacheBytes?: number;
+  /**
+   * Folder of the on-disk export cache (export-cache.ts), or false for none. Used only by
+   * `Encoder.load` (a model directory's weights hash keys it); default `defaultCacheDir()`.
+   */
+  readonly exportCache?: string | false;
+  /**
+   * Precision of the mixers' weight matrix multiplications (quantize.ts): 'fp32' (default) or
+   * 'int8'. Each precision is a model of its own (OrtEmbedder's model id records it).
+   */
+  readonly precision?: Precision;
+  /** Where one-off notes go (an export's time); default stderr. */
+  readonly log?: (msg: string) => void;
+}
+
+/**
+ * Where an encoder's graphs come from: the config at once, the tfjs model only when a graph must
+ * be exported (not at all when every graph it runs is in the export cache).
+ */
+interface ModelSource {
+  readonly config: MatMambaVisionConfig;
+  /** The model's name and weights hash, keying the export cache; absent: no cache. */
+  readonly cacheId?: { readonly name: string; readonly weightsSha256: string };
+  model(): Promise<MatMambaVision>;
+  /** Frees a model this source loaded itself. */
+  dispose(): void;
+}
+
+/** The exporter (imported on first use: it pulls in tfjs, which a cached graph never needs). */
+async function exportGraph(
+  model: MatMambaVision,
+  opts: MatMambaExportOptions,
+): Promise<OnnxExport> {
+  const { exportMatMambaAsync } = await import('./export-matmamba.js');
+  return exportMatMambaAsync(model, opts);
 }
 
 /** What the width cache holds. */
@@ -78,8 +114,9 @@ export class Encoder {
   private readonly id = `enc${encoderCount++}`;
 
   private constructor(
-    private readonly model: MatMambaVision,
-    private readonly owned: boolean,
+    private readonly source: ModelSource,
+    private readonly diskCache: ExportCache | null,
+    private readonly log: (msg: string) => void,
     pool: WorkerPool,
     /** The execution provider every session of this encoder uses. */
     readonly provider: Provider,
@@ -88,39 +125,81 @@ export class Encoder {
     private readonly microBatch: number,
     private readonly chunkSize: number | 'auto',
     private readonly cacheBytes: number,
+    /** Precision of every graph this encoder runs. */
+    readonly precision: Precision,
   ) {
     this.pool = pool;
   }
 
-  /** An encoder over a loaded tfjs model (which the caller keeps and disposes). */
+  /** An encoder over a loaded tfjs model (which the caller keeps and disposes); no disk cache. */
   static async open(model: MatMambaVision, opts: EncoderOptions = {}): Promise<Encoder> {
-    return Encoder.make(model, false, opts);
+    const source = { config: model.config, model: async () => model, dispose: () => {} };
+    return Encoder.make(source, opts);
   }
 
-  /** An encoder over a saved model directory; the encoder owns the model. */
-  static async load(dir: string, opts: EncoderOptions = {}): Promise<Encoder> {
-    await initBackend({ purpose: 'inference' });
-    return Encoder.make(loadModel(dir).model, true, opts);
-  }
-
-  private static async make(
-    model: MatMambaVision,
-    owned: boolean,
-    opts: EncoderOptions,
+  /**
+   * An encoder over a saved model directory. Its graphs come from the export cache when there;
+   * the tfjs model is loaded (and owned) only to export one that is not.
+   */
+  static async load(
+    dir: string,
+    opts: EncoderOptions = {},
+    info: ModelDirInfo = readModelDir(dir),
   ): Promise<Encoder> {
+    let loaded: Promise<MatMambaVision> | undefined;
+    const source: ModelSource = {
+      config: info.config,
+      cacheId: { name: info.name, weightsSha256: info.weightsSha256 },
+      model: () =>
+        (loaded ??= (async () => {
+          // tfjs is imported only here: a process served from the cache never loads it.
+          const { initBackend } = await import('../model/backend.js');
+          const { loadModel } = await import('../model/weights.js');
+          await initBackend({ purpose: 'inference' });
+          return loadModel(dir).model;
+        })()),
+      dispose: () =>
+        void loaded?.then(
+          (m) => m.dispose(),
+          () => undefined,
+        ),
+    };
+    return Encoder.make(source, opts);
+  }
+
+  private static async make(source: ModelSource, opts: EncoderOptions): Promise<Encoder> {
+    if (opts.precision !== undefined && !PRECISIONS.includes(opts.precision))
+      throw new ValidationError(
+        `precision must be ${PRECISIONS.join(' or ')}, got '${String(opts.precision)}'`,
+      );
     const microBatch = opts.microBatch ?? 4;
     if (!Number.isInteger(microBatch) || microBatch < 1) {
       throw new ValidationError(`microBatch must be a positive integer, got ${microBatch}`);
     }
     const request = opts.provider ?? 'auto';
     // A one-layer-wide probe would do; the narrowest standard width is the cheapest real model.
-    const probe = async () => (await exportMatMambaAsync(model, { widths: '1/8' })).bytes;
+    const probe = async () => (await exportGraph(await source.model(), { widths: '1/8' })).bytes;
     const { provider, note } = await resolveProvider(request, probe);
     const cacheBytes = opts.cacheBytes ?? ENCODER_CACHE_BYTES;
     if (!(cacheBytes >= 0)) throw new ValidationError(`cacheBytes must be >= 0, got ${cacheBytes}`);
     const pool = WorkerPool.acquire();
     const chunk = opts.chunkSize ?? 'auto';
-    return new Encoder(model, owned, pool, provider, note, microBatch, chunk, cacheBytes);
+    const dir = opts.exportCache ?? defaultCacheDir();
+    const disk = source.cacheId && dir !== false ? new ExportCache(dir) : null;
+    const log = opts.log ?? ((m: string) => process.stderr.write(m + '\n'));
+    const precision = opts.precision ?? 'fp32';
+    return new Encoder(
+      source,
+      disk,
+      log,
+      pool,
+      provider,
+      note,
+      microBatch,
+      chunk,
+      cacheBytes,
+      precision,
+    );
   }
 
   /** Worker threads of the (process-wide) pool this encoder runs on. */
@@ -128,9 +207,14 @@ export class Encoder {
     return this.open().size;
   }
 
+  /** The model's config. */
+  get config(): MatMambaVisionConfig {
+    return this.source.config;
+  }
+
   /** Width of every embedding (d_model). */
   get dim(): number {
-    return this.model.config.dModel;
+    return this.source.config.dModel;
   }
 
   /** Bytes of the cached ONNX model at a width, exporting it on first use. */
@@ -141,12 +225,13 @@ export class Encoder {
   /** The export of a width, made the most recently used (exported now if not cached). */
   private cached(widths: WidthSpec): { label: string; ex: Promise<OnnxExport> } {
     this.open();
-    const label = widthLabel(this.model.config, resolveWidths(this.model.config, widths));
+    const cfg = this.source.config;
+    const label = widthLabel(cfg, resolveWidths(cfg, widths));
     let ex = this.exports.get(label);
     if (ex)
       this.exports.delete(label); // re-inserted last: the most recently used
     else {
-      ex = exportMatMambaAsync(this.model, { widths, chunkSize: this.chunkSize });
+      ex = this.exportOf(label);
       const made = ex;
       made.then(
         (e) => {
@@ -163,6 +248,40 @@ export class Encoder {
     }
     this.exports.set(label, ex);
     return { label, ex };
+  }
+
+  /** A width's graph: from the disk cache, else exported now (and stored there). */
+  private async exportOf(label: string): Promise<OnnxExport> {
+    const disk = this.diskCache;
+    const id = this.source.cacheId;
+    const opts = { widths: label, chunkSize: this.chunkSize, precision: this.precision };
+    if (!disk || !id) return exportGraph(await this.source.model(), opts);
+    const key = exportKey({
+      weightsSha256: id.weightsSha256,
+      widthLabel: label,
+      chunkSize: this.chunkSize,
+      imageSize: this.source.config.imageSize,
+      precision: this.precision,
+    });
+    const hit = disk.read(key);
+    if (typeof hit !== 'string') return hit;
+    if (hit === 'corrupt')
+      this.log(`export cache: ${disk.pathOf(key)} is unusable; exporting again`);
+    const t0 = performance.now();
+    const ex = await exportGraph(await this.source.model(), opts);
+    const ms = performance.now() - t0;
+    let where: string;
+    try {
+      disk.put(key, ex);
+      where = `cached in ${disk.pathOf(key)}`;
+    } catch (err) {
+      where = `not cached: ${(err as Error).message}`; // a read-only home still encodes
+    }
+    const what = this.precision === 'fp32' ? '' : ` (${this.precision})`;
+    this.log(
+      `exported ${id.name} at width ${label}${what} to ONNX in ${ms.toFixed(0)} ms (once; ${where})`,
+    );
+    return ex;
   }
 
   /** Drops least recently used specs not in use until the cache fits its budget. */
@@ -192,6 +311,30 @@ export class Encoder {
   }
 
   /**
+   * Starts a width's session on the least busy worker, so that the first encode finds it ready
+   * (a CLI search overlaps it with opening the library). A failure shows on that encode instead.
+   */
+  warm(widths: WidthSpec = 1): void {
+    const pool = this.pool;
+    let entry: ReturnType<Encoder['cached']>;
+    try {
+      if (!pool) return;
+      entry = this.cached(widths);
+    } catch {
+      return; // a bad width is reported by the encode that asks for it
+    }
+    const key = `${this.id}:${entry.label}`;
+    entry.ex
+      .then((ex) => {
+        const [w] = pool.leastBusy(1);
+        if (w === undefined || this.pool !== pool || pool.hasLoaded(w, key)) return;
+        const load = { kind: 'load', key, bytes: ex.bytes, provider: this.provider } as const;
+        return pool.call(w, load, [], key);
+      })
+      .catch(() => undefined);
+  }
+
+  /**
    * Embeds a batch of preprocessed NHWC images ([batch, S, S, C] float32, see preprocess.ts)
    * at a width (one fraction, or per-layer widths). The caller's array is not modified.
    */
@@ -205,7 +348,7 @@ export class Encoder {
 
   private async run(images: Float32Array, widths: WidthSpec): Promise<EncodeResult> {
     const pool = this.open();
-    const cfg = this.model.config;
+    const cfg = this.source.config;
     const per = cfg.imageSize * cfg.imageSize * cfg.inChans;
     if (!(images instanceof Float32Array) || images.length === 0 || images.length % per !== 0) {
       throw new ShapeError(
@@ -293,7 +436,7 @@ export class Encoder {
     this.exports.clear();
     this.sizes.clear();
     this.cachedBytes = 0;
-    if (this.owned) this.model.dispose();
+    this.source.dispose();
   }
 
   private open(): WorkerPool {

@@ -19,14 +19,13 @@ import { layerKey } from '../model/params.js';
 import type { MatMambaVision } from '../model/vision.js';
 import { GraphBuilder } from './onnx-graph.js';
 import { mamba2Graph, type MixerArrays } from './onnx-mamba2.js';
+import { ONNX_EMBEDDING, ONNX_FEATURES, ONNX_INPUT } from './onnx-names.js';
 import { patchTokens } from './onnx-patch.js';
 import { pickChunk } from './pick-chunk.js';
+import type { Precision } from './quantize.js';
 import { interpolatePosEmbed } from './pos-embed.js';
 
-/** Graph input and output names. */
-export const ONNX_INPUT = 'images';
-export const ONNX_FEATURES = 'features';
-export const ONNX_EMBEDDING = 'embedding';
+export { ONNX_EMBEDDING, ONNX_FEATURES, ONNX_INPUT } from './onnx-names.js';
 
 export interface MatMambaExportOptions {
   /** One width for every layer, or one per layer (Mix'n'Match). Default 1. */
@@ -39,6 +38,8 @@ export interface MatMambaExportOptions {
    * on ORT's CPU kernels short chunks are faster (pick-chunk.ts).
    */
   readonly chunkSize?: number | 'auto';
+  /** Precision of the mixers' weight matrix multiplications (quantize.ts). Default 'fp32'. */
+  readonly precision?: Precision;
 }
 
 /** A serialised ONNX model and what it computes. */
@@ -53,6 +54,8 @@ export interface OnnxExport {
   readonly chunkSize: number;
   /** Width of the features. */
   readonly dModel: number;
+  /** Precision of the weight matrix multiplications. */
+  readonly precision: Precision;
 }
 
 function arr(t: tf.Tensor): Float32Array {
@@ -155,6 +158,7 @@ function* buildSteps(
   // tokens after the CLS suffix never reach it, and no layer has to pad and cut again.
   const Lp = Math.ceil(L / chunk) * chunk;
   const label = widthLabel(cfg, layerDims);
+  const precision = opts.precision ?? 'fp32';
   const g = new GraphBuilder(`matmamba_vision_${label}`);
   const images = g.input(ONNX_INPUT, ['batch', S, S, cfg.inChans]);
 
@@ -189,6 +193,7 @@ function* buildSteps(
       seqLen: Lp,
       chunk,
       eps: cfg.normEps,
+      precision,
     });
     h = g.op('Add', [h, mixed]); // [B, Lp, D]
     yield;
@@ -205,12 +210,15 @@ function* buildSteps(
   g.output(features, ['batch', D], ONNX_FEATURES);
   g.output(g.op('Div', [features, norm]), ['batch', D], ONNX_EMBEDDING); // [B, D]
   return {
-    bytes: g.toBytes(`MatMamba-Vision d_model ${D}, ${cfg.nLayer} layers, widths ${label}`),
+    bytes: g.toBytes(
+      `MatMamba-Vision d_model ${D}, ${cfg.nLayer} layers, widths ${label}, ${precision}`,
+    ),
     layerDims,
     widthLabel: label,
     imageSize: S,
     inChans: cfg.inChans,
     chunkSize: chunk,
     dModel: D,
+    precision,
   };
 }

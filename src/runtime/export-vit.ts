@@ -146,6 +146,7 @@ export function exportVit(
     bytes: g.toBytes(`ViT d_model ${D}, ${cfg.nLayer} layers, ${H} heads`),
     layerDims: Array<number>(cfg.nLayer).fill(D),
     widthLabel: '1',
+    precision: 'fp32',
     imageSize: S,
     inChans: cfg.inChans,
     chunkSize: 0,

@@ -3,7 +3,7 @@
  * (mix-n-match.ts): milliseconds per image of each uniform standard width through an Encoder.
  */
 import { ValidationError } from '../errors.js';
-import { STANDARD_WIDTHS } from '../model/nesting.js';
+import { STANDARD_WIDTHS } from '../model/widths.js';
 import { Rng } from '../util/rng.js';
 import type { Encoder } from './encoder.js';
 import type { LatencyTable, StandardWidth } from './mix-n-match.js';

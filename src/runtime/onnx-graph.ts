@@ -107,6 +107,23 @@ export class GraphBuilder {
     return name;
   }
 
+  /** An int8 or uint8 initializer (quantized weights and zero points, quantize.ts). */
+  byteWeight(hint: string, data: Int8Array | Uint8Array, dims: readonly number[]): string {
+    const n = dims.reduce((a, b) => a * b, 1);
+    if (data.length !== n) {
+      throw new ValidationError(`initializer ${hint}: ${data.length} values for shape [${dims}]`);
+    }
+    const name = this.fresh(hint);
+    const T = onnx.TensorProto.DataType;
+    this.inits.push({
+      name,
+      dims: [...dims],
+      dataType: data instanceof Int8Array ? T.INT8 : T.UINT8,
+      rawData: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+    });
+    return name;
+  }
+
   /** A float32 constant made once per graph under `key` (masks shared by every layer). */
   shared(key: string, make: () => { data: Float32Array; dims: number[] }): string {
     let name = this.sharedConsts.get(key);

@@ -13,6 +13,7 @@
  * rows of out_proj: (g·r·w)·Woutᵀ = (g·r)·(diag(w) Woutᵀ), equal up to float rounding.
  */
 import type { GraphBuilder } from './onnx-graph.js';
+import { linear, quantizeRows, type Precision } from './quantize.js';
 import { ssdGraph } from './onnx-ssd.js';
 
 /** A mixer's weights at one width, PyTorch layouts (see src/model/mamba2.ts MixerWeights). */
@@ -42,6 +43,8 @@ export interface MixerGraphSizes {
   readonly seqLen: number; // L
   readonly chunk: number;
   readonly eps: number;
+  /** Precision of in_proj and out_proj (quantize.ts); default fp32. */
+  readonly precision?: Precision;
 }
 
 /** Rows [start, start+n) of a row-major [rows, cols] matrix, transposed to [cols, n]. */
@@ -84,8 +87,10 @@ export function mamba2Graph(g: GraphBuilder, u: string, w: MixerArrays, s: Mixer
   const N = s.dState;
   const P = s.headDim;
   const h = e / P;
+  const precision = s.precision ?? 'fp32';
+  const uq = precision === 'int8' ? quantizeRows(g, u) : undefined; // shared by the 4 parts
   const proj = (start: number, n: number) =>
-    g.op('MatMul', [u, g.weight('in_proj', rowsTransposed(w.inProj, D, start, n), [D, n])]); // [B, L, n]
+    linear(g, u, 'in_proj', rowsTransposed(w.inProj, D, start, n), [D, n], precision, uq); // [B, L, n]
   const z = proj(0, e); // [B, L, e]
   const x = convSilu(g, proj(e, e), w, s, 0, e); // [B, L, e]
   const BC = convSilu(g, proj(2 * e, 2 * N), w, s, e, 2 * N); // [B, L, 2N]
@@ -119,5 +124,5 @@ export function mamba2Graph(g: GraphBuilder, u: string, w: MixerArrays, s: Mixer
     const wi = w.normWeight[i]!;
     for (let j = 0; j < D; j++) outT[i * D + j] = outT[i * D + j]! * wi;
   }
-  return g.op('MatMul', [normed, g.weight('out_proj', outT, [e, D])]); // [B, L, D]
+  return linear(g, normed, 'out_proj', outT, [e, D], precision); // [B, L, D]
 }

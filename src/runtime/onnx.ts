@@ -13,7 +13,7 @@ import { arch, platform } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import { BackendError, ShapeError, ValidationError } from '../errors.js';
-import { ONNX_EMBEDDING, ONNX_FEATURES, ONNX_INPUT } from './export-matmamba.js';
+import { ONNX_EMBEDDING, ONNX_FEATURES, ONNX_INPUT } from './onnx-names.js';
 
 /** An execution provider the runtime can use. */
 export type Provider = 'cpu' | 'cuda';

@@ -4,33 +4,45 @@
  */
 import type { Embedder } from '../embed/embedder.js';
 import { ShapeError } from '../errors.js';
-import { initBackend } from '../model/backend.js';
-import { resolveWidths, widthLabel, widthRank, type WidthSpec } from '../model/nesting.js';
+import type { MatMambaVisionConfig } from '../model/config.js';
+import { readModelDir } from '../model/model-dir.js';
+import { resolveWidths, widthLabel, widthRank, type WidthSpec } from '../model/widths.js';
 import type { MatMambaVision } from '../model/vision.js';
-import { loadModel } from '../model/weights.js';
 import { Encoder, type EncoderOptions } from './encoder.js';
+
+/**
+ * The id vectors are stored under: an int8 encoder's vectors are another model's (`name@hash+int8`),
+ * never mixed with fp32 ones unless measured equivalent.
+ */
+export function withPrecision(modelId: string, opts: EncoderOptions): string {
+  const p = opts.precision ?? 'fp32';
+  return p === 'fp32' ? modelId : `${modelId}+${p}`;
+}
 
 export class OrtEmbedder implements Embedder {
   readonly dim: number;
   readonly inputSize: number;
   readonly inputChannels: number;
 
+  private readonly config: MatMambaVisionConfig;
+
   private constructor(
-    private readonly model: MatMambaVision,
     private readonly encoder: Encoder,
     readonly modelId: string,
-    private readonly owned: boolean,
   ) {
-    this.dim = model.config.dModel;
-    this.inputSize = model.config.imageSize;
-    this.inputChannels = model.config.inChans;
+    this.config = encoder.config;
+    this.dim = this.config.dModel;
+    this.inputSize = this.config.imageSize;
+    this.inputChannels = this.config.inChans;
   }
 
-  /** Over a saved model directory (the embedder owns the model). */
+  /**
+   * Over a saved model directory. Its graphs come from the export cache (exported once on a
+   * miss), so a warm cache never builds the tfjs model.
+   */
   static async load(dir: string, opts: EncoderOptions = {}): Promise<OrtEmbedder> {
-    await initBackend({ purpose: 'inference' });
-    const { model, modelId } = loadModel(dir);
-    return new OrtEmbedder(model, await Encoder.open(model, opts), modelId, true);
+    const info = readModelDir(dir);
+    return new OrtEmbedder(await Encoder.load(dir, opts, info), withPrecision(info.modelId, opts));
   }
 
   /** Over a model the caller keeps. */
@@ -39,7 +51,7 @@ export class OrtEmbedder implements Embedder {
     modelId: string,
     opts: EncoderOptions = {},
   ): Promise<OrtEmbedder> {
-    return new OrtEmbedder(model, await Encoder.open(model, opts), modelId, false);
+    return new OrtEmbedder(await Encoder.open(model, opts), withPrecision(modelId, opts));
   }
 
   /** The encoder's execution provider ('cpu' or 'cuda'). */
@@ -48,11 +60,15 @@ export class OrtEmbedder implements Embedder {
   }
 
   widthLabel(width: WidthSpec): string {
-    return widthLabel(this.model.config, resolveWidths(this.model.config, width));
+    return widthLabel(this.config, resolveWidths(this.config, width));
   }
 
   widthRank(width: WidthSpec): number {
-    return widthRank(this.model.config, width);
+    return widthRank(this.config, width);
+  }
+
+  warm(width: WidthSpec): void {
+    this.encoder.warm(width);
   }
 
   async embed(inputs: readonly Float32Array[], width: WidthSpec): Promise<Float32Array[]> {
@@ -70,7 +86,6 @@ export class OrtEmbedder implements Embedder {
   }
 
   async close(): Promise<void> {
-    await this.encoder.close();
-    if (this.owned) this.model.dispose();
+    await this.encoder.close(); // which frees a model it loaded
   }
 }

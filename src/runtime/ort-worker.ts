@@ -9,7 +9,9 @@ import type { WorkerReply, WorkerRequest } from './worker-protocol.js';
 
 const sessions = new Map<string, Promise<OrtSession>>();
 
-async function session(req: Extract<WorkerRequest, { kind: 'run' }>): Promise<OrtSession> {
+async function session(
+  req: Extract<WorkerRequest, { kind: 'run' } | { kind: 'load' }>,
+): Promise<OrtSession> {
   let s = sessions.get(req.key);
   if (!s) {
     if (!req.bytes) throw new ValidationError(`worker has no session '${req.key}' and no model`);
@@ -32,6 +34,7 @@ async function handle(req: WorkerRequest): Promise<WorkerReply> {
     return { id: req.id, ok: true };
   }
   const s = await session(req);
+  if (req.kind === 'load') return { id: req.id, ok: true };
   const out = await runImages(s, req.images, req.batch, req.shape, req.microBatch);
   return { id: req.id, ok: true, features: out.features, embeddings: out.embeddings };
 }

@@ -2,7 +2,8 @@
  * One process-wide pool of ONNX worker threads, sized to the cores, shared by every Encoder.
  *
  * Encoders `acquire()` it and `release()` it; the last release terminates the workers. Idle
- * workers are unref'd, so an open but idle pool never keeps the process alive. A worker that dies
+ * workers are unref'd, so an open but idle pool never keeps the process alive. The first worker
+ * starts at once; the others on their first call (a one-query process starts one thread). A worker that dies
  * fails its pending calls and is replaced by a fresh one (with no sessions) on the next call.
  */
 import { availableParallelism } from 'node:os';
@@ -78,11 +79,12 @@ export class WorkerPool {
   private static shared: WorkerPool | null = null;
   private static users = 0;
 
-  private readonly workers: PoolWorker[];
+  /** null: not started yet. */
+  private readonly workers: (PoolWorker | null)[];
   private nextId = 0;
 
   private constructor(size: number) {
-    this.workers = Array.from({ length: size }, () => new PoolWorker());
+    this.workers = Array.from({ length: size }, (_, i) => (i === 0 ? new PoolWorker() : null));
   }
 
   /** The process-wide pool (created on first use), counted until `release()`. */
@@ -100,17 +102,20 @@ export class WorkerPool {
     if (WorkerPool.shared !== this || WorkerPool.users === 0) return;
     if (--WorkerPool.users > 0) return;
     WorkerPool.shared = null;
-    await Promise.all(this.workers.map((w) => w.terminate()));
+    await Promise.all(this.workers.map((w) => w?.terminate()));
   }
 
   get size(): number {
     return this.workers.length;
   }
 
-  /** Indices of the `n` workers with the fewest pending calls, least busy first. */
+  /**
+   * Indices of the `n` workers with the fewest pending calls, least busy first. A worker not
+   * started yet counts as one call busy (its start), so one already loading a session wins ties.
+   */
   leastBusy(n: number): number[] {
     return this.workers
-      .map((w, i) => [this.live(i).pending.size, i] as const)
+      .map((w, i) => [w && !w.dead ? w.pending.size : 1, i] as const)
       .sort((a, b) => a[0] - b[0] || a[1] - b[1])
       .slice(0, n)
       .map(([, i]) => i);
@@ -138,27 +143,29 @@ export class WorkerPool {
   /** Releases session `key` on every worker that was sent its model (the next run resends it). */
   unload(key: string): void {
     this.workers.forEach((w, i) => {
-      if (w.dead || !w.loaded.delete(key)) return;
+      if (!w || w.dead || !w.loaded.delete(key)) return;
       this.call(i, { kind: 'drop', key }).catch(() => undefined);
     });
   }
 
-  /** Sessions each worker holds. */
+  /** Sessions each worker holds (0 for one not started). */
   async sessionCounts(): Promise<number[]> {
     return Promise.all(
-      this.workers.map(async (_, i) => (await this.call(i, { kind: 'stats' })).sessions ?? 0),
+      this.workers.map(async (w, i) =>
+        w ? ((await this.call(i, { kind: 'stats' })).sessions ?? 0) : 0,
+      ),
     );
   }
 
-  /** Sends a request to every live worker. */
+  /** Sends a request to every started worker. */
   async broadcast(req: Request): Promise<void> {
-    await Promise.all(this.workers.map((_, i) => this.call(i, req)));
+    await Promise.all(this.workers.map((w, i) => (w ? this.call(i, req) : undefined)));
   }
 
-  /** Worker i, replaced first if it died. */
+  /** Worker i, started first if it never was or replaced if it died. */
   private live(i: number): PoolWorker {
-    let w = this.workers[i]!;
-    if (w.dead) {
+    let w = this.workers[i];
+    if (!w || w.dead) {
       w = new PoolWorker();
       this.workers[i] = w;
     }

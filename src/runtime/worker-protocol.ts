@@ -23,6 +23,14 @@ export type WorkerRequest =
       readonly shape: RunShape;
       readonly microBatch: number;
     }
+  /** Creates the session of `key` ahead of its first run (a warm start). */
+  | {
+      readonly id: number;
+      readonly kind: 'load';
+      readonly key: string;
+      readonly bytes: Uint8Array;
+      readonly provider: Provider;
+    }
   /** Releases the sessions whose key starts with `keyPrefix` (or is exactly `key`). */
   | {
       readonly id: number;

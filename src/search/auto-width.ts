@@ -10,7 +10,7 @@
  * and answers 503. The encode latencies are the searcher's moving averages, measured under the
  * load the server is actually seeing.
  */
-import { STANDARD_WIDTHS } from '../model/nesting.js';
+import { STANDARD_WIDTHS } from '../model/widths.js';
 
 export interface Load {
   /** Requests waiting for a search slot now. */

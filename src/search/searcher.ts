@@ -19,7 +19,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Embedder } from '../embed/embedder.js';
-import { STANDARD_WIDTHS, type WidthSpec } from '../model/nesting.js';
+import { STANDARD_WIDTHS, type WidthSpec } from '../model/widths.js';
 import type { Store } from '../store/store.js';
 import type { LibraryIndex } from '../../index/library-index.js';
 import { NotFoundError, ValidationError } from '../errors.js';

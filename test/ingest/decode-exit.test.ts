@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setup } from '../helpers.js';
-import { saveTestModel, writeImages } from './fixtures.js';
+import { saveTestModel, slowSvg, writeImages } from './fixtures.js';
 
 const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 let dir: string;
@@ -40,13 +40,8 @@ function tagged(tag: string): number[] {
 test('the CLI exits promptly after an ingest whose slow SVGs timed out, leaving no decoder', async () => {
   const photos = join(dir, 'photos');
   await writeImages(photos, 3, 5);
-  // Turbulence over the whole canvas: seconds of librsvg work each, which libvips' own timeout
-  // cannot interrupt.
-  for (let i = 0; i < 3; i++)
-    writeFileSync(
-      join(photos, `slow-${i}.svg`),
-      `<svg xmlns="http://www.w3.org/2000/svg" width="2000" height="2000"><filter id="f"><feTurbulence baseFrequency="0.0${i + 1}" numOctaves="6"/></filter><rect width="100%" height="100%" filter="url(#f)"/></svg>`,
-    );
+  // Seconds of librsvg work each, which libvips' own timeout cannot interrupt.
+  for (let i = 0; i < 3; i++) writeFileSync(join(photos, `slow-${i}.svg`), slowSvg(200, i));
   const modelDir = saveTestModel(join(dir, 'model'));
   const tag = `MATSEARCH_DECODE_EXIT_TEST=${process.pid}-${Date.now()}`;
   const [k, v] = tag.split('=') as [string, string];
@@ -91,17 +86,10 @@ test('the CLI exits promptly after an ingest whose slow SVGs timed out, leaving 
 
 test('a decoder ends with its parent when the parent is killed mid-decode', async () => {
   const pool = new URL('../../ingest/decode-pool.js', import.meta.url).href;
-  // Six layers of turbulence: many seconds of librsvg work.
-  const layers = [1, 2, 3, 4, 5, 6]
-    .map(
-      (i) =>
-        `<filter id="f${i}"><feTurbulence baseFrequency="0.0${i}" numOctaves="6"/></filter><rect width="100%" height="100%" opacity="0.5" filter="url(#f${i})"/>`,
-    )
-    .join('');
-  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="2000" height="2000">${layers}</svg>`;
+  const svg = slowSvg(); // seconds of librsvg work
   const script = `
     const { decodePool } = await import(${JSON.stringify(pool)});
-    const o = { maxPixels: 1e8, timeoutMs: 600000, thumbnailSize: 64, inputSize: 16, inputChannels: 3 };
+    const o = { maxPixels: 1e8, timeoutMs: 600000, thumbnailSize: 64, inputSize: 16, inputChannels: 3, work: { width: 64, height: 64 } };
     decodePool.decode(Buffer.from(${JSON.stringify(svg)}), o, false).catch(() => {});
     const t = setInterval(() => {
       const [pid] = decodePool.busyPids();

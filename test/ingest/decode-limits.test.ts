@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { DECODE_DEFAULTS, decodeBytes, decodeInput, DecodeError } from '../../ingest/decode.js';
 import { decodePool } from '../../ingest/decode-pool.js';
+import { slowSvg } from './fixtures.js';
 
 let dir: string;
 const opts = { ...DECODE_DEFAULTS, inputSize: 32, inputChannels: 3 };
@@ -117,10 +118,8 @@ test('the decode timeout stops the decode itself: libvips is idle soon after it 
 });
 
 test('a query decode (decodeInput) of a slow SVG is killed at its timeout too', async () => {
-  // Turbulence over the whole canvas: seconds of librsvg work, which libvips' timeout cannot stop.
-  const svg = Buffer.from(
-    '<svg xmlns="http://www.w3.org/2000/svg" width="2000" height="2000"><filter id="f"><feTurbulence baseFrequency="0.02" numOctaves="6"/></filter><rect width="100%" height="100%" filter="url(#f)"/></svg>',
-  );
+  // Seconds of librsvg work, which libvips' timeout cannot stop.
+  const svg = Buffer.from(slowSvg());
   let pid: number | undefined;
   const query = decodeInput(svg, { ...opts, timeoutMs: 500 });
   while (pid === undefined) {

@@ -40,6 +40,21 @@ export async function writeImages(
   return out;
 }
 
+/**
+ * An SVG that takes seconds to render whatever size it is decoded to (decoders shrink it on
+ * load to the small work size, so the cost lies in its many turbulence layers, about 30 ms each
+ * at 256 px on one core): libvips' own timeout cannot interrupt librsvg, only killing can.
+ * `seed` makes distinct files.
+ */
+export function slowSvg(layers = 200, seed = 0): string {
+  const body = Array.from(
+    { length: layers },
+    (_, i) =>
+      `<filter id="f${i}"><feTurbulence seed="${seed * layers + i}" baseFrequency="0.0${(i % 9) + 1}" numOctaves="8"/></filter><rect width="100%" height="100%" opacity="0.5" filter="url(#f${i})"/>`,
+  ).join('');
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="2000" height="2000">${body}</svg>`;
+}
+
 /** Hostile files: each must become a recorded error, never a crash. */
 export async function writeBadImages(dir: string): Promise<Record<string, string>> {
   mkdirSync(dir, { recursive: true });

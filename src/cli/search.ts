@@ -1,0 +1,98 @@
+/**
+ * `matsearch search`: one or many query images against the library, with the model loaded once.
+ * With --json each query writes one JSON line (its path, then the search response, or an error),
+ * so scripts and evaluations pay the start-up once for a whole list.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { MatsearchError, ValidationError } from '../errors.js';
+import type { SearchResponse } from '../search/searcher.js';
+import type { Command } from './main.js';
+import {
+  common,
+  printSearch,
+  READ_ONLY,
+  searchFlags,
+  searchOptions,
+  withLibrary,
+} from './library-cli.js';
+
+/** Query paths from a list file ('-': stdin): one a line; blank lines and '#' comments skipped. */
+export function readQueryList(file: string): string[] {
+  let text: string;
+  try {
+    text = readFileSync(file === '-' ? 0 : file, 'utf8');
+  } catch (err) {
+    throw new ValidationError(`cannot read the query list ${file}: ${(err as Error).message}`);
+  }
+  return text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l.length > 0 && !l.startsWith('#'));
+}
+
+/** One query's outcome: its response, or the error that stopped it (the others still run). */
+type Outcome = { query: string } & (
+  { response: SearchResponse } | { error: { code: string; message: string } }
+);
+
+export const searchCommand: Command = {
+  summary: 'search the library with one or more image files (the model loads once)',
+  usage:
+    '<image...> [--from LIST] [--width 1|1/2|1/4|1/8|SPEC|auto] [--budget-ms N] [--k N] [--shortlist N] [--rerank full|none] [--refine] [--min-score X] [--precision fp32|int8] [--json]\n\n' +
+    '--from LIST reads more query paths from a file (one a line; - for stdin). With --json each\n' +
+    'query writes one line: {"query": PATH, ...response}, or {"query": PATH, "error": {...}}.',
+  options: { ...common, ...searchFlags, from: { type: 'string' } },
+  async run(v, args) {
+    const from = v['from'] as string | undefined;
+    const files = [...args, ...(from ? readQueryList(from) : [])];
+    if (files.length === 0)
+      throw new ValidationError('give the query image file(s) or --from LIST');
+    const missing = files.filter((f) => !existsSync(f));
+    if (missing.length > 0)
+      throw new ValidationError(
+        `no such file: ${missing.slice(0, 3).join(', ')}` +
+          (missing.length > 3 ? ` and ${missing.length - 3} more` : ''),
+      );
+    const json = Boolean(v['json']);
+    const opts = searchOptions(v);
+    const warm = opts.width === 'auto' ? undefined : (opts.width ?? 1);
+    let failed = 0;
+    await withLibrary(
+      v,
+      async (lib) => {
+        for (const query of files) {
+          const out = await searchOne(query, () => lib.searchFile(query, opts), files.length > 1);
+          if ('error' in out) failed++;
+          if (json) console.log(JSON.stringify(outcomeJson(out)));
+          else if ('response' in out) {
+            if (files.length > 1) console.log(`\n== ${query}`);
+            printSearch(out.response, false);
+          } else console.error(`${query}: ${out.error.message}`);
+        }
+      },
+      { ...READ_ONLY, ...(warm !== undefined ? { warm } : {}) },
+    );
+    if (failed > 0) throw new ValidationError(`${failed} of ${files.length} queries failed`);
+  },
+};
+
+/**
+ * Runs one query. A user error (an undecodable file) becomes this query's outcome when it is one
+ * of several; alone, or for any other failure, it propagates (and sets the exit status).
+ */
+async function searchOne(
+  query: string,
+  search: () => Promise<SearchResponse>,
+  many: boolean,
+): Promise<Outcome> {
+  try {
+    return { query, response: await search() };
+  } catch (err) {
+    if (!many || !(err instanceof MatsearchError) || err.code === 'E_BACKEND') throw err;
+    return { query, error: { code: err.code, message: err.message } };
+  }
+}
+
+function outcomeJson(o: Outcome): Record<string, unknown> {
+  return 'response' in o ? { query: o.query, ...o.response } : o;
+}

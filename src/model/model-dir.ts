@@ -1,0 +1,61 @@
+/**
+ * What a model directory says about itself without building the model: its config, name and
+ * weights hash. Imports no tfjs, so a process whose ONNX export is cached never loads it.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { NotFoundError, ValidationError, WeightsFormatError } from '../errors.js';
+import { parseConfig, type MatMambaVisionConfig } from './config.js';
+import { readSafetensors } from './safetensors.js';
+
+export const CONFIG_FILE = 'config.json';
+export const WEIGHTS_FILE = 'model.safetensors';
+
+export interface ModelDirInfo {
+  readonly config: MatMambaVisionConfig;
+  readonly name: string;
+  /** sha256 (hex) of the weights file. */
+  readonly weightsSha256: string;
+  /** `${name}@${first 12 hex of weightsSha256}`: changes whenever the weights do. */
+  readonly modelId: string;
+  readonly configPath: string;
+  readonly weightsPath: string;
+}
+
+/** Reads and checks config.json and hashes model.safetensors (whose tensors it does not parse). */
+export function readModelDir(dir: string): ModelDirInfo {
+  const configPath = join(dir, CONFIG_FILE);
+  const weightsPath = join(dir, WEIGHTS_FILE);
+  for (const p of [configPath, weightsPath]) {
+    if (!existsSync(p)) throw new NotFoundError(`model file not found: ${p}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(configPath, 'utf8'));
+  } catch (err) {
+    throw new WeightsFormatError(`${configPath}: not valid JSON`, { cause: err });
+  }
+  let config: MatMambaVisionConfig;
+  try {
+    config = parseConfig(json);
+  } catch (err) {
+    if (err instanceof ValidationError) throw new ValidationError(`${configPath}: ${err.message}`);
+    throw err;
+  }
+  const weightsSha256 = createHash('sha256').update(readFileSync(weightsPath)).digest('hex');
+  const obj = json as Record<string, unknown>;
+  // A converted checkpoint may name itself only in the weights' metadata (parsed only then).
+  const name =
+    typeof obj['name'] === 'string'
+      ? obj['name']
+      : (readSafetensors(weightsPath).metadata['name'] ?? 'unnamed');
+  return {
+    config,
+    name,
+    weightsSha256,
+    modelId: `${name}@${weightsSha256.slice(0, 12)}`,
+    configPath,
+    weightsPath,
+  };
+}

@@ -1,0 +1,4 @@
+/** Input and output names of every encoder graph; apart so the ORT workers import no exporter. */
+export const ONNX_INPUT = 'images';
+export const ONNX_FEATURES = 'features';
+export const ONNX_EMBEDDING = 'embedding';
