@@ -318,8 +318,10 @@ function trainCommands(s: RunState): string[] {
   ];
   const segs = segments(s);
   return segs.map((seg, i) => {
-    const next = segs[i + 1];
-    const stopsEarly = next !== undefined && next.fromStep < seg.steps;
+    // Where the segment ended: where the next began, or the run's last step (a run stopped
+    // before its schedule's end, by --max-minutes say, ships what it had).
+    const end = segs[i + 1]?.fromStep ?? s.step;
+    const stopsEarly = end < seg.steps;
     return [
       'npx matsearch train',
       ...head,
@@ -327,7 +329,7 @@ function trainCommands(s: RunState): string[] {
       ...rest,
       ...(seg.greyRate !== undefined ? [`--grey ${seg.greyRate}`] : []),
       ...(i > 0 ? ['--resume'] : []),
-      ...(stopsEarly ? [`--stop-after-steps ${next.fromStep - seg.fromStep}`] : []),
+      ...(stopsEarly ? [`--stop-after-steps ${end - seg.fromStep}`] : []),
     ].join(' ');
   });
 }

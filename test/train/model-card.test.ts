@@ -195,7 +195,11 @@ test('a general model card gives one train command per schedule segment, and no 
   const rest = '--batch 256 --lr 0.0015 --warmup 40 --shards 2';
   assert.ok(md.includes(`${base} --steps 3000 ${rest}\n`), md);
   assert.ok(md.includes(`${base} --steps 4000 ${rest} --resume --stop-after-steps 47\n`), md);
-  assert.ok(md.includes(`${base} --steps 4000 ${rest} --grey 0.5 --resume\n`), md);
+  // The run stopped at 3100 of its last schedule's 4000 steps.
+  assert.ok(
+    md.includes(`${base} --steps 4000 ${rest} --grey 0.5 --resume --stop-after-steps 53\n`),
+    md,
+  );
   assert.match(md, /\| 3048-3100 \| 4000 steps \| 0\.5 \|/);
   assert.match(md, /npx matsearch data --corpus all/);
   assert.match(md, /10\.00 CPU-hours/);
