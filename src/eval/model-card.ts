@@ -317,7 +317,7 @@ function trainCommands(s: RunState): string[] {
     ...(o.seed !== 0 ? [`--seed ${o.seed}`] : []),
   ];
   const segs = segments(s);
-  return segs.map((seg, i) => {
+  const lines = segs.map((seg, i) => {
     // Where the segment ended: where the next began, or the run's last step (a run stopped
     // before its schedule's end, by --max-minutes say, ships what it had).
     const end = segs[i + 1]?.fromStep ?? s.step;
@@ -332,21 +332,38 @@ function trainCommands(s: RunState): string[] {
       ...(stopsEarly ? [`--stop-after-steps ${end - seg.fromStep}`] : []),
     ].join(' ');
   });
+  // A run stopped before its schedule's end wrote no model; a resume whose --steps is the step
+  // reached trains no further and writes it (the trainer checks nothing else changed).
+  const last = segs[segs.length - 1]!;
+  if (s.step < last.steps)
+    lines.push(
+      [
+        'npx matsearch train',
+        ...head,
+        `--steps ${s.step}`,
+        ...rest,
+        ...(last.greyRate !== undefined ? [`--grey ${last.greyRate}`] : []),
+        '--resume   # no further step: writes the model',
+      ].join(' '),
+    );
+  return lines;
 }
 
 /** The recipe's schedule, where a resume changed it. */
 function scheduleLines(s: RunState): string[] {
   const segs = segments(s);
-  if (segs.length < 2) return [];
+  if (segs.filter((g) => g.steps > g.fromStep).length < 2) return [];
   return [
     'Schedule segments (a resume with another `--steps` or `--grey` starts a new cosine schedule from',
     'the step it resumes at, so the run takes one command per segment):',
     '',
     '| steps | cosine schedule over | greyscale rate per view |',
     '| --- | --- | --- |',
-    ...segs.map((seg, i) => {
+    ...segs.flatMap((seg, i) => {
       const end = Math.min(segs[i + 1]?.fromStep ?? s.step, seg.steps);
-      return `| ${seg.fromStep + 1}-${end} | ${seg.steps} steps | ${seg.greyRate ?? 'default'} |`;
+      return end > seg.fromStep
+        ? [`| ${seg.fromStep + 1}-${end} | ${seg.steps} steps | ${seg.greyRate ?? 'default'} |`]
+        : [];
     }),
     '',
   ];

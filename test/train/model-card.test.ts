@@ -200,6 +200,7 @@ test('a general model card gives one train command per schedule segment, and no 
     md.includes(`${base} --steps 4000 ${rest} --grey 0.5 --resume --stop-after-steps 53\n`),
     md,
   );
+  assert.ok(md.includes(`${base} --steps 3100 ${rest} --grey 0.5 --resume   # no further`), md);
   assert.match(md, /\| 3048-3100 \| 4000 steps \| 0\.5 \|/);
   assert.match(md, /npx matsearch data --corpus all/);
   assert.match(md, /10\.00 CPU-hours/);
