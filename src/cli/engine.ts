@@ -116,7 +116,7 @@ export const ingestCommand: Command = {
         (bar as Progress | null)?.done();
         return s;
       },
-      { light: stage !== undefined },
+      { create: true, light: stage !== undefined },
     );
     if (json) {
       console.log(JSON.stringify(summary, null, 2));

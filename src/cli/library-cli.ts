@@ -2,10 +2,11 @@
  * What the library commands share: the common flags, opening the library with its encoder, and
  * the search options and output.
  */
-import { resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import type { Embedder } from '../embed/embedder.js';
 import { openEmbedder, openTfjsEmbedder, resolveModelDir } from '../embed/open.js';
-import { ValidationError } from '../errors.js';
+import { NotFoundError, ValidationError } from '../errors.js';
 import type { Library } from '../library.js';
 import type { WidthSpec } from '../model/widths.js';
 import type { Precision } from '../runtime/quantize.js';
@@ -25,15 +26,23 @@ export function libraryDir(v: Record<string, unknown>): string {
 }
 
 /**
- * Opens the library for a command. `light`: the model's tfjs twin, with no encoder worker threads,
+ * Opens the library for a command. Only `create` (ingest) may start a new one: any other command
+ * on a folder without a library would leave an empty one behind and answer as if it were empty.
+ * `light`: the model's tfjs twin, with no encoder worker threads,
  * for a process that never embeds (a queued ingest: the workers embed). `warm`: a width whose
  * encoder session starts loading at once, while the library opens.
  */
 export async function withLibrary<T>(
   v: Record<string, unknown>,
   fn: (lib: Library) => Promise<T> | T,
-  o: { light?: boolean; readOnly?: boolean; warm?: WidthSpec } = {},
+  o: { create?: boolean; light?: boolean; readOnly?: boolean; warm?: WidthSpec } = {},
 ): Promise<T> {
+  const libDir = libraryDir(v);
+  // Checked before the model loads: the answer is the same whatever the model.
+  if (!o.create && !existsSync(join(libDir, 'matsearch.db')))
+    throw new NotFoundError(
+      `no library at ${libDir}; run \`matsearch ingest\` first, or pass --library`,
+    );
   const dir = resolveModelDir(v['model'] as string | undefined);
   const precision = v['precision'] as Precision | undefined;
   const embedder: Embedder = o.light
@@ -44,7 +53,7 @@ export async function withLibrary<T>(
     if (o.warm !== undefined) embedder.warm?.(o.warm);
     // Imported after the encoder's worker thread started, so the two load side by side.
     const { Library } = await import('../library.js');
-    const lib = Library.open(libraryDir(v), {
+    const lib = Library.open(libDir, {
       embedder,
       readOnly: o.readOnly ?? false,
       log: quiet ? () => {} : (m) => console.error(m),
