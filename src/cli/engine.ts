@@ -124,7 +124,9 @@ export const ingestCommand: Command = {
     }
     console.log(
       `${summary.files} files: ${summary.added} added, ${summary.duplicates} duplicates or moves, ` +
-        `${summary.unchanged} unchanged, ${summary.failed} failed, ${summary.pruned} pruned; ` +
+        `${summary.unchanged} unchanged, ` +
+        (summary.reembedded ? `${summary.reembedded} re-embedded with this model, ` : '') +
+        `${summary.failed} failed, ${summary.pruned} pruned; ` +
         (summary.deadLettered ? `${summary.deadLettered} dead-lettered; ` : '') +
         `${summary.embedded} embedded in ${summary.seconds.toFixed(1)} s (${summary.imagesPerSecond.toFixed(1)} images/s)`,
     );
