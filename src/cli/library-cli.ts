@@ -145,6 +145,7 @@ export function printSearch(r: SearchResponse, json: boolean) {
     `\nquery width ${r.widths.query}, rerank ${r.widths.rerank ?? 'off'}, shortlist ${r.shortlist}; ` +
       `encode ${t.encode.toFixed(1)} ms` +
       (r.refined ? `, refine encode ${t.refineEncode.toFixed(1)} ms` : '') +
-      `, coarse ${t.coarse.toFixed(2)} ms, rerank ${t.rerank.toFixed(2)} ms, total ${t.total.toFixed(1)} ms`,
+      `, coarse ${t.coarse.toFixed(2)} ms, rerank ${t.rerank.toFixed(2)} ms, total ${t.total.toFixed(1)} ms` +
+      (r.deduped ? `; ${r.deduped} near-duplicate(s) left out (--no-dedupe keeps them)` : ''),
   );
 }
