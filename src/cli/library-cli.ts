@@ -19,6 +19,9 @@ export const common = {
   precision: { type: 'string' },
 } as const;
 
+/** The usage of `common`, for each command's help (test/cli/help.test.ts checks them all). */
+export const COMMON_USAGE = '[--library DIR] [--model DIR] [--precision fp32|int8] [--json]';
+
 export function libraryDir(v: Record<string, unknown>): string {
   return resolve(
     (v['library'] as string | undefined) ?? process.env['MATSEARCH_LIBRARY'] ?? './matsearch-data',
@@ -117,6 +120,10 @@ export function searchOptions(v: Record<string, unknown>): SearchOptions {
     ...(v['no-dedupe'] ? { dedupe: false as const } : {}),
   };
 }
+
+/** The usage of `searchFlags`. */
+export const SEARCH_USAGE =
+  '[--width 1|1/2|1/4|1/8|SPEC|auto] [--budget-ms N] [--k N] [--shortlist N] [--rerank full|none] [--refine] [--min-score X] [--no-dedupe]';
 
 export const searchFlags = {
   width: { type: 'string', short: 'w' },

@@ -9,8 +9,10 @@ import type { SearchResponse } from '../search/searcher.js';
 import type { Command } from './main.js';
 import {
   common,
+  COMMON_USAGE,
   printSearch,
   READ_ONLY,
+  SEARCH_USAGE,
   searchFlags,
   searchOptions,
   withLibrary,
@@ -38,7 +40,7 @@ type Outcome = { query: string } & (
 export const searchCommand: Command = {
   summary: 'search the library with one or more image files (the model loads once)',
   usage:
-    '<image...> [--from LIST] [--width 1|1/2|1/4|1/8|SPEC|auto] [--budget-ms N] [--k N] [--shortlist N] [--rerank full|none] [--refine] [--min-score X] [--precision fp32|int8] [--json]\n\n' +
+    `<image...> [--from LIST] ${COMMON_USAGE} ${SEARCH_USAGE}\n\n` +
     '--from LIST reads more query paths from a file (one a line; - for stdin). With --json each\n' +
     'query writes one line: {"query": PATH, ...response}, or {"query": PATH, "error": {...}}.',
   options: { ...common, ...searchFlags, from: { type: 'string' } },
