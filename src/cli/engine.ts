@@ -7,6 +7,7 @@ import type { Command } from './main.js';
 import { ValidationError } from '../errors.js';
 import { Progress } from '../util/progress.js';
 import {
+  checkTrainedWidth,
   common,
   COMMON_USAGE,
   imageIdOf,
@@ -16,6 +17,7 @@ import {
   SEARCH_USAGE,
   searchFlags,
   searchOptions,
+  strictFlag,
   table,
   withLibrary,
 } from './library-cli.js';
@@ -58,10 +60,11 @@ async function queueStats(v: Record<string, unknown>) {
 
 export const ingestCommand: Command = {
   summary: 'add folders or files of images to the library (incremental; resumable)',
-  usage: `<paths...> ${COMMON_USAGE} [--width W] [--include GLOB] [--exclude GLOB] [--prune] [--hidden] [--max-pixels N] [--decode-timeout SECONDS] [--batch N] [--queue redis://HOST:PORT [--queue-name NAME] [--attempts N] [--backoff-ms MS]]`,
+  usage: `<paths...> ${COMMON_USAGE} [--width W] [--include GLOB] [--exclude GLOB] [--prune] [--hidden] [--max-pixels N] [--decode-timeout SECONDS] [--batch N] [--strict] [--queue redis://HOST:PORT [--queue-name NAME] [--attempts N] [--backoff-ms MS]]`,
   options: {
     ...common,
     ...queueFlags,
+    ...strictFlag,
     attempts: { type: 'string' },
     'backoff-ms': { type: 'string' },
     width: { type: 'string', short: 'w' },
@@ -79,6 +82,7 @@ export const ingestCommand: Command = {
     for (const p of paths)
       if (!existsSync(p)) throw new ValidationError(`no such file or folder: ${p}`);
     const json = Boolean(v['json']);
+    checkTrainedWidth(v, (v['width'] as string | undefined) ?? 1);
     const stage = await queueStage(v);
     const summary = await withLibrary(
       v,

@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path';
 import type { Embedder } from '../embed/embedder.js';
 import { openEmbedder, openTfjsEmbedder, resolveModelDir } from '../embed/open.js';
 import { NotFoundError, ValidationError } from '../errors.js';
+import { untrainedWidthMessage } from '../model/trained-widths.js';
 import type { Library } from '../library.js';
 import type { WidthSpec } from '../model/widths.js';
 import type { Precision } from '../runtime/quantize.js';
@@ -69,6 +70,21 @@ export async function withLibrary<T>(
   } finally {
     await embedder.close(); // also when the library failed to open or close: its threads stop
   }
+}
+
+/** --strict: refuse a width the model was not trained at, rather than warn. */
+export const strictFlag = { strict: { type: 'boolean', default: false } } as const;
+
+/**
+ * A width the model was not trained at (model/trained-widths.ts) runs, but badly: a warning on
+ * stderr, or with --strict a refusal, before the library or the model opens.
+ */
+export function checkTrainedWidth(v: Record<string, unknown>, spec: WidthSpec | 'auto'): void {
+  if (spec === 'auto') return;
+  const msg = untrainedWidthMessage(resolveModelDir(v['model'] as string | undefined), spec);
+  if (msg === null) return;
+  if (v['strict']) throw new ValidationError(msg);
+  console.error(`warning: ${msg} (--strict refuses it)`);
 }
 
 /** Commands that only read: they never rewrite the index files. */

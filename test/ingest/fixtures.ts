@@ -92,7 +92,15 @@ export async function writeBadImages(dir: string): Promise<Record<string, string
  * A small random encoder saved to disk (so a child process can load the same weights); another
  * seed or name makes another model.
  */
-export function saveTestModel(dir: string, o: { seed?: number; name?: string } = {}): string {
+export function saveTestModel(
+  dir: string,
+  o: {
+    seed?: number;
+    name?: string;
+    extra?: Record<string, string>;
+    trainedWidths?: string[];
+  } = {},
+): string {
   const cfg = makeConfig({
     dModel: 32,
     nLayer: 2,
@@ -103,7 +111,11 @@ export function saveTestModel(dir: string, o: { seed?: number; name?: string } =
     nClasses: 0,
   });
   const m = MatMambaVision.create(cfg, o.seed ?? 7);
-  saveModel(m, dir, { name: o.name ?? 'test-encoder' });
+  saveModel(m, dir, {
+    name: o.name ?? 'test-encoder',
+    ...(o.extra ? { extra: o.extra } : {}),
+    ...(o.trainedWidths ? { trainedWidths: o.trainedWidths } : {}),
+  });
   m.dispose();
   return dir;
 }
