@@ -8,22 +8,16 @@ import assert from 'node:assert/strict';
 import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadModel } from '../../src/model/weights.js';
-import { TfjsEmbedder } from '../../src/embed/tfjs-embedder.js';
 import { Library } from '../../src/library.js';
 import type { IngestSummary } from '../../ingest/pipeline.js';
 import { setup } from '../helpers.js';
+import { loadEmbedder } from '../reliability/helpers.js';
 import { saveTestModel, writeImages } from './fixtures.js';
 
 before(setup);
 
-async function openLib(dir: string, modelDir: string) {
-  const { model, modelId } = loadModel(modelDir);
-  return Library.open(join(dir, 'lib'), {
-    embedder: await TfjsEmbedder.create(model, modelId),
-    log: () => {},
-  });
-}
+const openLib = async (dir: string, modelDir: string) =>
+  Library.open(join(dir, 'lib'), { embedder: await loadEmbedder(modelDir), log: () => {} });
 
 function assertAddsUp(s: IngestSummary) {
   const { added, duplicates, unchanged, reembedded, failed } = s;
