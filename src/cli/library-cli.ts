@@ -32,9 +32,9 @@ export function libraryDir(v: Record<string, unknown>): string {
 /**
  * Opens the library for a command. Only `create` (ingest) may start a new one: any other command
  * on a folder without a library would leave an empty one behind and answer as if it were empty.
- * `light`: the model's tfjs twin, with no encoder worker threads,
- * for a process that never embeds (a queued ingest: the workers embed). `warm`: a width whose
- * encoder session starts loading at once, while the library opens.
+ * `light`: the model's tfjs twin, with no encoder worker threads, for a process that never embeds
+ * (a queued ingest: the workers embed). `warm`: a width whose encoder session starts loading at
+ * once, while the library opens.
  */
 export async function withLibrary<T>(
   v: Record<string, unknown>,
