@@ -58,6 +58,8 @@ export interface IngestSummary {
   readonly added: number;
   readonly duplicates: number;
   readonly unchanged: number;
+  /** Files already in the library at that path that got a vector of this model (a new model). */
+  readonly reembedded: number;
   readonly failed: number;
   readonly pruned: number;
   /**
@@ -65,6 +67,10 @@ export interface IngestSummary {
    * rather than dropped as gone (an unreadable folder is not an empty one).
    */
   readonly pruneSkipped: readonly string[];
+  /**
+   * Vectors written: one per image embedded. Every file counts once in added, duplicates,
+   * unchanged, reembedded or failed.
+   */
   readonly embedded: number;
   /** Files whose queued job failed on every try (0 without a queue). */
   readonly deadLettered: number;

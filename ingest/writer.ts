@@ -28,6 +28,8 @@ export interface IngestCounts {
   added: number;
   duplicates: number;
   unchanged: number;
+  /** Files whose image was already there, at that path, without a vector of this model. */
+  reembedded: number;
   failed: number;
   pruned: number;
   embedded: number;
@@ -60,6 +62,7 @@ export class IngestWriter {
     added: 0,
     duplicates: 0,
     unchanged: 0,
+    reembedded: 0,
     failed: 0,
     pruned: 0,
     embedded: 0,
@@ -178,10 +181,14 @@ export class IngestWriter {
     }
     const { store } = this;
     const modelId = this.ctx.embedder.modelId;
+    let written = 0;
     this.transact(
       () =>
         items.map((it) => {
           const known = store.findImageByHash(it.hash)?.id;
+          // The same content twice in one run, decoded side by side: the later one only links
+          // its paths (its vector would overwrite an equal one, and count twice).
+          const write = known === undefined || !this.hasVector(known);
           const id =
             known ??
             store.insertImage({
@@ -192,19 +199,26 @@ export class IngestWriter {
               format: it.format,
               status: 'ready',
             });
-          // The same new content twice (in one batch, or one job): the later paths are duplicates.
-          if (known === undefined) this.counts.added++;
-          this.counts.duplicates += it.files.length - (known === undefined ? 1 : 0);
-          for (const f of it.files) this.link(f, id);
+          it.files.forEach((f, j) => {
+            if (known === undefined && j === 0) this.counts.added++;
+            else if (store.findPath(f.path)?.imageId !== id) this.counts.duplicates++;
+            // Known content at its own path: only a vector of this model was missing.
+            else if (write) this.counts.reembedded++;
+            else this.counts.unchanged++;
+            this.link(f, id);
+          });
+          if (!write) return null;
           store.putEmbedding(id, modelId, this.widthLabel, this.widthRank, it.vector);
+          written++;
           return id;
         }),
       (ids) =>
-        ids.forEach((id, i) =>
-          this.ctx.index.add(id, items[i]!.vector, this.widthLabel, this.widthRank),
-        ),
+        ids.forEach((id, i) => {
+          if (id !== null)
+            this.ctx.index.add(id, items[i]!.vector, this.widthLabel, this.widthRank);
+        }),
     );
-    this.counts.embedded += items.length;
+    this.counts.embedded += written;
     if (performance.now() - this.lastSave > SAVE_EVERY_MS) {
       this.ctx.index.save();
       this.lastSave = performance.now();

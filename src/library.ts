@@ -23,7 +23,7 @@ import {
 } from '../ingest/pipeline.js';
 import { acquireLock, LockedError } from '../ingest/lock.js';
 import { decodeInput, DECODE_DEFAULTS } from '../ingest/decode.js';
-import { NotOpenError } from './errors.js';
+import { ModelMismatchError, NotOpenError } from './errors.js';
 
 /** Where a library records its coarse index choice (database meta). */
 const COARSE_META = 'index.coarse';
@@ -153,7 +153,28 @@ export class Library {
 
   async searchBytes(bytes: Buffer, o: SearchOptions = {}): Promise<SearchResponse> {
     this.check();
+    this.checkModel();
     return this.searcher.search(await decodeInput(bytes, this.inputOptions()), o);
+  }
+
+  /**
+   * Refuses a search that cannot find anything because every vector is another model's (a
+   * library ingested with one model, searched with another): an empty answer would read as
+   * "nothing similar". The index holds this model's vectors only, so the database is asked
+   * only when it is empty.
+   */
+  private checkModel(): void {
+    if (this.index.size > 0) return;
+    const mine = this.embedder.modelId;
+    const others = [...new Set(this.store.embeddingSets().map((s) => s.modelId))].filter(
+      (m) => m !== mine,
+    );
+    if (others.length === 0) return;
+    throw new ModelMismatchError(
+      `this library's vectors were made by ${others.join(', ')}, not by ${mine} (the model in use); ` +
+        `search with the model that made them (--model DIR), or re-embed the library with this one: ` +
+        `\`matsearch ingest <its folders> --model DIR\` (the other vectors stay)`,
+    );
   }
 
   private inputOptions() {
@@ -169,6 +190,7 @@ export class Library {
   /** More like an image already in the library (no encoding). */
   async similar(imageId: number, o: SearchOptions = {}): Promise<SearchResponse> {
     this.check();
+    this.checkModel();
     return this.searcher.similar(imageId, o);
   }
 

@@ -42,7 +42,11 @@ export const JobIdParams = z.object({
   id: number(1, Number.MAX_SAFE_INTEGER, true).describe('Job id.'),
 });
 
-const k = number(1, 1000, true).optional().describe('Results wanted (default 10).');
+const k = number(1, 1000, true)
+  .optional()
+  .describe(
+    'Results wanted (default 10). Near-duplicates are left out and do not count: a result whose cosine to a better one is 0.99 or more (see deduped in the response).',
+  );
 const rerank = z
   .enum(['full', 'none'], { error: "must be 'full' or 'none'" })
   .optional()
@@ -148,7 +152,11 @@ export const SearchHit = z
 
 export const SearchResponse = z
   .object({
-    results: z.array(SearchHit),
+    results: z
+      .array(SearchHit)
+      .describe(
+        'Best first, at most k. A near-duplicate of a better result (cosine 0.99 or more between their stored vectors) is left out and counted in deduped.',
+      ),
     widths: z.object({
       query: z.string().describe("Width the query was encoded at ('stored' for an id query)."),
       rerank: z
@@ -176,6 +184,10 @@ export const SearchResponse = z
       })
       .describe('Per-stage timings in milliseconds.'),
     shortlist: z.number().int(),
+    deduped: z
+      .number()
+      .int()
+      .describe('Results left out as near-duplicates of a better one (cosine 0.99 or more).'),
     model_id: z.string(),
   })
   .meta({ id: 'SearchResponse' });

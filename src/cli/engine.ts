@@ -7,13 +7,17 @@ import type { Command } from './main.js';
 import { ValidationError } from '../errors.js';
 import { Progress } from '../util/progress.js';
 import {
+  checkTrainedWidth,
   common,
+  COMMON_USAGE,
   imageIdOf,
   num,
   printSearch,
   READ_ONLY,
+  SEARCH_USAGE,
   searchFlags,
   searchOptions,
+  strictFlag,
   table,
   withLibrary,
 } from './library-cli.js';
@@ -56,11 +60,11 @@ async function queueStats(v: Record<string, unknown>) {
 
 export const ingestCommand: Command = {
   summary: 'add folders or files of images to the library (incremental; resumable)',
-  usage:
-    '<paths...> [--library DIR] [--model DIR] [--width W] [--include GLOB] [--exclude GLOB] [--prune] [--hidden] [--max-pixels N] [--decode-timeout SECONDS] [--queue redis://HOST:PORT [--queue-name NAME] [--attempts N] [--backoff-ms MS]] [--precision fp32|int8] [--json]',
+  usage: `<paths...> ${COMMON_USAGE} [--width W] [--include GLOB] [--exclude GLOB] [--prune] [--hidden] [--max-pixels N] [--decode-timeout SECONDS] [--batch N] [--strict] [--queue redis://HOST:PORT [--queue-name NAME] [--attempts N] [--backoff-ms MS]]`,
   options: {
     ...common,
     ...queueFlags,
+    ...strictFlag,
     attempts: { type: 'string' },
     'backoff-ms': { type: 'string' },
     width: { type: 'string', short: 'w' },
@@ -78,6 +82,7 @@ export const ingestCommand: Command = {
     for (const p of paths)
       if (!existsSync(p)) throw new ValidationError(`no such file or folder: ${p}`);
     const json = Boolean(v['json']);
+    checkTrainedWidth(v, (v['width'] as string | undefined) ?? 1);
     const stage = await queueStage(v);
     const summary = await withLibrary(
       v,
@@ -116,7 +121,7 @@ export const ingestCommand: Command = {
         (bar as Progress | null)?.done();
         return s;
       },
-      { light: stage !== undefined },
+      { create: true, light: stage !== undefined },
     );
     if (json) {
       console.log(JSON.stringify(summary, null, 2));
@@ -124,7 +129,9 @@ export const ingestCommand: Command = {
     }
     console.log(
       `${summary.files} files: ${summary.added} added, ${summary.duplicates} duplicates or moves, ` +
-        `${summary.unchanged} unchanged, ${summary.failed} failed, ${summary.pruned} pruned; ` +
+        `${summary.unchanged} unchanged, ` +
+        (summary.reembedded ? `${summary.reembedded} re-embedded with this model, ` : '') +
+        `${summary.failed} failed, ${summary.pruned} pruned; ` +
         (summary.deadLettered ? `${summary.deadLettered} dead-lettered; ` : '') +
         `${summary.embedded} embedded in ${summary.seconds.toFixed(1)} s (${summary.imagesPerSecond.toFixed(1)} images/s)`,
     );
@@ -138,7 +145,7 @@ export const ingestCommand: Command = {
 
 export const refineCommand: Command = {
   summary: 'upgrade vectors made at a narrower width to full width',
-  usage: '[--library DIR] [--model DIR] [--json]',
+  usage: COMMON_USAGE,
   options: { ...common },
   async run(v) {
     const r = await withLibrary(v, (lib) => lib.refine());
@@ -152,7 +159,7 @@ export const refineCommand: Command = {
 
 export const similarCommand: Command = {
   summary: 'images most like one already in the library (by id or path), no encoding',
-  usage: '<id|path> [--k N] [--shortlist N] [--rerank full|none] [--min-score X] [--json]',
+  usage: `<id|path> ${COMMON_USAGE} ${SEARCH_USAGE}`,
   options: { ...common, ...searchFlags },
   async run(v, args) {
     const key = args[0];
@@ -172,7 +179,7 @@ export const similarCommand: Command = {
 
 export const dupesCommand: Command = {
   summary: 'list groups of near-duplicate images',
-  usage: '[--threshold 0.99] [--json]',
+  usage: `${COMMON_USAGE} [--threshold 0.99]`,
   options: { ...common, threshold: { type: 'string' } },
   async run(v) {
     const groups = await withLibrary(
@@ -190,7 +197,7 @@ export const dupesCommand: Command = {
 
 export const statsCommand: Command = {
   summary: 'what the library holds (and, with --queue, the queue and its workers)',
-  usage: '[--library DIR] [--queue redis://HOST:PORT [--queue-name NAME]] [--json]',
+  usage: `${COMMON_USAGE} [--queue redis://HOST:PORT [--queue-name NAME]]`,
   options: { ...common, ...queueFlags },
   async run(v) {
     const s = await withLibrary(v, (lib) => lib.stats(), READ_ONLY);
@@ -233,7 +240,7 @@ export const statsCommand: Command = {
 export const reindexCommand: Command = {
   summary: 'rebuild the search index from the database',
   usage:
-    '[--library DIR] [--coarse hnswlib|usearch|usearch:f16|usearch:i8|usearch:b1]\n\n' +
+    `${COMMON_USAGE} [--coarse hnswlib|usearch|usearch:f16|usearch:i8|usearch:b1]\n\n` +
     "--coarse records the library's coarse index and rebuilds it: hnswlib (default) and usearch\n" +
     'keep float vectors; usearch:f16, :i8 and :b1 store them in 1/2, 1/4 and 1/32 of the space.\n' +
     'Results are always rescored exactly with the stored vectors (docs/bench/search.md).',
@@ -248,7 +255,7 @@ export const reindexCommand: Command = {
 
 export const removeCommand: Command = {
   summary: 'remove images from the library (by id or path); files on disk are untouched',
-  usage: '<id|path...>',
+  usage: `<id|path...> ${COMMON_USAGE}`,
   options: { ...common },
   async run(v, args) {
     if (args.length === 0) throw new ValidationError('give image ids or paths to remove');

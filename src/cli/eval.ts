@@ -33,7 +33,7 @@ function withoutOption(argv: readonly string[], name: string): string[] {
 export const evalCommand: Command = {
   summary: "evaluate a model: top-1 per width and Mix'n'Match point, retrieval per width pair",
   usage:
-    '--model DIR --data fmnist|emoji|general|FOLDER [--out docs/eval] [--mix SPEC ... | --mix none] [--queries N] [--split train|test] [--json] [--card docs/models [--run DIR] [--baseline EVAL.json] [--from-report EVAL.json]] [general: --allow-small --seed N --distractors N --task copy|style|category|fmnist ...]',
+    '--model DIR --data fmnist|emoji|general|FOLDER [--out docs/eval] [--width W ...] [--mix SPEC ... | --mix none] [--queries N] [--split train|test] [--json] [--card docs/models [--run DIR] [--baseline EVAL.json [--baseline-width 1/4]] [--from-report EVAL.json]] [general: --allow-small --seed N --distractors N --task copy|style|category|fmnist ...]',
   options: {
     model: { type: 'string', short: 'm' },
     data: { type: 'string' },

@@ -2,10 +2,12 @@
  * What the library commands share: the common flags, opening the library with its encoder, and
  * the search options and output.
  */
-import { resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import type { Embedder } from '../embed/embedder.js';
 import { openEmbedder, openTfjsEmbedder, resolveModelDir } from '../embed/open.js';
-import { ValidationError } from '../errors.js';
+import { NotFoundError, ValidationError } from '../errors.js';
+import { untrainedWidthMessage } from '../model/trained-widths.js';
 import type { Library } from '../library.js';
 import type { WidthSpec } from '../model/widths.js';
 import type { Precision } from '../runtime/quantize.js';
@@ -18,6 +20,9 @@ export const common = {
   precision: { type: 'string' },
 } as const;
 
+/** The usage of `common`, for each command's help (test/cli/help.test.ts checks them all). */
+export const COMMON_USAGE = '[--library DIR] [--model DIR] [--precision fp32|int8] [--json]';
+
 export function libraryDir(v: Record<string, unknown>): string {
   return resolve(
     (v['library'] as string | undefined) ?? process.env['MATSEARCH_LIBRARY'] ?? './matsearch-data',
@@ -25,15 +30,23 @@ export function libraryDir(v: Record<string, unknown>): string {
 }
 
 /**
- * Opens the library for a command. `light`: the model's tfjs twin, with no encoder worker threads,
- * for a process that never embeds (a queued ingest: the workers embed). `warm`: a width whose
- * encoder session starts loading at once, while the library opens.
+ * Opens the library for a command. Only `create` (ingest) may start a new one: any other command
+ * on a folder without a library would leave an empty one behind and answer as if it were empty.
+ * `light`: the model's tfjs twin, with no encoder worker threads, for a process that never embeds
+ * (a queued ingest: the workers embed). `warm`: a width whose encoder session starts loading at
+ * once, while the library opens.
  */
 export async function withLibrary<T>(
   v: Record<string, unknown>,
   fn: (lib: Library) => Promise<T> | T,
-  o: { light?: boolean; readOnly?: boolean; warm?: WidthSpec } = {},
+  o: { create?: boolean; light?: boolean; readOnly?: boolean; warm?: WidthSpec } = {},
 ): Promise<T> {
+  const libDir = libraryDir(v);
+  // Checked before the model loads: the answer is the same whatever the model.
+  if (!o.create && !existsSync(join(libDir, 'matsearch.db')))
+    throw new NotFoundError(
+      `no library at ${libDir}; run \`matsearch ingest\` first, or pass --library`,
+    );
   const dir = resolveModelDir(v['model'] as string | undefined);
   const precision = v['precision'] as Precision | undefined;
   const embedder: Embedder = o.light
@@ -44,7 +57,7 @@ export async function withLibrary<T>(
     if (o.warm !== undefined) embedder.warm?.(o.warm);
     // Imported after the encoder's worker thread started, so the two load side by side.
     const { Library } = await import('../library.js');
-    const lib = Library.open(libraryDir(v), {
+    const lib = Library.open(libDir, {
       embedder,
       readOnly: o.readOnly ?? false,
       log: quiet ? () => {} : (m) => console.error(m),
@@ -57,6 +70,21 @@ export async function withLibrary<T>(
   } finally {
     await embedder.close(); // also when the library failed to open or close: its threads stop
   }
+}
+
+/** --strict: refuse a width the model was not trained at, rather than warn. */
+export const strictFlag = { strict: { type: 'boolean', default: false } } as const;
+
+/**
+ * A width the model was not trained at (model/trained-widths.ts) runs, but badly: a warning on
+ * stderr, or with --strict a refusal, before the library or the model opens.
+ */
+export function checkTrainedWidth(v: Record<string, unknown>, spec: WidthSpec | 'auto'): void {
+  if (spec === 'auto') return;
+  const msg = untrainedWidthMessage(resolveModelDir(v['model'] as string | undefined), spec);
+  if (msg === null) return;
+  if (v['strict']) throw new ValidationError(msg);
+  console.error(`warning: ${msg} (--strict refuses it)`);
 }
 
 /** Commands that only read: they never rewrite the index files. */
@@ -109,6 +137,10 @@ export function searchOptions(v: Record<string, unknown>): SearchOptions {
   };
 }
 
+/** The usage of `searchFlags`. */
+export const SEARCH_USAGE =
+  '[--width 1|1/2|1/4|1/8|SPEC|auto] [--budget-ms N] [--k N] [--shortlist N] [--rerank full|none] [--refine] [--min-score X] [--no-dedupe]';
+
 export const searchFlags = {
   width: { type: 'string', short: 'w' },
   'budget-ms': { type: 'string' },
@@ -136,6 +168,7 @@ export function printSearch(r: SearchResponse, json: boolean) {
     `\nquery width ${r.widths.query}, rerank ${r.widths.rerank ?? 'off'}, shortlist ${r.shortlist}; ` +
       `encode ${t.encode.toFixed(1)} ms` +
       (r.refined ? `, refine encode ${t.refineEncode.toFixed(1)} ms` : '') +
-      `, coarse ${t.coarse.toFixed(2)} ms, rerank ${t.rerank.toFixed(2)} ms, total ${t.total.toFixed(1)} ms`,
+      `, coarse ${t.coarse.toFixed(2)} ms, rerank ${t.rerank.toFixed(2)} ms, total ${t.total.toFixed(1)} ms` +
+      (r.deduped ? `; ${r.deduped} near-duplicate(s) left out (--no-dedupe keeps them)` : ''),
   );
 }

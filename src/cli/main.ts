@@ -6,6 +6,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { MatsearchError } from '../errors.js';
 import { isDiskFull } from '../../ingest/fatal.js';
+import { commandHelp, COMMANDS, help } from './commands.js';
 
 export interface Command {
   readonly summary: string;
@@ -13,28 +14,6 @@ export interface Command {
   readonly options: NonNullable<ParseArgsConfig['options']>;
   run(values: Record<string, unknown>, positionals: string[]): Promise<void>;
 }
-
-/**
- * Each command's module is imported only when it runs (help imports them all): a command pays
- * for its own dependencies alone, e.g. `search` never loads tfjs or the training code.
- */
-const COMMANDS: Record<string, () => Promise<Command>> = {
-  'model info': async () => (await import('./model-info.js')).modelInfoCommand,
-  demo: async () => (await import('./demo.js')).demoCommand,
-  data: async () => (await import('./data.js')).dataCommand,
-  train: async () => (await import('./train.js')).trainCommand,
-  eval: async () => (await import('./eval.js')).evalCommand,
-  ingest: async () => (await import('./engine.js')).ingestCommand,
-  refine: async () => (await import('./engine.js')).refineCommand,
-  search: async () => (await import('./search.js')).searchCommand,
-  similar: async () => (await import('./engine.js')).similarCommand,
-  dupes: async () => (await import('./engine.js')).dupesCommand,
-  stats: async () => (await import('./engine.js')).statsCommand,
-  reindex: async () => (await import('./engine.js')).reindexCommand,
-  remove: async () => (await import('./engine.js')).removeCommand,
-  serve: async () => (await import('./serve.js')).serveCommand,
-  worker: async () => (await import('./worker.js')).workerCommand,
-};
 
 const USER_ERROR_CODES = new Set([
   'E_VALIDATION',
@@ -49,22 +28,6 @@ const USER_ERROR_CODES = new Set([
   'EADDRINUSE',
   'EACCES',
 ]);
-
-async function help(): Promise<string> {
-  const rows = await Promise.all(
-    Object.entries(COMMANDS).map(
-      async ([name, load]) => `  ${name.padEnd(14)} ${(await load()).summary}`,
-    ),
-  );
-  return [
-    'usage: matsearch <command> [options]',
-    '',
-    'commands:',
-    ...rows,
-    '',
-    "run 'matsearch <command> --help' for a command's options",
-  ].join('\n');
-}
 
 export async function main(argv: string[]): Promise<number> {
   const [first, second] = argv;
@@ -89,7 +52,7 @@ export async function main(argv: string[]): Promise<number> {
       strict: true,
     });
     if (values['help']) {
-      console.log(`usage: matsearch ${name} ${cmd.usage}\n\n${cmd.summary}`);
+      console.log(commandHelp(name, cmd));
       return 0;
     }
     await cmd.run(values as Record<string, unknown>, positionals);

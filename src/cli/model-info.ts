@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CONFIG_FILE } from '../model/weights.js';
 import { ValidationError } from '../errors.js';
+import { isTrained, readTrainedWidths } from '../model/trained-widths.js';
 
 /** Two Mix'n'Match points between the standard widths: last half of the layers one step wider. */
 export function defaultMixPoints(cfg: MatMambaVisionConfig): string[] {
@@ -16,11 +17,17 @@ export function defaultMixPoints(cfg: MatMambaVisionConfig): string[] {
   return [`1/8x${half},1/4x${rest}`, `1/2x${half},1x${rest}`];
 }
 
-export function modelInfo(cfg: MatMambaVisionConfig, specs: string[]) {
+/** `trainedWidths`: a saved model's (null: unknown, or a config that was never trained). */
+export function modelInfo(
+  cfg: MatMambaVisionConfig,
+  specs: string[],
+  trainedWidths: string[] | null = null,
+) {
   const d = dims(cfg);
   return {
     config: cfg,
     derived: { dInner: d.dInner, nHeads: d.nHeads, tokens: d.seqLen },
+    trainedWidths,
     widths: specs.map((spec) => {
       const layerDims = resolveWidths(cfg, spec);
       const { params, macs } = modelCost(cfg, spec);
@@ -30,6 +37,7 @@ export function modelInfo(cfg: MatMambaVisionConfig, specs: string[]) {
         params,
         macs,
         gflops: (2 * macs) / 1e9,
+        trained: isTrained(cfg, trainedWidths, spec),
       };
     }),
   };
@@ -46,8 +54,11 @@ export const modelInfoCommand: Command = {
   },
   async run(values) {
     let cfg: MatMambaVisionConfig;
-    if (typeof values['model'] === 'string') {
-      cfg = parseConfig(JSON.parse(readFileSync(join(values['model'], CONFIG_FILE), 'utf8')));
+    let trained: string[] | null = null;
+    const model = values['model'];
+    if (typeof model === 'string') {
+      cfg = parseConfig(JSON.parse(readFileSync(join(model, CONFIG_FILE), 'utf8')));
+      trained = readTrainedWidths(model);
     } else if (typeof values['config'] === 'string') {
       cfg = presetConfig(values['config']);
     } else {
@@ -57,7 +68,7 @@ export const modelInfoCommand: Command = {
       ...STANDARD_WIDTHS,
       ...defaultMixPoints(cfg),
     ];
-    const info = modelInfo(cfg, specs);
+    const info = modelInfo(cfg, specs, trained);
     if (values['json']) {
       console.log(JSON.stringify(info, null, 2));
       return;
@@ -68,6 +79,8 @@ export const modelInfoCommand: Command = {
         `${info.derived.nHeads} heads of ${c.headDim}, ${c.imageSize} px / patch ${c.patchSize} ` +
         `(${info.derived.tokens} tokens), ${c.nClasses} classes`,
     );
+    if (typeof model === 'string')
+      console.log(`trained widths: ${trained ? trained.join(', ') : 'unknown'}`);
     const rows = info.widths.map((w) => [
       w.width,
       `${(w.params / 1e6).toFixed(2)} M`,

@@ -8,11 +8,15 @@ import { MatsearchError, ValidationError } from '../errors.js';
 import type { SearchResponse } from '../search/searcher.js';
 import type { Command } from './main.js';
 import {
+  checkTrainedWidth,
   common,
+  COMMON_USAGE,
   printSearch,
   READ_ONLY,
+  SEARCH_USAGE,
   searchFlags,
   searchOptions,
+  strictFlag,
   withLibrary,
 } from './library-cli.js';
 
@@ -38,10 +42,11 @@ type Outcome = { query: string } & (
 export const searchCommand: Command = {
   summary: 'search the library with one or more image files (the model loads once)',
   usage:
-    '<image...> [--from LIST] [--width 1|1/2|1/4|1/8|SPEC|auto] [--budget-ms N] [--k N] [--shortlist N] [--rerank full|none] [--refine] [--min-score X] [--precision fp32|int8] [--json]\n\n' +
+    `<image...> [--from LIST] ${COMMON_USAGE} ${SEARCH_USAGE} [--strict]\n\n` +
     '--from LIST reads more query paths from a file (one a line; - for stdin). With --json each\n' +
-    'query writes one line: {"query": PATH, ...response}, or {"query": PATH, "error": {...}}.',
-  options: { ...common, ...searchFlags, from: { type: 'string' } },
+    'query writes one line: {"query": PATH, ...response}, or {"query": PATH, "error": {...}}.\n' +
+    'A width the model was not trained at warns; --strict refuses it.',
+  options: { ...common, ...searchFlags, ...strictFlag, from: { type: 'string' } },
   async run(v, args) {
     const from = v['from'] as string | undefined;
     const files = [...args, ...(from ? readQueryList(from) : [])];
@@ -55,6 +60,7 @@ export const searchCommand: Command = {
       );
     const json = Boolean(v['json']);
     const opts = searchOptions(v);
+    checkTrainedWidth(v, opts.width ?? 1);
     const warm = opts.width === 'auto' ? undefined : (opts.width ?? 1);
     let failed = 0;
     await withLibrary(

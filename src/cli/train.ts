@@ -20,7 +20,9 @@ export const trainCommand: Command = {
   summary: 'train a MatMamba-Vision model (joint nested widths, or one width as a baseline)',
   usage:
     '--data fmnist|emoji|general|FOLDER [--config tiny] [--image-size PX] [--patch PX] [--d-model N] [--layers N] [--name N] [--steps N] [--batch N] [--lr X] [--width W ...] ' +
-    '[--distill X] [--cross X] [--grey RATE] [--workers N] [--shards N] [--resume] [--max-minutes M] [--run DIR] [--out DIR]',
+    '[--warmup N] [--weight-decay X] [--clip X] [--smoothing X] [--supcon X] [--temperature X] [--seed N] ' +
+    '[--distill X] [--cross X] [--grey RATE] [--workers N] [--shards N] [--resume] [--max-minutes M] [--stop-after-steps N] ' +
+    '[--checkpoint-minutes M] [--eval-every N] [--eval-images N] [--allow-slow-cpu] [--run DIR] [--out DIR]',
   options: {
     config: { type: 'string', default: 'tiny' },
     data: { type: 'string' },

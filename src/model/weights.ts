@@ -20,6 +20,8 @@ export interface ModelMeta {
   readonly name: string;
   /** Free-form facts to keep with the weights (data set, steps, ...). */
   readonly extra?: Record<string, string>;
+  /** The widths it was trained at ('1', '1/4', ...): config.json's `trainedWidths`. */
+  readonly trainedWidths?: readonly string[];
 }
 
 export interface LoadedModel {
@@ -57,6 +59,7 @@ export function saveWeights(
     version: 1,
     name: meta.name,
     modelId,
+    ...(meta.trainedWidths ? { trainedWidths: [...meta.trainedWidths] } : {}),
     model: config,
   };
   const tmp = join(dir, `${CONFIG_FILE}.tmp-${process.pid}`);

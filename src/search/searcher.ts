@@ -86,6 +86,11 @@ export interface SearchResponse {
   /** Whether a full-width refine pass ran. */
   readonly refined: boolean;
   readonly shortlist: number;
+  /**
+   * Results left out as near-duplicates of a better one (cosine >= `dedupe`, default 0.99), among
+   * those that would otherwise have been shown; 0 with `dedupe: false`.
+   */
+  readonly deduped: number;
   readonly modelId: string;
 }
 
@@ -212,7 +217,12 @@ export class Searcher {
     const coarseMs = performance.now() - tc;
     const scorer = await refinePromise;
     const tr = performance.now();
-    const results = await this.finish(shortlist, rerank === 'full' ? scorer.vector : null, k, o);
+    const { results, deduped } = await this.finish(
+      shortlist,
+      rerank === 'full' ? scorer.vector : null,
+      k,
+      o,
+    );
     const rerankMs = performance.now() - tr;
     return {
       results,
@@ -227,6 +237,7 @@ export class Searcher {
       widthReason,
       refined: refine,
       shortlist: shortlist.length,
+      deduped,
       modelId: this.embedder.modelId,
     };
   }
@@ -246,7 +257,7 @@ export class Searcher {
     const shortlist = await this.coarse(v, k, opts);
     const coarseMs = performance.now() - tc;
     const tr = performance.now();
-    const results = await this.finish(
+    const { results, deduped } = await this.finish(
       shortlist,
       (o.rerank ?? 'full') === 'full' ? v : null,
       k,
@@ -265,6 +276,7 @@ export class Searcher {
       widthReason: 'the stored vector of the image',
       refined: false,
       shortlist: shortlist.length,
+      deduped,
       modelId: this.embedder.modelId,
     };
   }
@@ -283,7 +295,7 @@ export class Searcher {
     query: Float32Array | null,
     k: number,
     o: SearchOptions,
-  ): Promise<SearchHit[]> {
+  ): Promise<{ results: SearchHit[]; deduped: number }> {
     const model = this.embedder.modelId;
     const needVectors = query !== null || o.dedupe !== false;
     const tick = slicer();
@@ -321,6 +333,7 @@ export class Searcher {
     const dedupe = o.dedupe === undefined ? 0.99 : o.dedupe;
     const kept: SearchHit[] = [];
     const keptVectors: Float32Array[] = [];
+    let deduped = 0;
     const paths = new Map<number, string[]>();
     let pathsTo = 0;
     let dots = 0;
@@ -339,7 +352,10 @@ export class Searcher {
           dots = 0;
           await tick();
         }
-        if (dup) continue;
+        if (dup) {
+          deduped++;
+          continue;
+        }
       }
       if (j >= pathsTo) {
         // The paths of the next candidates, in one query.
@@ -360,6 +376,6 @@ export class Searcher {
       });
       if (s.vector) keptVectors.push(s.vector);
     }
-    return kept;
+    return { results: kept, deduped };
   }
 }

@@ -441,6 +441,7 @@ export async function train(
     progress.done();
     const id = saveWeights(o.outDir, o.config, params, {
       name: o.name,
+      trainedWidths: o.levels,
       extra: {
         steps: String(state.step),
         data: o.data.kind,

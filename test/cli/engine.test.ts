@@ -37,6 +37,7 @@ test('ingest, search, similar, stats, remove and the exit codes', async () => {
   assert.equal(res.results[0].path, files[4]);
   assert.deepEqual(res.widths, { query: '1/4', rerank: '1/4' });
   assert.equal(res.refined, false);
+  assert.equal(res.deduped, 0); // near-duplicates left out, counted (distinct images here)
   for (const k of ['encode', 'refineEncode', 'coarse', 'rerank', 'total'])
     assert.equal(typeof res.timings[k], 'number');
   const rf = run('search', files[4]!, '--width', '1/4', '--refine', '--k', '3');

@@ -88,8 +88,19 @@ export async function writeBadImages(dir: string): Promise<Record<string, string
   return out;
 }
 
-/** A small random encoder saved to disk (so a child process can load the same weights). */
-export function saveTestModel(dir: string): string {
+/**
+ * A small random encoder saved to disk (so a child process can load the same weights); another
+ * seed or name makes another model.
+ */
+export function saveTestModel(
+  dir: string,
+  o: {
+    seed?: number;
+    name?: string;
+    extra?: Record<string, string>;
+    trainedWidths?: string[];
+  } = {},
+): string {
   const cfg = makeConfig({
     dModel: 32,
     nLayer: 2,
@@ -99,8 +110,12 @@ export function saveTestModel(dir: string): string {
     imageSize: 16,
     nClasses: 0,
   });
-  const m = MatMambaVision.create(cfg, 7);
-  saveModel(m, dir, { name: 'test-encoder' });
+  const m = MatMambaVision.create(cfg, o.seed ?? 7);
+  saveModel(m, dir, {
+    name: o.name ?? 'test-encoder',
+    ...(o.extra ? { extra: o.extra } : {}),
+    ...(o.trainedWidths ? { trainedWidths: o.trainedWidths } : {}),
+  });
   m.dispose();
   return dir;
 }

@@ -159,6 +159,7 @@ test('search by upload and by id, thumbnails, similar', async () => {
   assert.deepEqual(res.widths, { query: '1/4', rerank: '1/4' });
   assert.equal(res.refined, false);
   assert.equal(res.timings_ms.refine_encode, 0);
+  assert.equal(res.deduped, 0); // distinct images: no near-duplicate left out
   for (const t of Object.values(res.timings_ms)) assert.ok(t >= 0);
   assert.ok(res.timings_ms.total >= res.timings_ms.encode);
 

@@ -29,6 +29,7 @@ export function presentJob(j: Job) {
           added: j.summary.added,
           duplicates: j.summary.duplicates,
           unchanged: j.summary.unchanged,
+          reembedded: j.summary.reembedded,
           failed: j.summary.failed,
           pruned: j.summary.pruned,
           prune_skipped: j.summary.pruneSkipped.length,

@@ -92,6 +92,7 @@ function present(
       total,
     },
     shortlist: r.shortlist,
+    deduped: r.deduped,
     model_id: r.modelId,
   };
 }
