@@ -105,8 +105,8 @@ export async function benchEncoderInt8(o: {
   const md =
     `# int8 encoder against fp32\n\n` +
     `\`npm run bench -- encoder --only int8\` on ${mc.cpu} (${mc.cores} cores), node ${mc.node}, ` +
-    `${mc.date}; load average ${load.map((l) => l.toFixed(2)).join(' -> ')} (a model was training ` +
-    `on the same cores: compare the two precisions within a row, not across runs). One ORT ` +
+    `${mc.date}; load average ${load.map((l) => l.toFixed(2)).join(' -> ')} (the two precisions ` +
+    `run interleaved, so compare them within a row; rates across runs move with the load). One ORT ` +
     `session on one thread, micro-batches of 4, random weights and inputs; medians of ${o.reps} ` +
     `interleaved reps, min-max in brackets. Cosine: each int8 embedding against its fp32 twin.\n\n` +
     mdTable(
