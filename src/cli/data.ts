@@ -1,6 +1,6 @@
 /** `matsearch data` (`npm run data`): fetch the training and evaluation sets into the cache. */
 import { cpSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
-import { corpusDir } from '../data/corpus/manifest.js';
+import { corpusDir, sourceDone } from '../data/corpus/manifest.js';
 import { rasterCorpus } from '../data/corpus/raster.js';
 import type { Command } from './main.js';
 import { fetchEmoji, fetchFashionMnist } from '../data/fetch.js';
@@ -8,7 +8,6 @@ import { buildEmojiCache } from '../data/emoji.js';
 import { dataDir } from '../data/paths.js';
 import { writeSamples } from '../data/samples.js';
 import { writeSamplePhotos } from '../data/sample-photos.js';
-import { sourceDone } from '../data/corpus/manifest.js';
 import { join } from 'node:path';
 import { fetchCorpus, selectSources } from '../data/corpus/fetch.js';
 import { MatsearchError, ValidationError } from '../errors.js';

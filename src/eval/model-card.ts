@@ -316,36 +316,30 @@ function trainCommands(s: RunState): string[] {
     ...(o.shards !== undefined ? [`--shards ${o.shards}`] : []),
     ...(o.seed !== 0 ? [`--seed ${o.seed}`] : []),
   ];
+  const command = (steps: number, greyRate: number | undefined, tail: string[]) =>
+    [
+      'npx matsearch train',
+      ...head,
+      `--steps ${steps}`,
+      ...rest,
+      ...(greyRate !== undefined ? [`--grey ${greyRate}`] : []),
+      ...tail,
+    ].join(' ');
   const segs = segments(s);
   const lines = segs.map((seg, i) => {
     // Where the segment ended: where the next began, or the run's last step (a run stopped
     // before its schedule's end, by --max-minutes say, ships what it had).
     const end = segs[i + 1]?.fromStep ?? s.step;
-    const stopsEarly = end < seg.steps;
-    return [
-      'npx matsearch train',
-      ...head,
-      `--steps ${seg.steps}`,
-      ...rest,
-      ...(seg.greyRate !== undefined ? [`--grey ${seg.greyRate}`] : []),
+    return command(seg.steps, seg.greyRate, [
       ...(i > 0 ? ['--resume'] : []),
-      ...(stopsEarly ? [`--stop-after-steps ${end - seg.fromStep}`] : []),
-    ].join(' ');
+      ...(end < seg.steps ? [`--stop-after-steps ${end - seg.fromStep}`] : []),
+    ]);
   });
   // A run stopped before its schedule's end wrote no model; a resume whose --steps is the step
-  // reached trains no further and writes it (the trainer checks nothing else changed).
+  // reached trains no further and writes it (a resume refuses another config, data or seed).
   const last = segs[segs.length - 1]!;
   if (s.step < last.steps)
-    lines.push(
-      [
-        'npx matsearch train',
-        ...head,
-        `--steps ${s.step}`,
-        ...rest,
-        ...(last.greyRate !== undefined ? [`--grey ${last.greyRate}`] : []),
-        '--resume   # no further step: writes the model',
-      ].join(' '),
-    );
+    lines.push(command(s.step, last.greyRate, ['--resume   # no further step: writes the model']));
   return lines;
 }
 

@@ -23,6 +23,14 @@ export interface ModelDirInfo {
   readonly weightsPath: string;
 }
 
+/** sha256 (hex) of a weights file: what a model id and the export cache key are made from. */
+export function weightsSha256(path: string): string {
+  return createHash('sha256').update(readFileSync(path)).digest('hex');
+}
+
+/** A model's id: its name and the first 12 hex digits of its weights' sha256. */
+export const modelIdOf = (name: string, sha256: string): string => `${name}@${sha256.slice(0, 12)}`;
+
 /** Reads and checks config.json and hashes model.safetensors (whose tensors it does not parse). */
 export function readModelDir(dir: string): ModelDirInfo {
   const configPath = join(dir, CONFIG_FILE);
@@ -43,7 +51,7 @@ export function readModelDir(dir: string): ModelDirInfo {
     if (err instanceof ValidationError) throw new ValidationError(`${configPath}: ${err.message}`);
     throw err;
   }
-  const weightsSha256 = createHash('sha256').update(readFileSync(weightsPath)).digest('hex');
+  const sha = weightsSha256(weightsPath);
   const obj = json as Record<string, unknown>;
   // A converted checkpoint may name itself only in the weights' metadata (parsed only then).
   const name =
@@ -53,8 +61,8 @@ export function readModelDir(dir: string): ModelDirInfo {
   return {
     config,
     name,
-    weightsSha256,
-    modelId: `${name}@${weightsSha256.slice(0, 12)}`,
+    weightsSha256: sha,
+    modelId: modelIdOf(name, sha),
     configPath,
     weightsPath,
   };

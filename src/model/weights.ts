@@ -3,12 +3,11 @@
  * tensors under the official MatMamba2Vision state_dict names, so a converted official checkpoint
  * (with its snake_case config) loads without renaming.
  */
-import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ShapeError } from '../errors.js';
 import type { MatMambaVisionConfig } from './config.js';
-import { CONFIG_FILE, readModelDir, WEIGHTS_FILE } from './model-dir.js';
+import { CONFIG_FILE, modelIdOf, readModelDir, weightsSha256, WEIGHTS_FILE } from './model-dir.js';
 import { paramShapes } from './params.js';
 import { readSafetensors, writeSafetensors } from './safetensors.js';
 import { MatMambaVision } from './vision.js';
@@ -53,7 +52,7 @@ export function saveWeights(
   }
   const weightsPath = join(dir, WEIGHTS_FILE);
   writeSafetensors(weightsPath, tensors, { format: 'pt', name: meta.name, ...meta.extra });
-  const modelId = `${meta.name}@${fileHash(weightsPath)}`;
+  const modelId = modelIdOf(meta.name, weightsSha256(weightsPath));
   const configJson = {
     format: 'matsearch/matmamba-vision',
     version: 1,
@@ -102,8 +101,4 @@ export function loadModel(dir: string): LoadedModel {
     name: info.name,
     metadata: file.metadata,
   };
-}
-
-function fileHash(path: string): string {
-  return createHash('sha256').update(readFileSync(path)).digest('hex').slice(0, 12);
 }
