@@ -7,6 +7,7 @@ import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { NotFoundError, ValidationError, WeightsFormatError } from '../errors.js';
 import { parseConfig, type MatMambaVisionConfig } from './config.js';
+import { parsePreprocess, type PreprocessSpec } from './preprocess-spec.js';
 import { readSafetensors } from './safetensors.js';
 
 export const CONFIG_FILE = 'config.json';
@@ -21,6 +22,8 @@ export interface ModelDirInfo {
   readonly modelId: string;
   readonly configPath: string;
   readonly weightsPath: string;
+  /** Its preprocessing (config.json `preprocess`; absent: DEFAULT_PREPROCESS). */
+  readonly preprocess: PreprocessSpec;
 }
 
 /** sha256 (hex) of a weights file: what a model id and the export cache key are made from. */
@@ -51,6 +54,13 @@ export function readModelDir(dir: string): ModelDirInfo {
     if (err instanceof ValidationError) throw new ValidationError(`${configPath}: ${err.message}`);
     throw err;
   }
+  let preprocess: PreprocessSpec;
+  try {
+    preprocess = parsePreprocess((json as Record<string, unknown>)['preprocess']);
+  } catch (err) {
+    if (err instanceof ValidationError) throw new ValidationError(`${configPath}: ${err.message}`);
+    throw err;
+  }
   const sha = weightsSha256(weightsPath);
   const obj = json as Record<string, unknown>;
   // A converted checkpoint may name itself only in the weights' metadata (parsed only then).
@@ -65,6 +75,7 @@ export function readModelDir(dir: string): ModelDirInfo {
     modelId: modelIdOf(name, sha),
     configPath,
     weightsPath,
+    preprocess,
   };
 }
 

@@ -15,6 +15,7 @@ import {
   WEIGHTS_FILE,
 } from './model-dir.js';
 import { paramShapes } from './params.js';
+import type { PreprocessSpec } from './preprocess-spec.js';
 import { readSafetensors, writeSafetensors } from './safetensors.js';
 import { MatMambaVision } from './vision.js';
 
@@ -35,6 +36,8 @@ export interface LoadedModel {
   readonly modelId: string;
   readonly name: string;
   readonly metadata: Record<string, string>;
+  /** How the model wants images prepared (config.json `preprocess`). */
+  readonly preprocess: PreprocessSpec;
 }
 
 /** Writes config.json and model.safetensors into `dir` (created if needed). Returns the model id. */
@@ -100,5 +103,6 @@ export function loadModel(dir: string): LoadedModel {
     modelId: info.modelId,
     name: info.name,
     metadata: file.metadata,
+    preprocess: info.preprocess,
   };
 }
