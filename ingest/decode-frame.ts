@@ -7,6 +7,7 @@
 import sharp from 'sharp';
 import type { FailureLimit } from '../src/store/store.js';
 import { preprocessImage } from '../src/runtime/preprocess.js';
+import type { PreprocessSpec } from '../src/model/preprocess-spec.js';
 import { DecodeError, firstLine } from './decode-error.js';
 
 export interface FrameOptions {
@@ -17,6 +18,10 @@ export interface FrameOptions {
   readonly inputChannels: number;
   /** Size of the decoded image the thumbnail and the model input are made from. */
   readonly work: { readonly width: number; readonly height: number };
+  /** The model's preprocessing (default: DEFAULT_PREPROCESS). */
+  readonly preprocess?: PreprocessSpec;
+  /** The file's own size after orientation, which a crop-resize crop is computed on. */
+  readonly source?: { readonly width: number; readonly height: number };
 }
 
 export interface Frame {
@@ -50,7 +55,12 @@ export async function decodeFrame(
     const raw = { width: info.width, height: info.height, channels: info.channels as 3 };
     const input = await preprocessImage(
       { data, ...raw },
-      { size: o.inputSize, channels: o.inputChannels === 1 ? 1 : 3 },
+      {
+        size: o.inputSize,
+        channels: o.inputChannels === 1 ? 1 : 3,
+        ...(o.preprocess ? { preprocess: o.preprocess } : {}),
+        ...(o.source ? { sourceSize: o.source } : {}),
+      },
     );
     if (!thumb) return { input };
     const thumbnail = await sharp(data, { raw })

@@ -35,7 +35,7 @@ export interface IngestOptions {
   readonly batch?: number;
   /** Files read and decoded at once. */
   readonly concurrency?: number;
-  readonly decode?: Partial<Omit<DecodeOptions, 'inputSize' | 'inputChannels'>>;
+  readonly decode?: Partial<Omit<DecodeOptions, 'inputSize' | 'inputChannels' | 'preprocess'>>;
   /** Who decodes and embeds (default: this process; `queuedStage` from queue/ for workers). */
   readonly stage?: StageFactory;
   readonly onProgress?: (p: IngestProgress) => void;
@@ -95,6 +95,7 @@ export async function ingest(
     ...o.decode,
     inputSize: embedder.inputSize,
     inputChannels: embedder.inputChannels,
+    preprocess: embedder.preprocess,
   };
   checkDecodeOptions(decode); // before any file is touched: a bad limit would fail them all
   const t0 = performance.now();

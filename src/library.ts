@@ -184,6 +184,7 @@ export class Library {
       timeoutMs: DECODE_DEFAULTS.timeoutMs,
       inputSize: this.embedder.inputSize,
       inputChannels: this.embedder.inputChannels,
+      preprocess: this.embedder.preprocess,
     };
   }
 

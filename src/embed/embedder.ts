@@ -2,6 +2,7 @@
  * What the engine needs from an encoder: preprocessed images in, L2-normalised d_model-wide
  * vectors out, at a width. The fast onnxruntime encoder and the tfjs reference both provide it.
  */
+import type { PreprocessSpec } from '../model/preprocess-spec.js';
 import type { WidthSpec } from '../model/widths.js';
 
 export interface Embedder {
@@ -12,6 +13,11 @@ export interface Embedder {
   /** Model input side and channels, for the decoder. */
   readonly inputSize: number;
   readonly inputChannels: number;
+  /**
+   * How the model wants images prepared (its config.json `preprocess`), for the decoder;
+   * absent means DEFAULT_PREPROCESS.
+   */
+  readonly preprocess?: PreprocessSpec;
   /** Canonical label of a width for this model ("1", "1/4", "1/8x10,1/4x10"). */
   widthLabel(width: WidthSpec): string;
   /** Mean active fraction of d_model over the layers (1 = full width). */

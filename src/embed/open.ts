@@ -64,6 +64,6 @@ export async function openTfjsEmbedder(modelDir: string): Promise<Embedder> {
   await initBackend({ purpose: 'inference' }); // before the first tensor
   const { loadModel } = await import('../model/weights.js');
   const { TfjsEmbedder } = await import('./tfjs-embedder.js');
-  const { model, modelId } = loadModel(modelDir);
-  return TfjsEmbedder.create(model, modelId);
+  const { model, modelId, preprocess } = loadModel(modelDir);
+  return TfjsEmbedder.create(model, modelId, preprocess);
 }

@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../model/backend.js';
 import { widthRank, type WidthSpec } from '../model/nesting.js';
 import type { MatMambaVision } from '../model/vision.js';
+import { DEFAULT_PREPROCESS, type PreprocessSpec } from '../model/preprocess-spec.js';
 import type { Embedder } from './embedder.js';
 
 export class TfjsEmbedder implements Embedder {
@@ -16,15 +17,20 @@ export class TfjsEmbedder implements Embedder {
   private constructor(
     private readonly model: MatMambaVision,
     readonly modelId: string,
+    readonly preprocess: PreprocessSpec,
   ) {
     this.dim = model.config.dModel;
     this.inputSize = model.config.imageSize;
     this.inputChannels = model.config.inChans;
   }
 
-  static async create(model: MatMambaVision, modelId: string): Promise<TfjsEmbedder> {
+  static async create(
+    model: MatMambaVision,
+    modelId: string,
+    preprocess: PreprocessSpec = DEFAULT_PREPROCESS,
+  ): Promise<TfjsEmbedder> {
     await initBackend({ purpose: 'inference' });
-    return new TfjsEmbedder(model, modelId);
+    return new TfjsEmbedder(model, modelId, preprocess);
   }
 
   widthLabel(width: WidthSpec): string {

@@ -3,10 +3,11 @@
  * weights hash. Imports no tfjs, so a process whose ONNX export is cached never loads it.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { NotFoundError, ValidationError, WeightsFormatError } from '../errors.js';
 import { parseConfig, type MatMambaVisionConfig } from './config.js';
+import { parsePreprocess, type PreprocessSpec } from './preprocess-spec.js';
 import { readSafetensors } from './safetensors.js';
 
 export const CONFIG_FILE = 'config.json';
@@ -21,6 +22,8 @@ export interface ModelDirInfo {
   readonly modelId: string;
   readonly configPath: string;
   readonly weightsPath: string;
+  /** Its preprocessing (config.json `preprocess`; absent: DEFAULT_PREPROCESS). */
+  readonly preprocess: PreprocessSpec;
 }
 
 /** sha256 (hex) of a weights file: what a model id and the export cache key are made from. */
@@ -51,6 +54,13 @@ export function readModelDir(dir: string): ModelDirInfo {
     if (err instanceof ValidationError) throw new ValidationError(`${configPath}: ${err.message}`);
     throw err;
   }
+  let preprocess: PreprocessSpec;
+  try {
+    preprocess = parsePreprocess((json as Record<string, unknown>)['preprocess']);
+  } catch (err) {
+    if (err instanceof ValidationError) throw new ValidationError(`${configPath}: ${err.message}`);
+    throw err;
+  }
   const sha = weightsSha256(weightsPath);
   const obj = json as Record<string, unknown>;
   // A converted checkpoint may name itself only in the weights' metadata (parsed only then).
@@ -65,5 +75,27 @@ export function readModelDir(dir: string): ModelDirInfo {
     modelId: modelIdOf(name, sha),
     configPath,
     weightsPath,
+    preprocess,
   };
+}
+
+/** What config.json records beside the model config. */
+export interface ModelConfigFields {
+  readonly name: string;
+  readonly modelId: string;
+  readonly trainedWidths?: readonly string[];
+  /** Any further top-level fields (an import's source, its preprocessing). */
+  readonly [key: string]: unknown;
+}
+
+/** Writes `dir/config.json` atomically (a temp file renamed into place). */
+export function writeModelConfig(
+  dir: string,
+  config: MatMambaVisionConfig,
+  fields: ModelConfigFields,
+): void {
+  const json = { format: 'matsearch/matmamba-vision', version: 1, ...fields, model: config };
+  const tmp = join(dir, `${CONFIG_FILE}.tmp-${process.pid}`);
+  writeFileSync(tmp, JSON.stringify(json, null, 2) + '\n');
+  renameSync(tmp, join(dir, CONFIG_FILE));
 }

@@ -5,7 +5,8 @@
  *   images [B, S, S, C] ─ patchify ─ ·W_patchᵀ ─ zero rows appended: the CLS slot (a suffix)
  *     and tail padding to whole SSD chunks ─ + (pos_embed + patch bias | cls + pos_embed[T] | 0)
  *     ─ [B, Lp, D] ─ n_layer × ( x + Mamba2_w(LayerNorm(x)) ) ─ token T (CLS) ─ LayerNorm
- *     ─ features [B, D] ─ / ‖·‖₂ ─ embedding [B, D]
+ *     (pool 'avg': LayerNorm of tokens 0..T-1, then their mean) ─ features [B, D]
+ *     ─ / ‖·‖₂ ─ embedding [B, D]
  *
  * The weights of a width are cut by nesting.ts's `sliceMixer` (the only place that knows the
  * nesting rule) and copied into the graph, so the file holds only the submodel. The batch is
@@ -198,11 +199,21 @@ function* buildSteps(
     h = g.op('Add', [h, mixed]); // [B, Lp, D]
     yield;
   }
-  const last = g.op('Reshape', [
-    g.op('Slice', [h, g.ints([L - 1]), g.ints([L]), g.ints([1])]),
-    g.ints([-1, D]),
-  ]); // [B, D], the CLS suffix
-  const features = ln(last, 'norm_f.weight', 'norm_f.bias'); // [B, D]
+  let features: string;
+  if (cfg.pool === 'avg') {
+    // The mean of the normed patch tokens, the CLS suffix and tail padding left out.
+    const patches = g.op('Slice', [h, g.ints([0]), g.ints([L - 1]), g.ints([1])]); // [B, T, D]
+    features = g.op('ReduceMean', [ln(patches, 'norm_f.weight', 'norm_f.bias')], {
+      axes: { ints: [1] },
+      keepdims: { i: 0 },
+    }); // [B, D]
+  } else {
+    const last = g.op('Reshape', [
+      g.op('Slice', [h, g.ints([L - 1]), g.ints([L]), g.ints([1])]),
+      g.ints([-1, D]),
+    ]); // [B, D], the CLS suffix
+    features = ln(last, 'norm_f.weight', 'norm_f.bias'); // [B, D]
+  }
   const norm = g.op('Max', [
     g.op('ReduceL2', [features], { axes: { ints: [-1] }, keepdims: { i: 1 } }),
     g.scalar(1e-12),

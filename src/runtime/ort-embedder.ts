@@ -6,6 +6,7 @@ import type { Embedder } from '../embed/embedder.js';
 import { ShapeError } from '../errors.js';
 import type { MatMambaVisionConfig } from '../model/config.js';
 import { readModelDir } from '../model/model-dir.js';
+import { DEFAULT_PREPROCESS, type PreprocessSpec } from '../model/preprocess-spec.js';
 import { resolveWidths, widthLabel, widthRank, type WidthSpec } from '../model/widths.js';
 import type { MatMambaVision } from '../model/vision.js';
 import { Encoder, type EncoderOptions } from './encoder.js';
@@ -29,6 +30,7 @@ export class OrtEmbedder implements Embedder {
   private constructor(
     private readonly encoder: Encoder,
     readonly modelId: string,
+    readonly preprocess: PreprocessSpec,
   ) {
     this.config = encoder.config;
     this.dim = this.config.dModel;
@@ -42,16 +44,24 @@ export class OrtEmbedder implements Embedder {
    */
   static async load(dir: string, opts: EncoderOptions = {}): Promise<OrtEmbedder> {
     const info = readModelDir(dir);
-    return new OrtEmbedder(await Encoder.load(dir, opts, info), withPrecision(info.modelId, opts));
+    return new OrtEmbedder(
+      await Encoder.load(dir, opts, info),
+      withPrecision(info.modelId, opts),
+      info.preprocess,
+    );
   }
 
   /** Over a model the caller keeps. */
   static async open(
     model: MatMambaVision,
     modelId: string,
-    opts: EncoderOptions = {},
+    opts: EncoderOptions & { preprocess?: PreprocessSpec } = {},
   ): Promise<OrtEmbedder> {
-    return new OrtEmbedder(await Encoder.open(model, opts), withPrecision(modelId, opts));
+    return new OrtEmbedder(
+      await Encoder.open(model, opts),
+      withPrecision(modelId, opts),
+      opts.preprocess ?? DEFAULT_PREPROCESS,
+    );
   }
 
   /** The encoder's execution provider ('cpu' or 'cuda'). */
