@@ -18,7 +18,14 @@ export interface Embedder {
   widthRank(width: WidthSpec): number;
   /** Optional: prepares `width` now (e.g. starts its inference session) so the first embed is fast. */
   warm?(width: WidthSpec): void;
+  /** Outputs of the model's classifier head; 0 or absent: it has none (it cannot classify). */
+  readonly nClasses?: number;
   /** Embeds normalised [S, S, C] images; returns one unit vector per image. */
   embed(inputs: readonly Float32Array[], width: WidthSpec): Promise<Float32Array[]>;
+  /**
+   * Optional: the classifier's logits of normalised [S, S, C] images at a width (the head is
+   * shared by every width); one nClasses-long array per image.
+   */
+  classify?(inputs: readonly Float32Array[], width: WidthSpec): Promise<Float32Array[]>;
   close(): Promise<void>;
 }

@@ -23,6 +23,7 @@ export class OrtEmbedder implements Embedder {
   readonly dim: number;
   readonly inputSize: number;
   readonly inputChannels: number;
+  readonly nClasses: number;
 
   private readonly config: MatMambaVisionConfig;
 
@@ -34,6 +35,7 @@ export class OrtEmbedder implements Embedder {
     this.dim = this.config.dModel;
     this.inputSize = this.config.imageSize;
     this.inputChannels = this.config.inChans;
+    this.nClasses = this.config.nClasses;
   }
 
   /**
@@ -73,6 +75,18 @@ export class OrtEmbedder implements Embedder {
 
   async embed(inputs: readonly Float32Array[], width: WidthSpec): Promise<Float32Array[]> {
     if (inputs.length === 0) return [];
+    const { embeddings } = await this.encoder.encode(this.batch(inputs), width);
+    return inputs.map((_, i) => embeddings.slice(i * this.dim, (i + 1) * this.dim));
+  }
+
+  async classify(inputs: readonly Float32Array[], width: WidthSpec): Promise<Float32Array[]> {
+    if (inputs.length === 0) return [];
+    const { logits, nClasses: K } = await this.encoder.classify(this.batch(inputs), width);
+    return inputs.map((_, i) => logits.slice(i * K, (i + 1) * K));
+  }
+
+  /** Inputs as one NHWC batch. */
+  private batch(inputs: readonly Float32Array[]): Float32Array {
     const per = this.inputSize * this.inputSize * this.inputChannels;
     const batch = new Float32Array(inputs.length * per);
     inputs.forEach((x, i) => {
@@ -81,8 +95,7 @@ export class OrtEmbedder implements Embedder {
       }
       batch.set(x, i * per);
     });
-    const { embeddings } = await this.encoder.encode(batch, width);
-    return inputs.map((_, i) => embeddings.slice(i * this.dim, (i + 1) * this.dim));
+    return batch;
   }
 
   async close(): Promise<void> {
