@@ -3,7 +3,7 @@
  * weights hash. Imports no tfjs, so a process whose ONNX export is cached never loads it.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { NotFoundError, ValidationError, WeightsFormatError } from '../errors.js';
 import { parseConfig, type MatMambaVisionConfig } from './config.js';
@@ -66,4 +66,25 @@ export function readModelDir(dir: string): ModelDirInfo {
     configPath,
     weightsPath,
   };
+}
+
+/** What config.json records beside the model config. */
+export interface ModelConfigFields {
+  readonly name: string;
+  readonly modelId: string;
+  readonly trainedWidths?: readonly string[];
+  /** Any further top-level fields (an import's source, its preprocessing). */
+  readonly [key: string]: unknown;
+}
+
+/** Writes `dir/config.json` atomically (a temp file renamed into place). */
+export function writeModelConfig(
+  dir: string,
+  config: MatMambaVisionConfig,
+  fields: ModelConfigFields,
+): void {
+  const json = { format: 'matsearch/matmamba-vision', version: 1, ...fields, model: config };
+  const tmp = join(dir, `${CONFIG_FILE}.tmp-${process.pid}`);
+  writeFileSync(tmp, JSON.stringify(json, null, 2) + '\n');
+  renameSync(tmp, join(dir, CONFIG_FILE));
 }

@@ -30,9 +30,7 @@ export function writeSafetensors(
   tensors: ReadonlyMap<string, { shape: readonly number[]; data: Float32Array }>,
   metadata: Record<string, string> = {},
 ): void {
-  const header: Record<string, unknown> = {};
-  if (Object.keys(metadata).length > 0) header['__metadata__'] = metadata;
-  let offset = 0;
+  const shapes = new Map<string, readonly number[]>();
   for (const [name, t] of tensors) {
     const n = t.shape.reduce((a, b) => a * b, 1);
     if (n !== t.data.length) {
@@ -40,21 +38,14 @@ export function writeSafetensors(
         `tensor '${name}': shape [${t.shape}] needs ${n} values, got ${t.data.length}`,
       );
     }
-    header[name] = { dtype: 'F32', shape: t.shape, data_offsets: [offset, offset + n * 4] };
-    offset += n * 4;
+    shapes.set(name, t.shape);
   }
-  let json = JSON.stringify(header);
-  json += ' '.repeat((8 - (json.length % 8)) % 8); // align the body to 8 bytes
-  const headerBytes = Buffer.from(json, 'utf8');
-  const prefix = Buffer.alloc(8);
-  prefix.writeBigUInt64LE(BigInt(headerBytes.length));
   const tmp = `${path}.tmp-${process.pid}`;
   const fd = openSync(tmp, 'w');
   try {
-    writeSync(fd, prefix);
-    writeSync(fd, headerBytes);
+    writeSync(fd, safetensorsHeader(shapes, metadata));
     for (const t of tensors.values()) {
-      writeSync(fd, littleEndianBytes(t.data));
+      writeSync(fd, float32Bytes(t.data));
     }
   } finally {
     closeSync(fd);
@@ -62,7 +53,33 @@ export function writeSafetensors(
   renameSync(tmp, path);
 }
 
-function littleEndianBytes(a: Float32Array): Uint8Array {
+/**
+ * The bytes before the body of a float32 safetensors file holding `shapes` in this order: the
+ * length prefix and the JSON header, padded so the body starts 8-byte aligned. A streaming
+ * writer writes this, then each tensor's float32Bytes in the same order.
+ */
+export function safetensorsHeader(
+  shapes: ReadonlyMap<string, readonly number[]>,
+  metadata: Record<string, string> = {},
+): Buffer {
+  const header: Record<string, unknown> = {};
+  if (Object.keys(metadata).length > 0) header['__metadata__'] = metadata;
+  let offset = 0;
+  for (const [name, shape] of shapes) {
+    const n = shape.reduce((a, b) => a * b, 1);
+    header[name] = { dtype: 'F32', shape, data_offsets: [offset, offset + n * 4] };
+    offset += n * 4;
+  }
+  const json = Buffer.from(JSON.stringify(header), 'utf8');
+  // Spaces pad the header so the body starts 8-byte aligned (counted in bytes, not characters).
+  const headerBytes = Buffer.concat([json, Buffer.alloc((8 - (json.length % 8)) % 8, 0x20)]);
+  const prefix = Buffer.alloc(8);
+  prefix.writeBigUInt64LE(BigInt(headerBytes.length));
+  return Buffer.concat([prefix, headerBytes]);
+}
+
+/** A float32 array's bytes as safetensors stores them (little-endian). */
+export function float32Bytes(a: Float32Array): Uint8Array {
   if (endianness() !== 'LE')
     throw new WeightsFormatError('writing safetensors needs a little-endian host');
   return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);

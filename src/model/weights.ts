@@ -3,11 +3,17 @@
  * tensors under the official MatMamba2Vision state_dict names, so a converted official checkpoint
  * (with its snake_case config) loads without renaming.
  */
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ShapeError } from '../errors.js';
 import type { MatMambaVisionConfig } from './config.js';
-import { CONFIG_FILE, modelIdOf, readModelDir, weightsSha256, WEIGHTS_FILE } from './model-dir.js';
+import {
+  modelIdOf,
+  readModelDir,
+  weightsSha256,
+  writeModelConfig,
+  WEIGHTS_FILE,
+} from './model-dir.js';
 import { paramShapes } from './params.js';
 import { readSafetensors, writeSafetensors } from './safetensors.js';
 import { MatMambaVision } from './vision.js';
@@ -53,17 +59,11 @@ export function saveWeights(
   const weightsPath = join(dir, WEIGHTS_FILE);
   writeSafetensors(weightsPath, tensors, { format: 'pt', name: meta.name, ...meta.extra });
   const modelId = modelIdOf(meta.name, weightsSha256(weightsPath));
-  const configJson = {
-    format: 'matsearch/matmamba-vision',
-    version: 1,
+  writeModelConfig(dir, config, {
     name: meta.name,
     modelId,
     ...(meta.trainedWidths ? { trainedWidths: [...meta.trainedWidths] } : {}),
-    model: config,
-  };
-  const tmp = join(dir, `${CONFIG_FILE}.tmp-${process.pid}`);
-  writeFileSync(tmp, JSON.stringify(configJson, null, 2) + '\n');
-  renameSync(tmp, join(dir, CONFIG_FILE));
+  });
   return modelId;
 }
 
