@@ -66,3 +66,10 @@ export class QueueError extends MatsearchError {
     super('E_QUEUE', message, options);
   }
 }
+
+/** The model has no classifier head (nClasses 0): it embeds, but cannot classify. */
+export class NoHeadError extends MatsearchError {
+  constructor(message: string) {
+    super('E_NO_HEAD', message);
+  }
+}

@@ -17,6 +17,7 @@ export const COMMANDS: Record<string, () => Promise<Command>> = {
   ingest: async () => (await import('./engine.js')).ingestCommand,
   refine: async () => (await import('./engine.js')).refineCommand,
   search: async () => (await import('./search.js')).searchCommand,
+  classify: async () => (await import('./classify.js')).classifyCommand,
   similar: async () => (await import('./engine.js')).similarCommand,
   dupes: async () => (await import('./engine.js')).dupesCommand,
   stats: async () => (await import('./engine.js')).statsCommand,

@@ -23,6 +23,7 @@ const USER_ERROR_CODES = new Set([
   'E_USAGE',
   'E_LOCKED',
   'E_MODEL_MISMATCH',
+  'E_NO_HEAD',
   'E_DECODE',
   'E_QUEUE',
   'EADDRINUSE',

@@ -20,6 +20,8 @@ export interface Embedder {
   warm?(width: WidthSpec): void;
   /** Outputs of the model's classifier head; 0 or absent: it has none (it cannot classify). */
   readonly nClasses?: number;
+  /** Names of those classes in index order, or null when they have none (model/class-labels.ts). */
+  readonly classLabels?: readonly string[] | null;
   /** Embeds normalised [S, S, C] images; returns one unit vector per image. */
   embed(inputs: readonly Float32Array[], width: WidthSpec): Promise<Float32Array[]>;
   /**

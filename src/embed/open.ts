@@ -64,6 +64,7 @@ export async function openTfjsEmbedder(modelDir: string): Promise<Embedder> {
   await initBackend({ purpose: 'inference' }); // before the first tensor
   const { loadModel } = await import('../model/weights.js');
   const { TfjsEmbedder } = await import('./tfjs-embedder.js');
+  const { readClassLabels } = await import('../model/class-labels.js');
   const { model, modelId } = loadModel(modelDir);
-  return TfjsEmbedder.create(model, modelId);
+  return TfjsEmbedder.create(model, modelId, readClassLabels(modelDir, model.config.nClasses));
 }

@@ -6,7 +6,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../model/backend.js';
 import { widthRank, type WidthSpec } from '../model/nesting.js';
 import type { MatMambaVision } from '../model/vision.js';
-import { ValidationError } from '../errors.js';
+import { NoHeadError } from '../errors.js';
+import { classLabels } from '../model/class-labels.js';
 import type { Embedder } from './embedder.js';
 
 export class TfjsEmbedder implements Embedder {
@@ -18,6 +19,7 @@ export class TfjsEmbedder implements Embedder {
   private constructor(
     private readonly model: MatMambaVision,
     readonly modelId: string,
+    readonly classLabels: readonly string[] | null,
   ) {
     this.dim = model.config.dModel;
     this.inputSize = model.config.imageSize;
@@ -25,9 +27,14 @@ export class TfjsEmbedder implements Embedder {
     this.nClasses = model.config.nClasses;
   }
 
-  static async create(model: MatMambaVision, modelId: string): Promise<TfjsEmbedder> {
+  /** `labels`: the class names (default: from model/class-labels.ts's rule for a bare config). */
+  static async create(
+    model: MatMambaVision,
+    modelId: string,
+    labels: readonly string[] | null = classLabels({}, model.config.nClasses),
+  ): Promise<TfjsEmbedder> {
     await initBackend({ purpose: 'inference' });
-    return new TfjsEmbedder(model, modelId);
+    return new TfjsEmbedder(model, modelId, labels);
   }
 
   widthLabel(width: WidthSpec): string {
@@ -47,7 +54,7 @@ export class TfjsEmbedder implements Embedder {
 
   async classify(inputs: readonly Float32Array[], width: WidthSpec): Promise<Float32Array[]> {
     if (this.nClasses === 0)
-      throw new ValidationError(
+      throw new NoHeadError(
         'this model has no classification head (nClasses is 0): it can embed, not classify',
       );
     return this.rows(inputs, this.nClasses, (x) => {

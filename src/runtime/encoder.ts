@@ -12,7 +12,7 @@
  *   const { logits } = await enc.classify(images, '1/4');   // a graph of its own, with the head
  *   await enc.close();
  */
-import { NotOpenError, ShapeError, ValidationError } from '../errors.js';
+import { NoHeadError, NotOpenError, ShapeError, ValidationError } from '../errors.js';
 import type { MatMambaVisionConfig } from '../model/config.js';
 import { readModelDir, type ModelDirInfo } from '../model/model-dir.js';
 import { resolveWidths, STANDARD_WIDTHS, widthLabel, type WidthSpec } from '../model/widths.js';
@@ -241,7 +241,7 @@ export class Encoder {
     const cfg = this.source.config;
     const width = widthLabel(cfg, resolveWidths(cfg, widths));
     if (logits && cfg.nClasses === 0)
-      throw new ValidationError(
+      throw new NoHeadError(
         'this model has no classification head (nClasses is 0): it can embed, not classify',
       );
     const label = graphKey(width, logits);

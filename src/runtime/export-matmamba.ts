@@ -13,7 +13,7 @@
  * the one dynamic axis. A different `imageSize` interpolates the patch positions (pos-embed.ts).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { ValidationError } from '../errors.js';
+import { NoHeadError, ValidationError } from '../errors.js';
 import type { MatMambaVisionConfig } from '../model/config.js';
 import { resolveWidths, sliceMixer, widthLabel, type WidthSpec } from '../model/nesting.js';
 import { layerKey } from '../model/params.js';
@@ -170,7 +170,7 @@ function* buildSteps(
   const precision = opts.precision ?? 'fp32';
   const nClasses = opts.logits ? cfg.nClasses : 0;
   if (opts.logits && nClasses === 0)
-    throw new ValidationError('this model has no classification head (nClasses is 0)');
+    throw new NoHeadError('this model has no classification head (nClasses is 0)');
   const g = new GraphBuilder(`matmamba_vision_${label}`);
   const images = g.input(ONNX_INPUT, ['batch', S, S, cfg.inChans]);
 

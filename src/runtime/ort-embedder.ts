@@ -5,6 +5,7 @@
 import type { Embedder } from '../embed/embedder.js';
 import { ShapeError } from '../errors.js';
 import type { MatMambaVisionConfig } from '../model/config.js';
+import { classLabels, readClassLabels } from '../model/class-labels.js';
 import { readModelDir } from '../model/model-dir.js';
 import { resolveWidths, widthLabel, widthRank, type WidthSpec } from '../model/widths.js';
 import type { MatMambaVision } from '../model/vision.js';
@@ -30,6 +31,7 @@ export class OrtEmbedder implements Embedder {
   private constructor(
     private readonly encoder: Encoder,
     readonly modelId: string,
+    readonly classLabels: readonly string[] | null,
   ) {
     this.config = encoder.config;
     this.dim = this.config.dModel;
@@ -44,7 +46,12 @@ export class OrtEmbedder implements Embedder {
    */
   static async load(dir: string, opts: EncoderOptions = {}): Promise<OrtEmbedder> {
     const info = readModelDir(dir);
-    return new OrtEmbedder(await Encoder.load(dir, opts, info), withPrecision(info.modelId, opts));
+    const labels = readClassLabels(dir, info.config.nClasses);
+    return new OrtEmbedder(
+      await Encoder.load(dir, opts, info),
+      withPrecision(info.modelId, opts),
+      labels,
+    );
   }
 
   /** Over a model the caller keeps. */
@@ -53,7 +60,11 @@ export class OrtEmbedder implements Embedder {
     modelId: string,
     opts: EncoderOptions = {},
   ): Promise<OrtEmbedder> {
-    return new OrtEmbedder(await Encoder.open(model, opts), withPrecision(modelId, opts));
+    return new OrtEmbedder(
+      await Encoder.open(model, opts),
+      withPrecision(modelId, opts),
+      classLabels({}, model.config.nClasses),
+    );
   }
 
   /** The encoder's execution provider ('cpu' or 'cuda'). */
