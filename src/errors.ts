@@ -73,3 +73,10 @@ export class NoHeadError extends MatsearchError {
     super('E_NO_HEAD', message);
   }
 }
+
+/** The model hub could not be reached, refused, or sent a file that fails its checksum. */
+export class HubError extends MatsearchError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('E_HUB', message, options);
+  }
+}
