@@ -22,7 +22,14 @@ import {
   type IngestSummary,
 } from '../ingest/pipeline.js';
 import { acquireLock, LockedError } from '../ingest/lock.js';
-import { decodeInput, DECODE_DEFAULTS } from '../ingest/decode.js';
+import { decodeInput } from '../ingest/decode.js';
+import {
+  checkCanClassify,
+  classifyInputs,
+  type Classification,
+  type ClassifyOptions,
+} from './classify/classify.js';
+import { queryDecodeOptions } from './embed/input-options.js';
 import { ModelMismatchError, NotOpenError } from './errors.js';
 
 /** Where a library records its coarse index choice (database meta). */
@@ -178,14 +185,18 @@ export class Library {
   }
 
   private inputOptions() {
-    return {
-      maxPixels: DECODE_DEFAULTS.maxPixels,
-      // Queries get the ingest's default limit: a slow one's decoder is killed at it.
-      timeoutMs: DECODE_DEFAULTS.timeoutMs,
-      inputSize: this.embedder.inputSize,
-      inputChannels: this.embedder.inputChannels,
-      preprocess: this.embedder.preprocess,
-    };
+    return queryDecodeOptions(this.embedder);
+  }
+
+  /**
+   * Classifies an image (decoded like a query) with the model's head; a model without one is
+   * refused (NoHeadError) before anything is decoded. The library's vectors play no part.
+   */
+  async classifyBytes(bytes: Buffer, o: ClassifyOptions = {}): Promise<Classification> {
+    this.check();
+    checkCanClassify(this.embedder);
+    const input = await decodeInput(bytes, this.inputOptions());
+    return (await classifyInputs(this.embedder, [input], o))[0]!;
   }
 
   /** More like an image already in the library (no encoding). */

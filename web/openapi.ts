@@ -4,6 +4,8 @@
  */
 import { z } from 'zod';
 import {
+  ClassifyForm,
+  ClassifyResponse,
   ErrorResponse,
   HealthResponse,
   ImageDetail,
@@ -44,6 +46,8 @@ interface RouteDoc {
   readonly multipart?: { fields?: z.ZodType; file: string; maxFiles: string };
   /** Gated by the search queue: may answer 503 with Retry-After. */
   readonly queued?: boolean;
+  /** Error statuses of this route alone, with what they mean here. */
+  readonly errors?: Readonly<Record<number, string>>;
   readonly responses: Record<string, Response>;
 }
 
@@ -63,6 +67,19 @@ export const ROUTES: readonly RouteDoc[] = [
     json: SearchJson,
     queued: true,
     responses: { 200: ok('Ranked results with per-stage timings.', SearchResponse) },
+  },
+  {
+    method: 'post',
+    path: '/api/classify',
+    tag: 'classify',
+    summary:
+      "The model's classes for an uploaded image (multipart field `image`), with probabilities: the official ImageNet models name the 1000 ImageNet-1k classes.",
+    multipart: { fields: ClassifyForm, file: 'image', maxFiles: 'one' },
+    queued: true,
+    errors: {
+      409: 'The served model has no classification head (E_NO_HEAD): serve a model with one, e.g. an imported official ImageNet checkpoint.',
+    },
+    responses: { 200: ok('The top classes.', ClassifyResponse) },
   },
   {
     method: 'get',
@@ -274,9 +291,10 @@ export function openApiDocument(): Json {
       ...(r.queued || r.write ? [503] : []),
       ...(r.write ? [507] : []),
     ];
-    for (const e of errors)
+    for (const e of Object.keys(r.errors ?? {})) if (!errors.includes(+e)) errors.push(+e);
+    for (const e of errors.sort((a, b) => a - b))
       responses[e] = {
-        description: errorDescriptions[e],
+        description: r.errors?.[e] ?? errorDescriptions[e],
         content: { 'application/json': { schema: errorRef } },
       };
     (paths[r.path] ??= {})[r.method] = {
@@ -297,7 +315,7 @@ export function openApiDocument(): Json {
       description:
         'Adaptive image retrieval: search by example at a chosen encoder width, browse, upload and ingest. Write routes need the API key when the server has one. Every route answers 403 to a Host header that is not localhost, an IP address or a name the server was started with (--host, --allowed-host): DNS rebinding.',
     },
-    tags: ['search', 'images', 'jobs', 'system'].map((name) => ({ name })),
+    tags: ['search', 'classify', 'images', 'jobs', 'system'].map((name) => ({ name })),
     paths,
     components: {
       schemas: components,

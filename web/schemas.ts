@@ -97,6 +97,22 @@ export const SearchJson = z
 
 export const SimilarQuery = z.strictObject({ k, rerank, min_score: minScore, shortlist });
 
+/** Multipart classify: the image in the file field `image`, options as text fields. */
+export const ClassifyForm = z
+  .strictObject({
+    width: z
+      .string({ error: 'must be a string' })
+      .max(200, { error: 'must be at most 200 characters' })
+      .optional()
+      .describe(
+        "Encoder width: '1' (default), '1/2', '1/4', '1/8' or a Mix'n'Match spec; the classifier head is shared by every width.",
+      ),
+    top: number(1, 1000, true)
+      .optional()
+      .describe('Classes returned, most probable first (default 5; at most the model has).'),
+  })
+  .meta({ id: 'ClassifyForm', description: 'Classify an uploaded image (field `image`).' });
+
 export const ListQuery = z.strictObject({
   cursor: z
     .string()
@@ -191,6 +207,33 @@ export const SearchResponse = z
     model_id: z.string(),
   })
   .meta({ id: 'SearchResponse' });
+
+export const ClassifyResponse = z
+  .object({
+    classes: z
+      .array(
+        z.object({
+          index: z.number().int().describe("Class index (the head's output row)."),
+          label: z
+            .string()
+            .nullable()
+            .describe(
+              "The class's name: from the model's config.json labels, else ImageNet-1k for a 1000-class head; null when it has none.",
+            ),
+          probability: z.number().describe('Softmax probability (0-1).'),
+        }),
+      )
+      .describe('The top classes, most probable first.'),
+    width: z.string().describe('Width the image was encoded at.'),
+    model_id: z.string(),
+    timings_ms: z
+      .object({
+        queue: z.number().describe('Waiting for a slot (classify shares the search queue).'),
+        total: z.number().describe('The whole request, server side.'),
+      })
+      .describe('Timings in milliseconds.'),
+  })
+  .meta({ id: 'ClassifyResponse' });
 
 export const ImageSummary = z
   .object({

@@ -24,7 +24,16 @@ export interface Embedder {
   widthRank(width: WidthSpec): number;
   /** Optional: prepares `width` now (e.g. starts its inference session) so the first embed is fast. */
   warm?(width: WidthSpec): void;
+  /** Outputs of the model's classifier head; 0 or absent: it has none (it cannot classify). */
+  readonly nClasses?: number;
+  /** Names of those classes in index order, or null when they have none (model/class-labels.ts). */
+  readonly classLabels?: readonly string[] | null;
   /** Embeds normalised [S, S, C] images; returns one unit vector per image. */
   embed(inputs: readonly Float32Array[], width: WidthSpec): Promise<Float32Array[]>;
+  /**
+   * Optional: the classifier's logits of normalised [S, S, C] images at a width (the head is
+   * shared by every width); one nClasses-long array per image.
+   */
+  classify?(inputs: readonly Float32Array[], width: WidthSpec): Promise<Float32Array[]>;
   close(): Promise<void>;
 }

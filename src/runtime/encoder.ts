@@ -9,9 +9,10 @@
  *
  *   const enc = await Encoder.open(model);            // or Encoder.load('models/general-tiny')
  *   const { embeddings, width } = await enc.encode(images, '1/4');   // images NHWC, normalised
+ *   const { logits } = await enc.classify(images, '1/4');   // a graph of its own, with the head
  *   await enc.close();
  */
-import { NotOpenError, ShapeError, ValidationError } from '../errors.js';
+import { NoHeadError, NotOpenError, ShapeError, ValidationError } from '../errors.js';
 import type { MatMambaVisionConfig } from '../model/config.js';
 import { readModelDir, type ModelDirInfo } from '../model/model-dir.js';
 import { resolveWidths, STANDARD_WIDTHS, widthLabel, type WidthSpec } from '../model/widths.js';
@@ -97,6 +98,15 @@ export interface EncodeResult {
   /** Execution provider that ran it. */
   readonly provider: Provider;
 }
+
+export interface ClassifyResult extends EncodeResult {
+  /** Classifier logits [batch, nClasses], row-major. */
+  readonly logits: Float32Array;
+  readonly nClasses: number;
+}
+
+/** Cache key of a graph: its width label, marked when it also outputs logits. */
+const graphKey = (label: string, logits: boolean) => (logits ? `${label}+logits` : label);
 
 let encoderCount = 0;
 
@@ -217,26 +227,34 @@ export class Encoder {
     return this.source.config.dModel;
   }
 
-  /** Bytes of the cached ONNX model at a width, exporting it on first use. */
-  async onnx(widths: WidthSpec = 1): Promise<OnnxExport> {
-    return this.cached(widths).ex;
+  /** Bytes of the cached ONNX model at a width (with its head: `logits`), exported on first use. */
+  async onnx(widths: WidthSpec = 1, logits = false): Promise<OnnxExport> {
+    return this.cached(widths, logits).ex;
   }
 
-  /** The export of a width, made the most recently used (exported now if not cached). */
-  private cached(widths: WidthSpec): { label: string; ex: Promise<OnnxExport> } {
+  /**
+   * The export of a width, made the most recently used (exported now if not cached). A graph
+   * with the head is another graph: `label` is then the width label marked '+logits'.
+   */
+  private cached(widths: WidthSpec, logits = false): { label: string; ex: Promise<OnnxExport> } {
     this.open();
     const cfg = this.source.config;
-    const label = widthLabel(cfg, resolveWidths(cfg, widths));
+    const width = widthLabel(cfg, resolveWidths(cfg, widths));
+    if (logits && cfg.nClasses === 0)
+      throw new NoHeadError(
+        'this model has no classification head (nClasses is 0): it can embed, not classify',
+      );
+    const label = graphKey(width, logits);
     let ex = this.exports.get(label);
     if (ex)
       this.exports.delete(label); // re-inserted last: the most recently used
     else {
-      ex = this.exportOf(label);
+      ex = this.exportOf(width, logits);
       const made = ex;
       made.then(
         (e) => {
           if (this.exports.get(label) !== made) return; // evicted or closed meanwhile
-          if ((STANDARD_WIDTHS as readonly string[]).includes(label)) return; // kept for good
+          if ((STANDARD_WIDTHS as readonly string[]).includes(width)) return; // kept for good
           this.sizes.set(label, e.bytes.length);
           this.cachedBytes += e.bytes.length;
           this.evict();
@@ -251,10 +269,10 @@ export class Encoder {
   }
 
   /** A width's graph: from the disk cache, else exported now (and stored there). */
-  private async exportOf(label: string): Promise<OnnxExport> {
+  private async exportOf(label: string, logits: boolean): Promise<OnnxExport> {
     const disk = this.diskCache;
     const id = this.source.cacheId;
-    const opts = { widths: label, chunkSize: this.chunkSize, precision: this.precision };
+    const opts = { widths: label, chunkSize: this.chunkSize, precision: this.precision, logits };
     if (!disk || !id) return exportGraph(await this.source.model(), opts);
     const key = exportKey({
       weightsSha256: id.weightsSha256,
@@ -262,6 +280,7 @@ export class Encoder {
       chunkSize: this.chunkSize,
       imageSize: this.source.config.imageSize,
       precision: this.precision,
+      logits,
     });
     const hit = disk.read(key);
     if (typeof hit !== 'string') return hit;
@@ -277,7 +296,8 @@ export class Encoder {
     } catch (err) {
       where = `not cached: ${(err as Error).message}`; // a read-only home still encodes
     }
-    const what = this.precision === 'fp32' ? '' : ` (${this.precision})`;
+    const what =
+      (this.precision === 'fp32' ? '' : ` (${this.precision})`) + (logits ? ' with its head' : '');
     this.log(
       `exported ${id.name} at width ${label}${what} to ONNX in ${ms.toFixed(0)} ms (once; ${where})`,
     );
@@ -339,14 +359,30 @@ export class Encoder {
    * at a width (one fraction, or per-layer widths). The caller's array is not modified.
    */
   encode(images: Float32Array, widths: WidthSpec = 1): Promise<EncodeResult> {
-    const run = this.run(images, widths);
+    return this.track(this.run(images, widths, false));
+  }
+
+  /**
+   * Embeds and classifies a batch like `encode`, through a graph that also outputs the head's
+   * logits (exported apart, so that embedding-only runs never pay for the head).
+   */
+  async classify(images: Float32Array, widths: WidthSpec = 1): Promise<ClassifyResult> {
+    const r = await this.track(this.run(images, widths, true));
+    return { ...r, logits: r.logits!, nClasses: this.source.config.nClasses };
+  }
+
+  private track<T>(run: Promise<T>): Promise<T> {
     this.inflight.add(run);
     const done = () => this.inflight.delete(run);
     run.then(done, done);
     return run;
   }
 
-  private async run(images: Float32Array, widths: WidthSpec): Promise<EncodeResult> {
+  private async run(
+    images: Float32Array,
+    widths: WidthSpec,
+    logits: boolean,
+  ): Promise<EncodeResult & { logits?: Float32Array }> {
     const pool = this.open();
     const cfg = this.source.config;
     const per = cfg.imageSize * cfg.imageSize * cfg.inChans;
@@ -357,7 +393,7 @@ export class Encoder {
       );
     }
     const batch = images.length / per;
-    const entry = this.cached(widths);
+    const entry = this.cached(widths, logits);
     this.inUse.set(entry.label, (this.inUse.get(entry.label) ?? 0) + 1);
     try {
       return await this.runWith(pool, images, batch, await entry.ex);
@@ -374,9 +410,9 @@ export class Encoder {
     images: Float32Array,
     batch: number,
     ex: OnnxExport,
-  ): Promise<EncodeResult> {
+  ): Promise<EncodeResult & { logits?: Float32Array }> {
     const per = images.length / batch;
-    const key = `${this.id}:${ex.widthLabel}`;
+    const key = `${this.id}:${graphKey(ex.widthLabel, ex.nClasses > 0)}`;
     // One shard per worker (one only on a GPU), whole micro-batches where possible.
     const nShards =
       this.provider === 'cuda' ? 1 : Math.min(pool.size, Math.ceil(batch / this.microBatch));
@@ -400,7 +436,12 @@ export class Encoder {
           provider: this.provider,
           images: shard,
           batch: n,
-          shape: { imageSize: ex.imageSize, inChans: ex.inChans, dModel: ex.dModel },
+          shape: {
+            imageSize: ex.imageSize,
+            inChans: ex.inChans,
+            dModel: ex.dModel,
+            nClasses: ex.nClasses,
+          },
           microBatch: this.microBatch,
         },
         [shard.buffer],
@@ -409,13 +450,17 @@ export class Encoder {
     });
     const replies = await Promise.all(parts);
     const D = ex.dModel;
+    const K = ex.nClasses;
     const embeddings = new Float32Array(batch * D);
+    const logits = K > 0 ? new Float32Array(batch * K) : undefined;
     let row = 0;
     replies.forEach((r, i) => {
       embeddings.set(r.embeddings!, row * D);
+      logits?.set(r.logits!, row * K);
       row += sizes[i]!;
     });
     return {
+      ...(logits ? { logits } : {}),
       embeddings,
       batch,
       dim: D,

@@ -79,6 +79,8 @@ export interface ExportKeyParts {
   readonly imageSize: number;
   /** Numeric precision of the graph's matrix multiplications. */
   readonly precision: string;
+  /** Whether the graph also outputs the classifier's logits (default false). */
+  readonly logits?: boolean;
 }
 
 /** The key string of an export: every part, plus the exporter's code version. */
@@ -89,6 +91,7 @@ export function exportKey(p: ExportKeyParts): string {
     `chunk=${p.chunkSize}`,
     `image=${p.imageSize}`,
     `precision=${p.precision}`,
+    `outputs=${p.logits ? 'embedding+logits' : 'embedding'}`,
     `exporter=${exporterVersion()}`,
   ].join(';');
 }

@@ -36,7 +36,7 @@ async function handle(req: WorkerRequest): Promise<WorkerReply> {
   const s = await session(req);
   if (req.kind === 'load') return { id: req.id, ok: true };
   const out = await runImages(s, req.images, req.batch, req.shape, req.microBatch);
-  return { id: req.id, ok: true, features: out.features, embeddings: out.embeddings };
+  return { id: req.id, ok: true, ...out };
 }
 
 const port = parentPort;
@@ -53,7 +53,9 @@ port.on('message', (req: WorkerRequest) => {
       reply = { id: req.id, ok: false, message: (err as Error).message, code };
     }
     const transfer = reply.ok
-      ? [reply.features?.buffer, reply.embeddings?.buffer].filter((b) => b !== undefined)
+      ? [reply.features?.buffer, reply.embeddings?.buffer, reply.logits?.buffer].filter(
+          (b) => b !== undefined,
+        )
       : [];
     port.postMessage(reply, transfer as ArrayBuffer[]);
   });
