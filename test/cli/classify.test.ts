@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { queryDecodeOptions } from '../../src/embed/input-options.js';
 import { classLabels, IMAGENET_LABELS } from '../../src/model/class-labels.js';
 import { importCheckpoint } from '../../src/model/import-checkpoint.js';
+import { readModelDir } from '../../src/model/model-dir.js';
 import { decodeInput } from '../../ingest/decode.js';
 import { fixtureWeights, FIXTURE_REF, HUB_FIXTURE, refTopClasses } from '../classify/fixture.js';
 import { saveTestModel } from '../ingest/fixtures.js';
@@ -40,7 +41,12 @@ function run(args: string[]) {
 async function oracle(file: string, fraction: number, k: number) {
   const input = await decodeInput(
     readFileSync(file),
-    queryDecodeOptions({ inputSize: FIXTURE_REF.imageSize, inputChannels: FIXTURE_REF.inChans }),
+    // Decoded the way the imported model asks (its config.json records the official crop).
+    queryDecodeOptions({
+      inputSize: FIXTURE_REF.imageSize,
+      inputChannels: FIXTURE_REF.inChans,
+      preprocess: readModelDir(model).preprocess,
+    }),
   );
   return refTopClasses(fixtureWeights(), input, fraction, k);
 }

@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { queryDecodeOptions } from '../../src/embed/input-options.js';
 import { Library } from '../../src/library.js';
 import { importCheckpoint } from '../../src/model/import-checkpoint.js';
+import { readModelDir } from '../../src/model/model-dir.js';
 import { OrtEmbedder } from '../../src/runtime/ort-embedder.js';
 import { decodeInput } from '../../ingest/decode.js';
 import { ClassifyResponse } from '../../web/schemas.js';
@@ -73,7 +74,12 @@ test("the response has the reference's top classes and probabilities", async () 
   assert.match(body.model_id, /^fixture@/);
   const input = await decodeInput(
     readFileSync(PHOTO),
-    queryDecodeOptions({ inputSize: FIXTURE_REF.imageSize, inputChannels: FIXTURE_REF.inChans }),
+    // Decoded the way the imported model asks (its config.json records the official crop).
+    queryDecodeOptions({
+      inputSize: FIXTURE_REF.imageSize,
+      inputChannels: FIXTURE_REF.inChans,
+      preprocess: readModelDir(join(root, 'model')).preprocess,
+    }),
   );
   const want = refTopClasses(fixtureWeights(), input, 0.5, 4);
   assert.deepEqual(
