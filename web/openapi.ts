@@ -20,6 +20,7 @@ import {
   StatsResponse,
   UploadResponse,
 } from './schemas.js';
+import { CliStats, DupeGroups, SearchLine } from '../src/wire.js';
 
 type Json = Record<string, unknown>;
 
@@ -289,6 +290,8 @@ export function openApiDocument(): Json {
       responses,
     };
   }
+  // The CLI's own --json formats, beside the API's (one schema per wire format: src/wire.ts).
+  for (const s of [SearchLine, DupeGroups, CliStats]) jsonSchema(s, 'output', components);
   return {
     openapi: '3.1.0',
     info: {
