@@ -243,7 +243,7 @@ export function openApiDocument(): Json {
                 [r.multipart.file]: {
                   type: 'string',
                   format: 'binary',
-                  description: `Image file(s), ${r.multipart.maxFiles}: JPEG, PNG, GIF, WebP, AVIF or TIFF, judged by content.`,
+                  description: `Image file(s), ${r.multipart.maxFiles}: JPEG, PNG, GIF, WebP, AVIF, TIFF or BMP, judged by content.`,
                 },
               },
             },

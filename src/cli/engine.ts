@@ -137,6 +137,8 @@ export const ingestCommand: Command = {
         `${summary.embedded} embedded in ${summary.seconds.toFixed(1)} s (${summary.imagesPerSecond.toFixed(1)} images/s)`,
     );
     for (const e of summary.errors) console.log(`  ${e.path}: ${e.error}`);
+    for (const s of summary.skipped)
+      console.log(`skipped ${s.files} file(s) such as ${s.example}: ${s.reason}`);
     if (summary.pruneSkipped.length > 0)
       console.log(
         `not pruned (could not be read, entries kept): ${summary.pruneSkipped.join(', ')}`,
