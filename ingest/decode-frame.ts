@@ -8,6 +8,7 @@ import sharp from 'sharp';
 import type { FailureLimit } from '../src/store/store.js';
 import { preprocessImage } from '../src/runtime/preprocess.js';
 import type { PreprocessSpec } from '../src/model/preprocess-spec.js';
+import { decodeBmp, isBmp } from './bmp.js';
 import { DecodeError, firstLine } from './decode-error.js';
 
 export interface FrameOptions {
@@ -39,7 +40,10 @@ export async function decodeFrame(
   // libvips' own timeout (whole seconds) stops a streamed decode where it is.
   const seconds = o.timeoutMs > 0 ? Math.max(1, Math.ceil(o.timeoutMs / 1000)) : 0;
   try {
-    const { data, info } = await sharp(bytes, {
+    // BMP: decoded here to raw RGBA (bmp.ts), since libvips has no BMP loader.
+    const bmp = isBmp(bytes) ? decodeBmp(bytes) : null;
+    const { data, info } = await sharp(bmp ? bmp.data : bytes, {
+      ...(bmp ? { raw: { width: bmp.width, height: bmp.height, channels: bmp.channels } } : {}),
       limitInputPixels: o.maxPixels,
       failOn: 'error',
       animated: false,

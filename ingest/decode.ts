@@ -1,7 +1,7 @@
 /**
  * Decoding one image file for the library: content hash, metadata, a 256 px WebP thumbnail and
  * the model's input pixels. Anything sharp (libvips) reads is accepted: JPEG, PNG, WebP, AVIF,
- * GIF (first frame), TIFF, SVG. EXIF orientation is applied; CMYK, 16-bit, grey and alpha are
+ * GIF (first frame), TIFF, SVG; and BMP, which libvips lacks, through bmp.ts. EXIF orientation is applied; CMYK, 16-bit, grey and alpha are
  * brought to 8-bit sRGB on white; a decompression bomb is refused before decoding, by a pixel cap
  * and by what its decoded frame would take in bytes (pixels x channels x bytes per sample: a
  * small 16-bit RGBA interlaced PNG can need gigabytes). Each file is decoded once, shrunk on load
@@ -20,6 +20,7 @@ import sharp, { type Metadata } from 'sharp';
 import { ValidationError } from '../src/errors.js';
 import type { FailureLimit } from '../src/store/store.js';
 import type { PreprocessSpec } from '../src/model/preprocess-spec.js';
+import { bmpHeader, isBmp, type BmpHeader } from './bmp.js';
 import { DecodeError, firstLine } from './decode-error.js';
 import { decodeFrame } from './decode-frame.js';
 import { decodePool } from './decode-pool.js';
@@ -185,6 +186,28 @@ export async function readBytes(path: string, maxBytes: number): Promise<Buffer>
 }
 
 /**
+ * A BMP's header as sharp would describe it: decoded to 8-bit RGBA (bmp.ts), so its cost is
+ * known before decoding, and as a format libvips does not stream, it decodes in a decoder
+ * process that the timeout kills (mayBeSlow).
+ */
+function bmpMetadata(h: BmpHeader): Metadata {
+  const { width, height } = h;
+  return {
+    format: 'bmp' as Metadata['format'], // not a format sharp names
+    width,
+    height,
+    autoOrient: { width, height },
+    channels: 4,
+    depth: 'uchar',
+    space: 'srgb',
+    isProgressive: false,
+    isPalette: h.bitCount <= 8,
+    hasProfile: false,
+    hasAlpha: h.masks[3] !== 0,
+  };
+}
+
+/**
  * Reads the header only (no pixels are decoded, so no cap is needed to read it) and refuses an
  * image over the pixel cap with a message that says by how much.
  */
@@ -195,8 +218,11 @@ async function checkedHeader(
 ): Promise<Metadata> {
   let meta: Metadata;
   try {
-    meta = await sharp(bytes, { limitInputPixels: false, animated: false }).metadata();
+    meta = isBmp(bytes)
+      ? bmpMetadata(bmpHeader(bytes))
+      : await sharp(bytes, { limitInputPixels: false, animated: false }).metadata();
   } catch (err) {
+    if (err instanceof DecodeError) throw err;
     throw new DecodeError(`not a readable image: ${firstLine(err)}`, { cause: err });
   }
   const w0 = meta.width ?? 0;

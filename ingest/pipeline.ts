@@ -68,6 +68,11 @@ export interface IngestSummary {
    */
   readonly pruneSkipped: readonly string[];
   /**
+   * Files the walk left out because their type cannot be decoded here (walk.ts UNDECODABLE), by
+   * reason: how many, and one of them. Not counted in `files` or as failures.
+   */
+  readonly skipped: readonly { reason: string; files: number; example: string }[];
+  /**
    * Vectors written: one per image embedded. Every file counts once in added, duplicates,
    * unchanged, reembedded or failed.
    */
@@ -113,11 +118,21 @@ export async function ingest(
   const progress = () =>
     o.onProgress?.({ total, done: handled(), embedded: counts.embedded, errors: counts.failed });
   const unreadable: string[] = [];
+  const skipped = new Map<string, { files: number; example: string }>();
   const files = [
-    ...walk(roots, o.walk ?? {}, (path, err) => {
-      unreadable.push(path);
-      writer.noteError(path, err.message);
-    }),
+    ...walk(
+      roots,
+      o.walk ?? {},
+      (path, err) => {
+        unreadable.push(path);
+        writer.noteError(path, err.message);
+      },
+      (path, reason) => {
+        const s = skipped.get(reason);
+        if (s) s.files++;
+        else skipped.set(reason, { files: 1, example: path });
+      },
+    ),
   ];
   let pruneSkipped: string[] = [];
   total = files.length;
@@ -212,6 +227,7 @@ export async function ingest(
     files: files.length,
     ...counts,
     pruneSkipped,
+    skipped: [...skipped].map(([reason, s]) => ({ reason, ...s })),
     seconds,
     imagesPerSecond: counts.embedded / Math.max(seconds, 1e-9),
     errors: writer.errors,

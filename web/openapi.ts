@@ -22,6 +22,7 @@ import {
   StatsResponse,
   UploadResponse,
 } from './schemas.js';
+import { CliStats, DupeGroups, SearchLine } from '../src/wire.js';
 
 type Json = Record<string, unknown>;
 
@@ -259,7 +260,7 @@ export function openApiDocument(): Json {
                 [r.multipart.file]: {
                   type: 'string',
                   format: 'binary',
-                  description: `Image file(s), ${r.multipart.maxFiles}: JPEG, PNG, GIF, WebP, AVIF or TIFF, judged by content.`,
+                  description: `Image file(s), ${r.multipart.maxFiles}: JPEG, PNG, GIF, WebP, AVIF, TIFF or BMP, judged by content.`,
                 },
               },
             },
@@ -307,6 +308,8 @@ export function openApiDocument(): Json {
       responses,
     };
   }
+  // The CLI's own --json formats, beside the API's (one schema per wire format: src/wire.ts).
+  for (const s of [SearchLine, DupeGroups, CliStats]) jsonSchema(s, 'output', components);
   return {
     openapi: '3.1.0',
     info: {
