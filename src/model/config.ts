@@ -5,7 +5,6 @@
  * A config read from JSON passes `parseConfig`, which accepts both our camelCase file and the
  * snake_case keys of the official MatMamba2Vision constructor.
  */
-import { z } from 'zod';
 import { ValidationError } from '../errors.js';
 
 export interface MatMambaVisionConfig {
@@ -158,50 +157,103 @@ export function dims(c: MatMambaVisionConfig) {
 
 // ---- JSON (de)serialisation ----------------------------------------------------------------
 
-const camelSchema = z.object({
-  dModel: z.number().int().positive(),
-  nLayer: z.number().int().positive(),
-  dState: z.number().int().positive().optional(),
-  dConv: z.number().int().positive().optional(),
-  expand: z.number().positive().optional(),
-  headDim: z.number().int().positive().optional(),
-  chunkSize: z.number().int().positive().optional(),
-  patchSize: z.number().int().positive().optional(),
-  imageSize: z.number().int().positive().optional(),
-  inChans: z.number().int().positive().optional(),
-  nClasses: z.number().int().nonnegative().optional(),
-  normEps: z.number().positive().optional(),
-});
+/**
+ * The JSON form's field checks. Hand-written rather than zod: config.json is read on every
+ * process start, and loading zod alone cost a one-query `matsearch search` ~0.15 s of CPU.
+ */
+type FieldKind = 'posInt' | 'positive' | 'nonNegInt' | 'zero';
+type Fields = Readonly<Record<string, readonly [FieldKind, 'required' | 'optional']>>;
+
+const KIND_TEXT: Record<FieldKind, string> = {
+  posInt: 'a positive integer',
+  positive: 'a number > 0',
+  nonNegInt: 'an integer >= 0',
+  zero: '0',
+};
+
+function fits(kind: FieldKind, v: unknown): boolean {
+  if (typeof v !== 'number' || !Number.isFinite(v)) return false;
+  switch (kind) {
+    case 'posInt':
+      return Number.isInteger(v) && v > 0;
+    case 'positive':
+      return v > 0;
+    case 'nonNegInt':
+      return Number.isInteger(v) && v >= 0;
+    case 'zero':
+      return v === 0;
+  }
+}
+
+/** Problems of `obj` against `fields` ('path: what is wrong'); unknown keys are ignored. */
+function check(obj: unknown, fields: Fields, prefix = ''): string[] {
+  if (!obj || typeof obj !== 'object' || Array.isArray(obj))
+    return [`${prefix || '(root)'}: expected an object`];
+  const o = obj as Record<string, unknown>;
+  const issues: string[] = [];
+  for (const [key, [kind, need]] of Object.entries(fields)) {
+    const v = o[key];
+    if (v === undefined && need === 'optional') continue;
+    if (!fits(kind, v))
+      issues.push(`${prefix}${key}: expected ${KIND_TEXT[kind]}, got ${JSON.stringify(v)}`);
+  }
+  return issues;
+}
+
+const CAMEL: Fields = {
+  dModel: ['posInt', 'required'],
+  nLayer: ['posInt', 'required'],
+  dState: ['posInt', 'optional'],
+  dConv: ['posInt', 'optional'],
+  expand: ['positive', 'optional'],
+  headDim: ['posInt', 'optional'],
+  chunkSize: ['posInt', 'optional'],
+  patchSize: ['posInt', 'optional'],
+  imageSize: ['posInt', 'optional'],
+  inChans: ['posInt', 'optional'],
+  nClasses: ['nonNegInt', 'optional'],
+  normEps: ['positive', 'optional'],
+};
 
 // The official constructor's keyword arguments (MatMamba2Vision(d_model=..., ssm_cfg={...})).
-const snakeSchema = z.object({
-  d_model: z.number().int().positive(),
-  n_layer: z.number().int().positive(),
-  n_classes: z.number().int().nonnegative().optional(),
-  patch_size: z.number().int().positive().optional(),
-  image_size: z.number().int().positive().optional(),
-  norm_epsilon: z.number().positive().optional(),
-  d_intermediate: z.literal(0).optional(),
-  ssm_cfg: z
-    .object({
-      d_state: z.number().int().positive().optional(),
-      d_conv: z.number().int().positive().optional(),
-      expand: z.number().positive().optional(),
-      chunk_size: z.number().int().positive().optional(),
-    })
-    .loose()
-    .optional(),
-});
+const SNAKE: Fields = {
+  d_model: ['posInt', 'required'],
+  n_layer: ['posInt', 'required'],
+  n_classes: ['nonNegInt', 'optional'],
+  patch_size: ['posInt', 'optional'],
+  image_size: ['posInt', 'optional'],
+  norm_epsilon: ['positive', 'optional'],
+  d_intermediate: ['zero', 'optional'],
+};
+
+const SSM_CFG: Fields = {
+  d_state: ['posInt', 'optional'],
+  d_conv: ['posInt', 'optional'],
+  expand: ['positive', 'optional'],
+  chunk_size: ['posInt', 'optional'],
+};
+
+type Snake = Record<string, number | undefined> & {
+  ssm_cfg?: Record<string, number | undefined>;
+};
 
 /** Parses a config object read from JSON (ours or the official snake_case form). */
 export function parseConfig(json: unknown): MatMambaVisionConfig {
   const inner =
     json && typeof json === 'object' && 'model' in json ? (json as { model: unknown }).model : json;
-  const camel = camelSchema.safeParse(inner);
-  if (camel.success) return makeConfig(stripUndefined(camel.data) as ConfigInput);
-  const snake = snakeSchema.safeParse(inner);
-  if (snake.success) {
-    const s = snake.data;
+  const camel = check(inner, CAMEL);
+  if (camel.length === 0) {
+    const o = inner as Record<string, unknown>;
+    const picked = Object.fromEntries(Object.keys(CAMEL).map((k) => [k, o[k]]));
+    return makeConfig(stripUndefined(picked) as ConfigInput);
+  }
+  const ssm = (inner as Snake | null)?.ssm_cfg;
+  const snake = [
+    ...check(inner, SNAKE),
+    ...(ssm === undefined ? [] : check(ssm, SSM_CFG, 'ssm_cfg.')),
+  ];
+  if (snake.length === 0) {
+    const s = inner as Snake;
     return makeConfig(
       stripUndefined({
         dModel: s.d_model,
@@ -210,17 +262,14 @@ export function parseConfig(json: unknown): MatMambaVisionConfig {
         patchSize: s.patch_size,
         imageSize: s.image_size,
         normEps: s.norm_epsilon,
-        dState: s.ssm_cfg?.d_state,
-        dConv: s.ssm_cfg?.d_conv,
-        expand: s.ssm_cfg?.expand,
-        chunkSize: s.ssm_cfg?.chunk_size,
+        dState: ssm?.d_state,
+        dConv: ssm?.d_conv,
+        expand: ssm?.expand,
+        chunkSize: ssm?.chunk_size,
       }) as ConfigInput,
     );
   }
-  const issues = camel.error.issues
-    .map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`)
-    .join('; ');
-  throw new ValidationError(`invalid model config: ${issues}`);
+  throw new ValidationError(`invalid model config: ${camel.join('; ')}`);
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

@@ -71,6 +71,11 @@ async function exportGraph(
   return exportMatMambaAsync(model, opts);
 }
 
+/** Where a model directory's weights hash is recorded: beside the exports (none without them). */
+export function hashCacheOf(opts: EncoderOptions): { hashCache?: string | false } {
+  return opts.exportCache === undefined ? {} : { hashCache: opts.exportCache };
+}
+
 /** What the width cache holds. */
 export interface EncoderCacheStats {
   /** Mix'n'Match specs cached (the standard widths, always kept, are not counted). */
@@ -144,7 +149,7 @@ export class Encoder {
   static async load(
     dir: string,
     opts: EncoderOptions = {},
-    info: ModelDirInfo = readModelDir(dir),
+    info: ModelDirInfo = readModelDir(dir, hashCacheOf(opts)),
   ): Promise<Encoder> {
     let loaded: Promise<MatMambaVision> | undefined;
     const source: ModelSource = {

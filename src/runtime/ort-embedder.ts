@@ -8,7 +8,7 @@ import type { MatMambaVisionConfig } from '../model/config.js';
 import { readModelDir } from '../model/model-dir.js';
 import { resolveWidths, widthLabel, widthRank, type WidthSpec } from '../model/widths.js';
 import type { MatMambaVision } from '../model/vision.js';
-import { Encoder, type EncoderOptions } from './encoder.js';
+import { Encoder, hashCacheOf, type EncoderOptions } from './encoder.js';
 
 /**
  * The id vectors are stored under: an int8 encoder's vectors are another model's (`name@hash+int8`),
@@ -41,7 +41,7 @@ export class OrtEmbedder implements Embedder {
    * miss), so a warm cache never builds the tfjs model.
    */
   static async load(dir: string, opts: EncoderOptions = {}): Promise<OrtEmbedder> {
-    const info = readModelDir(dir);
+    const info = readModelDir(dir, hashCacheOf(opts));
     return new OrtEmbedder(await Encoder.load(dir, opts, info), withPrecision(info.modelId, opts));
   }
 
