@@ -89,6 +89,9 @@ export interface EncoderCacheStats {
 
 export const ENCODER_CACHE_BYTES = 16 * 1024 * 1024;
 
+/** What starting one more worker thread is worth waiting for (its start's CPU, measured). */
+const WORKER_START_MS = 500;
+
 export interface EncodeResult {
   /** L2-normalised features [batch, dim], row-major. */
   readonly embeddings: Float32Array;
@@ -115,6 +118,8 @@ export class Encoder {
   private readonly inUse = new Map<string, number>();
   private cachedBytes = 0;
   private evicted = 0;
+  /** Wall ms per image of each width's last batch run on a single worker. */
+  private readonly msPerImage = new Map<string, number>();
   private readonly inflight = new Set<Promise<unknown>>();
   private readonly id = `enc${encoderCount++}`;
 
@@ -382,10 +387,10 @@ export class Encoder {
   ): Promise<EncodeResult> {
     const per = images.length / batch;
     const key = `${this.id}:${ex.widthLabel}`;
-    // One shard per worker (one only on a GPU), whole micro-batches where possible.
-    const nShards =
-      this.provider === 'cuda' ? 1 : Math.min(pool.size, Math.ceil(batch / this.microBatch));
+    const nShards = this.shards(pool, batch, ex.widthLabel);
     const workers = pool.leastBusy(nShards);
+    const t0 = performance.now();
+    const warmed = workers.every((w) => pool.hasLoaded(w, key));
     const sizes = Array.from(
       { length: nShards },
       (_, i) => Math.floor(batch / nShards) + (i < batch % nShards ? 1 : 0),
@@ -413,6 +418,9 @@ export class Encoder {
       );
     });
     const replies = await Promise.all(parts);
+    // Timed only on one worker that already held the session (a load would inflate it).
+    if (nShards === 1 && warmed)
+      this.msPerImage.set(ex.widthLabel, (performance.now() - t0) / batch);
     const D = ex.dModel;
     const embeddings = new Float32Array(batch * D);
     let row = 0;
@@ -428,6 +436,22 @@ export class Encoder {
       layerDims: ex.layerDims,
       provider: this.provider,
     };
+  }
+
+  /**
+   * How many workers a batch is split over: one per worker (one only on a GPU), in whole
+   * micro-batches. A worker not running yet is started only when this width's measured time
+   * for the batch on the running ones exceeds what a start costs (a Node environment, the
+   * onnxruntime binding and a session: ~0.5 s of CPU): for a tiny model a second worker would
+   * cost an ingest more CPU than it saves, while a large one gains from it from its second batch.
+   */
+  private shards(pool: WorkerPool, batch: number, label: string): number {
+    if (this.provider === 'cuda') return 1;
+    const wanted = Math.min(pool.size, Math.ceil(batch / this.microBatch));
+    const running = Math.max(1, pool.running);
+    if (wanted <= running) return wanted;
+    const ms = this.msPerImage.get(label);
+    return ms !== undefined && (ms * batch) / running > WORKER_START_MS ? wanted : running;
   }
 
   /** Releases this encoder's sessions (after its running batches) and the pool. Idempotent. */
