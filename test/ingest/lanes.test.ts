@@ -23,20 +23,25 @@ before(setup);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 test('a slow item holds up only its own lane; after runs one at a time', async () => {
-  const items = [200, 10, 10, 10, 10, 10, 10];
+  // Item 0 finishes only once the six others have (or after 5 s): with lanes they all pass it
+  // in the other lane; with a barrier per pair, item 2 would wait for item 0 (no timing race).
+  let othersDone!: () => void;
+  const others = new Promise<void>((r) => (othersDone = r));
   const finished: number[] = [];
   let inFlight = 0;
   let maxInFlight = 0;
   let inAfter = 0;
   let afters = 0;
   await runLanes(
-    items.map((ms, i) => ({ ms, i })),
+    [0, 1, 2, 3, 4, 5, 6],
     2,
-    async ({ ms, i }) => {
+    async (i) => {
       maxInFlight = Math.max(maxInFlight, ++inFlight);
-      await sleep(ms);
+      if (i === 0) await Promise.race([others, sleep(5000)]);
+      else await sleep(1);
       inFlight--;
       finished.push(i);
+      if (finished.length === 6 && !finished.includes(0)) othersDone();
     },
     {
       stop: () => false,
@@ -49,12 +54,11 @@ test('a slow item holds up only its own lane; after runs one at a time', async (
     },
   );
   assert.equal(maxInFlight, 2);
-  assert.equal(afters, items.length);
+  assert.equal(afters, 7);
   assert.deepEqual(
     [...finished].sort((a, b) => a - b),
     [0, 1, 2, 3, 4, 5, 6],
   );
-  // With a barrier per pair, item 0 (200 ms) would finish before items 2-6 started.
   assert.equal(finished.at(-1), 0, `the slow item stalled the other lane: ${finished}`);
 });
 
