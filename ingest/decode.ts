@@ -14,7 +14,7 @@
  * abandoned decode stops rather than running on in the background; others decode here, where
  * libvips' own timeout stops them.
  */
-import { createHash, webcrypto } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import sharp, { type Metadata } from 'sharp';
 import { ValidationError } from '../src/errors.js';
@@ -169,14 +169,6 @@ export function limitRaised(
 /** sha256 of bytes, hex. */
 export function contentHash(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
-}
-
-/**
- * sha256 of bytes, hex, computed on libuv's thread pool (WebCrypto's digest is an async job), so
- * an ingest's event loop is free meanwhile: hashing 12 MP JPEGs was a fifth of its busy time.
- */
-export async function contentHashAsync(bytes: Uint8Array): Promise<string> {
-  return Buffer.from(await webcrypto.subtle.digest('SHA-256', bytes)).toString('hex');
 }
 
 export async function readBytes(path: string, maxBytes: number): Promise<Buffer> {

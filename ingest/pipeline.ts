@@ -11,7 +11,7 @@ import type { WidthSpec } from '../src/model/nesting.js';
 import { dirname, sep } from 'node:path';
 import {
   checkDecodeOptions,
-  contentHashAsync,
+  contentHash,
   limitRaised,
   readBytes,
   DECODE_DEFAULTS,
@@ -145,7 +145,7 @@ export async function ingest(
     let hash: string;
     try {
       bytes = await readBytes(f.path, decode.maxBytes);
-      hash = await contentHashAsync(bytes);
+      hash = contentHash(bytes);
     } catch (err) {
       if (isFatal(err)) throw err; // out of file handles or memory: not this file's fault
       writer.fail(f, err);
