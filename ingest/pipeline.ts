@@ -189,13 +189,15 @@ export async function ingest(
       ...(o.signal ? { signal: o.signal } : {}),
       log,
     });
-    for (let s = 0; s < files.length && !o.signal?.aborted && !stage.failed; s += concurrency) {
-      const group = files.slice(s, s + concurrency);
-      await Promise.all(group.map(handle));
-      done += group.length;
-      await stage.settle();
-      progress();
-    }
+    await runLanes(files, concurrency, handle, {
+      stop: () => Boolean(o.signal?.aborted) || stage!.failed,
+      // One settle at a time, in order: it hands the decoded batch on when it is full.
+      after: async () => {
+        done++;
+        await stage!.settle();
+        progress();
+      },
+    });
     await stage.finish();
     if (o.prune && !o.signal?.aborted) pruneSkipped = prune(ctx, writer, files, unreadable);
     ctx.index.save();
@@ -232,6 +234,38 @@ export async function ingest(
     imagesPerSecond: counts.embedded / Math.max(seconds, 1e-9),
     errors: writer.errors,
   };
+}
+
+/**
+ * Handles `items` in `lanes` concurrent lanes, each taking the next item as soon as its last one
+ * is done: no barrier per group, so one slow file never idles the other lanes (and their
+ * decoders). `after` runs once per item, one call at a time, in completion order. The first
+ * failure stops every lane from taking more; it is thrown once all lanes have stopped, so no
+ * file is still being written when the caller cleans up.
+ */
+export async function runLanes<T>(
+  items: readonly T[],
+  lanes: number,
+  handle: (item: T) => Promise<void>,
+  o: { stop: () => boolean; after: () => Promise<void> },
+): Promise<void> {
+  let next = 0;
+  let failed = false;
+  let failure: unknown;
+  let chain = Promise.resolve();
+  const lane = async () => {
+    try {
+      while (!failed && next < items.length && !o.stop()) {
+        await handle(items[next++]!);
+        await (chain = chain.then(o.after));
+      }
+    } catch (err) {
+      if (!failed) failure = err;
+      failed = true;
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, lanes) }, lane));
+  if (failed) throw failure;
 }
 
 /**

@@ -15,12 +15,8 @@ import { Store, type DeadLetterRow } from './store/store.js';
 import { LibraryIndex, type LibraryIndexOptions } from '../index/library-index.js';
 import { parseCoarse } from '../index/engines.js';
 import { Searcher, type SearchOptions, type SearchResponse } from './search/searcher.js';
-import {
-  ingest,
-  thumbnailPath,
-  type IngestOptions,
-  type IngestSummary,
-} from '../ingest/pipeline.js';
+import type { IngestOptions, IngestSummary } from '../ingest/pipeline.js';
+import { thumbnailPath } from '../ingest/thumbs.js';
 import { acquireLock, LockedError } from '../ingest/lock.js';
 import { decodeInput } from '../ingest/decode.js';
 import {
@@ -134,6 +130,8 @@ export class Library {
   /** Adds, updates (and with `prune`, removes) the images under `roots`. One writer at a time. */
   async ingest(roots: readonly string[], o: IngestOptions = {}): Promise<IngestSummary> {
     this.check();
+    // Imported here: the walk and the writer are no part of a search's start-up.
+    const { ingest } = await import('../ingest/pipeline.js');
     const release = acquireLock(join(this.dir, 'write.lock'), 'ingesting');
     try {
       return await ingest(

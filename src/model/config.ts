@@ -5,7 +5,6 @@
  * A config read from JSON passes `parseConfig`, which accepts both our camelCase file and the
  * official snake_case MatMamba2VisionConfig (official-config.ts maps or refuses each field).
  */
-import { z } from 'zod';
 import { ValidationError } from '../errors.js';
 import { mapOfficialConfig } from './official-config.js';
 
@@ -167,21 +166,63 @@ export function dims(c: MatMambaVisionConfig) {
 
 // ---- JSON (de)serialisation ----------------------------------------------------------------
 
-const camelSchema = z.object({
-  dModel: z.number().int().positive(),
-  nLayer: z.number().int().positive(),
-  dState: z.number().int().positive().optional(),
-  dConv: z.number().int().positive().optional(),
-  expand: z.number().positive().optional(),
-  headDim: z.number().int().positive().optional(),
-  chunkSize: z.number().int().positive().optional(),
-  patchSize: z.number().int().positive().optional(),
-  imageSize: z.number().int().positive().optional(),
-  inChans: z.number().int().positive().optional(),
-  nClasses: z.number().int().nonnegative().optional(),
-  normEps: z.number().positive().optional(),
-  pool: z.enum(['cls', 'avg']).optional(),
-});
+/**
+ * The JSON form's field checks. Hand-written rather than zod: config.json is read on every
+ * process start, and loading zod alone cost a one-query `matsearch search` ~0.15 s of CPU.
+ */
+type FieldKind = 'posInt' | 'positive' | 'nonNegInt' | 'pool';
+type Fields = Readonly<Record<string, readonly [FieldKind, 'required' | 'optional']>>;
+
+const KIND_TEXT: Record<FieldKind, string> = {
+  posInt: 'a positive integer',
+  positive: 'a number > 0',
+  nonNegInt: 'an integer >= 0',
+  pool: "'cls' or 'avg'",
+};
+
+function fits(kind: FieldKind, v: unknown): boolean {
+  if (kind === 'pool') return v === 'cls' || v === 'avg';
+  if (typeof v !== 'number' || !Number.isFinite(v)) return false;
+  switch (kind) {
+    case 'posInt':
+      return Number.isInteger(v) && v > 0;
+    case 'positive':
+      return v > 0;
+    case 'nonNegInt':
+      return Number.isInteger(v) && v >= 0;
+  }
+}
+
+/** Problems of `obj` against `fields` ('path: what is wrong'); unknown keys are ignored. */
+function check(obj: unknown, fields: Fields, prefix = ''): string[] {
+  if (!obj || typeof obj !== 'object' || Array.isArray(obj))
+    return [`${prefix || '(root)'}: expected an object`];
+  const o = obj as Record<string, unknown>;
+  const issues: string[] = [];
+  for (const [key, [kind, need]] of Object.entries(fields)) {
+    const v = o[key];
+    if (v === undefined && need === 'optional') continue;
+    if (!fits(kind, v))
+      issues.push(`${prefix}${key}: expected ${KIND_TEXT[kind]}, got ${JSON.stringify(v)}`);
+  }
+  return issues;
+}
+
+const CAMEL: Fields = {
+  dModel: ['posInt', 'required'],
+  nLayer: ['posInt', 'required'],
+  dState: ['posInt', 'optional'],
+  dConv: ['posInt', 'optional'],
+  expand: ['positive', 'optional'],
+  headDim: ['posInt', 'optional'],
+  chunkSize: ['posInt', 'optional'],
+  patchSize: ['posInt', 'optional'],
+  imageSize: ['posInt', 'optional'],
+  inChans: ['posInt', 'optional'],
+  nClasses: ['nonNegInt', 'optional'],
+  normEps: ['positive', 'optional'],
+  pool: ['pool', 'optional'],
+};
 
 /** Parses a config object read from JSON (ours or the official snake_case form). */
 export function parseConfig(json: unknown): MatMambaVisionConfig {
@@ -190,12 +231,13 @@ export function parseConfig(json: unknown): MatMambaVisionConfig {
   // The official snake_case config (MatMamba2VisionConfig): mapped or refused field by field.
   if (inner && typeof inner === 'object' && 'd_model' in inner)
     return makeConfig(mapOfficialConfig(inner as Record<string, unknown>));
-  const camel = camelSchema.safeParse(inner);
-  if (camel.success) return makeConfig(stripUndefined(camel.data) as ConfigInput);
-  const issues = camel.error.issues
-    .map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`)
-    .join('; ');
-  throw new ValidationError(`invalid model config: ${issues}`);
+  const camel = check(inner, CAMEL);
+  if (camel.length === 0) {
+    const o = inner as Record<string, unknown>;
+    const picked = Object.fromEntries(Object.keys(CAMEL).map((k) => [k, o[k]]));
+    return makeConfig(stripUndefined(picked) as ConfigInput);
+  }
+  throw new ValidationError(`invalid model config: ${camel.join('; ')}`);
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

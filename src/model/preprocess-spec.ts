@@ -3,7 +3,6 @@
  * vectors of a library are only comparable with a query prepared the same way, so ingest,
  * search, eval and the server all take it from the model that makes the vectors.
  */
-import { z } from 'zod';
 import { ValidationError } from '../errors.js';
 
 export interface PreprocessSpec {
@@ -50,29 +49,49 @@ export const OFFICIAL_EVAL_PREPROCESS: PreprocessSpec = Object.freeze({
   std: IMAGENET_STD,
 });
 
-const triple = z.tuple([z.number(), z.number(), z.number()]);
-const specSchema = z
-  .object({
-    mode: z.enum(['resize-crop', 'crop-resize']),
-    cropRatio: z.number().gt(0).lte(1),
-    interpolation: z.enum(['area', 'default']),
-    mean: triple,
-    std: triple.refine((s) => s.every((v) => v > 0), 'std values must be > 0'),
-  })
-  .strict();
+/** The problems of a `preprocess` object, one string each. Hand-written, not zod: config.json is
+ * read on every process start and a one-off search must not load a schema library. */
+function problems(json: unknown): string[] {
+  if (!json || typeof json !== 'object' || Array.isArray(json))
+    return ['(root): expected an object'];
+  const o = json as Record<string, unknown>;
+  const out: string[] = [];
+  const known = ['mode', 'cropRatio', 'interpolation', 'mean', 'std'];
+  for (const k of Object.keys(o)) if (!known.includes(k)) out.push(`${k}: unknown field`);
+  if (o['mode'] !== 'resize-crop' && o['mode'] !== 'crop-resize')
+    out.push(`mode: expected 'resize-crop' or 'crop-resize', got ${JSON.stringify(o['mode'])}`);
+  const r = o['cropRatio'];
+  if (typeof r !== 'number' || !(r > 0 && r <= 1))
+    out.push(`cropRatio: expected a number in (0, 1], got ${JSON.stringify(r)}`);
+  if (o['interpolation'] !== 'area' && o['interpolation'] !== 'default')
+    out.push(
+      `interpolation: expected 'area' or 'default', got ${JSON.stringify(o['interpolation'])}`,
+    );
+  for (const k of ['mean', 'std'] as const) {
+    const v = o[k];
+    if (!Array.isArray(v) || v.length !== 3 || !v.every((x) => Number.isFinite(x)))
+      out.push(`${k}: expected 3 numbers, got ${JSON.stringify(v)}`);
+    else if (k === 'std' && !v.every((x) => (x as number) > 0))
+      out.push('std: std values must be > 0');
+  }
+  return out;
+}
 
 /** The `preprocess` field of a config.json (absent: DEFAULT_PREPROCESS). */
 export function parsePreprocess(json: unknown): PreprocessSpec {
   if (json === undefined) return DEFAULT_PREPROCESS;
-  const r = specSchema.safeParse(json);
-  if (!r.success) {
-    const issues = r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
-    throw new ValidationError(`invalid preprocess: ${issues.join('; ')}`);
-  }
-  const s = r.data;
+  const issues = problems(json);
+  if (issues.length > 0) throw new ValidationError(`invalid preprocess: ${issues.join('; ')}`);
+  const s = json as PreprocessSpec;
   if ((s.mode === 'crop-resize') !== (s.interpolation === 'area'))
     throw new ValidationError(
       `invalid preprocess: mode ${s.mode} goes with interpolation ${s.mode === 'crop-resize' ? 'area' : 'default'}`,
     );
-  return Object.freeze({ ...s });
+  return Object.freeze({
+    mode: s.mode,
+    cropRatio: s.cropRatio,
+    interpolation: s.interpolation,
+    mean: [s.mean[0], s.mean[1], s.mean[2]] as const,
+    std: [s.std[0], s.std[1], s.std[2]] as const,
+  });
 }

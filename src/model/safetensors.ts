@@ -85,33 +85,51 @@ export function float32Bytes(a: Float32Array): Uint8Array {
   return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 }
 
+/** The JSON header of an open safetensors file, and where its body starts. */
+function readHeader(
+  path: string,
+  fd: number,
+): { header: Record<string, unknown>; bodyStart: number; size: number } {
+  const size = fstatSync(fd).size;
+  if (size < 8)
+    throw new WeightsFormatError(`${path}: file is ${size} bytes, too short for a header`);
+  const prefix = Buffer.alloc(8);
+  readSync(fd, prefix, 0, 8, 0);
+  const headerLen = Number(prefix.readBigUInt64LE());
+  if (headerLen > MAX_HEADER || 8 + headerLen > size) {
+    throw new WeightsFormatError(
+      `${path}: header length ${headerLen} does not fit in a ${size}-byte file (truncated or not safetensors)`,
+    );
+  }
+  const headerBuf = Buffer.alloc(headerLen);
+  readSync(fd, headerBuf, 0, headerLen, 8);
+  let header: Record<string, unknown>;
+  try {
+    header = JSON.parse(headerBuf.toString('utf8')) as Record<string, unknown>;
+  } catch (err) {
+    throw new WeightsFormatError(`${path}: header is not valid JSON`, { cause: err });
+  }
+  if (!header || typeof header !== 'object' || Array.isArray(header)) {
+    throw new WeightsFormatError(`${path}: header is not a JSON object`);
+  }
+  return { header, bodyStart: 8 + headerLen, size };
+}
+
+/** Only the `__metadata__` of a safetensors file: its header is read, no tensor. */
+export function readSafetensorsMetadata(path: string): Record<string, string> {
+  const fd = openSync(path, 'r');
+  try {
+    return parseMetadata(path, readHeader(path, fd).header['__metadata__']);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** Reads a safetensors file; every tensor is converted to float32. */
 export function readSafetensors(path: string): SafetensorsFile {
   const fd = openSync(path, 'r');
   try {
-    const size = fstatSync(fd).size;
-    if (size < 8)
-      throw new WeightsFormatError(`${path}: file is ${size} bytes, too short for a header`);
-    const prefix = Buffer.alloc(8);
-    readSync(fd, prefix, 0, 8, 0);
-    const headerLen = Number(prefix.readBigUInt64LE());
-    if (headerLen > MAX_HEADER || 8 + headerLen > size) {
-      throw new WeightsFormatError(
-        `${path}: header length ${headerLen} does not fit in a ${size}-byte file (truncated or not safetensors)`,
-      );
-    }
-    const headerBuf = Buffer.alloc(headerLen);
-    readSync(fd, headerBuf, 0, headerLen, 8);
-    let header: Record<string, unknown>;
-    try {
-      header = JSON.parse(headerBuf.toString('utf8')) as Record<string, unknown>;
-    } catch (err) {
-      throw new WeightsFormatError(`${path}: header is not valid JSON`, { cause: err });
-    }
-    if (!header || typeof header !== 'object' || Array.isArray(header)) {
-      throw new WeightsFormatError(`${path}: header is not a JSON object`);
-    }
-    const bodyStart = 8 + headerLen;
+    const { header, bodyStart, size } = readHeader(path, fd);
     const bodyLen = size - bodyStart;
     const metadata = parseMetadata(path, header['__metadata__']);
     const entries = Object.entries(header)

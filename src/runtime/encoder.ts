@@ -72,6 +72,11 @@ async function exportGraph(
   return exportMatMambaAsync(model, opts);
 }
 
+/** Where a model directory's weights hash is recorded: beside the exports (none without them). */
+export function hashCacheOf(opts: EncoderOptions): { hashCache?: string | false } {
+  return opts.exportCache === undefined ? {} : { hashCache: opts.exportCache };
+}
+
 /** What the width cache holds. */
 export interface EncoderCacheStats {
   /** Mix'n'Match specs cached (the standard widths, always kept, are not counted). */
@@ -84,6 +89,9 @@ export interface EncoderCacheStats {
 }
 
 export const ENCODER_CACHE_BYTES = 16 * 1024 * 1024;
+
+/** What starting one more worker thread is worth waiting for (its start's CPU, measured). */
+const WORKER_START_MS = 500;
 
 export interface EncodeResult {
   /** L2-normalised features [batch, dim], row-major. */
@@ -120,6 +128,8 @@ export class Encoder {
   private readonly inUse = new Map<string, number>();
   private cachedBytes = 0;
   private evicted = 0;
+  /** Wall ms per image of each width's last batch run on a single worker. */
+  private readonly msPerImage = new Map<string, number>();
   private readonly inflight = new Set<Promise<unknown>>();
   private readonly id = `enc${encoderCount++}`;
 
@@ -154,7 +164,7 @@ export class Encoder {
   static async load(
     dir: string,
     opts: EncoderOptions = {},
-    info: ModelDirInfo = readModelDir(dir),
+    info: ModelDirInfo = readModelDir(dir, hashCacheOf(opts)),
   ): Promise<Encoder> {
     let loaded: Promise<MatMambaVision> | undefined;
     const source: ModelSource = {
@@ -413,10 +423,10 @@ export class Encoder {
   ): Promise<EncodeResult & { logits?: Float32Array }> {
     const per = images.length / batch;
     const key = `${this.id}:${graphKey(ex.widthLabel, ex.nClasses > 0)}`;
-    // One shard per worker (one only on a GPU), whole micro-batches where possible.
-    const nShards =
-      this.provider === 'cuda' ? 1 : Math.min(pool.size, Math.ceil(batch / this.microBatch));
+    const nShards = this.shards(pool, batch, ex.widthLabel);
     const workers = pool.leastBusy(nShards);
+    const t0 = performance.now();
+    const warmed = workers.every((w) => pool.hasLoaded(w, key));
     const sizes = Array.from(
       { length: nShards },
       (_, i) => Math.floor(batch / nShards) + (i < batch % nShards ? 1 : 0),
@@ -449,6 +459,9 @@ export class Encoder {
       );
     });
     const replies = await Promise.all(parts);
+    // Timed only on one worker that already held the session (a load would inflate it).
+    if (nShards === 1 && warmed)
+      this.msPerImage.set(ex.widthLabel, (performance.now() - t0) / batch);
     const D = ex.dModel;
     const K = ex.nClasses;
     const embeddings = new Float32Array(batch * D);
@@ -468,6 +481,22 @@ export class Encoder {
       layerDims: ex.layerDims,
       provider: this.provider,
     };
+  }
+
+  /**
+   * How many workers a batch is split over: one per worker (one only on a GPU), in whole
+   * micro-batches. A worker not running yet is started only when this width's measured time
+   * for the batch on the running ones exceeds what a start costs (a Node environment, the
+   * onnxruntime binding and a session: ~0.5 s of CPU): for a tiny model a second worker would
+   * cost an ingest more CPU than it saves, while a large one gains from it from its second batch.
+   */
+  private shards(pool: WorkerPool, batch: number, label: string): number {
+    if (this.provider === 'cuda') return 1;
+    const wanted = Math.min(pool.size, Math.ceil(batch / this.microBatch));
+    const running = Math.max(1, pool.running);
+    if (wanted <= running) return wanted;
+    const ms = this.msPerImage.get(label);
+    return ms !== undefined && (ms * batch) / running > WORKER_START_MS ? wanted : running;
   }
 
   /** Releases this encoder's sessions (after its running batches) and the pool. Idempotent. */

@@ -26,7 +26,6 @@ import {
   utimesSync,
   writeSync,
 } from 'node:fs';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { OnnxExport } from './export-matmamba.js';
@@ -96,13 +95,7 @@ export function exportKey(p: ExportKeyParts): string {
   ].join(';');
 }
 
-/** `$MATSEARCH_CACHE_DIR`, else `$XDG_CACHE_HOME/matsearch`, else `~/.cache/matsearch`. */
-export function defaultCacheDir(): string {
-  const own = process.env['MATSEARCH_CACHE_DIR'];
-  if (own) return own;
-  const xdg = process.env['XDG_CACHE_HOME'];
-  return join(xdg || join(homedir(), '.cache'), 'matsearch');
-}
+export { defaultCacheDir } from '../util/cache-dir.js';
 
 interface Header {
   readonly key: string;

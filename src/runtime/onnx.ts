@@ -31,6 +31,15 @@ function loadOrt(): Promise<Ort> {
   return ortModule;
 }
 
+/**
+ * Starts loading onnxruntime-node now, without waiting: a worker thread calls it as it starts, so
+ * the binding loads while the main thread is still reading the model it will be sent. A failure
+ * shows on the first session instead.
+ */
+export function preloadOrt(): void {
+  loadOrt().catch(() => undefined);
+}
+
 /** Where the CUDA provider library would sit next to the native binding. */
 function cudaLibraryPath(): string {
   const pkg = dirname(createRequire(import.meta.url).resolve('onnxruntime-node/package.json'));

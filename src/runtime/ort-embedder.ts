@@ -10,7 +10,7 @@ import { readModelDir } from '../model/model-dir.js';
 import { DEFAULT_PREPROCESS, type PreprocessSpec } from '../model/preprocess-spec.js';
 import { resolveWidths, widthLabel, widthRank, type WidthSpec } from '../model/widths.js';
 import type { MatMambaVision } from '../model/vision.js';
-import { Encoder, type EncoderOptions } from './encoder.js';
+import { Encoder, hashCacheOf, type EncoderOptions } from './encoder.js';
 
 /**
  * The id vectors are stored under: an int8 encoder's vectors are another model's (`name@hash+int8`),
@@ -47,7 +47,7 @@ export class OrtEmbedder implements Embedder {
    * miss), so a warm cache never builds the tfjs model.
    */
   static async load(dir: string, opts: EncoderOptions = {}): Promise<OrtEmbedder> {
-    const info = readModelDir(dir);
+    const info = readModelDir(dir, hashCacheOf(opts));
     const labels = readClassLabels(dir, info.config.nClasses);
     return new OrtEmbedder(
       await Encoder.load(dir, opts, info),
