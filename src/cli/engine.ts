@@ -6,7 +6,8 @@ import { existsSync } from 'node:fs';
 import type { Command } from './main.js';
 import { ValidationError } from '../errors.js';
 import { Progress } from '../util/progress.js';
-import { searchJson, statsJson, type CliStatsJson, type DupeGroupsJson } from '../wire.js';
+import { searchJson, statsJson } from '../wire-json.js';
+import type { CliStatsJson, DupeGroupsJson } from '../wire.js';
 import {
   checkTrainedWidth,
   common,

@@ -7,7 +7,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { MatsearchError, ValidationError } from '../errors.js';
 import type { Library } from '../library.js';
 import type { SearchOptions } from '../search/searcher.js';
-import { searchJson, type SearchLineJson, type SearchResponseJson } from '../wire.js';
+import { searchJson } from '../wire-json.js';
+import type { SearchLineJson, SearchResponseJson } from '../wire.js';
 import type { Command } from './main.js';
 import {
   checkTrainedWidth,

@@ -7,7 +7,7 @@
 import { Router, type Request } from 'express';
 import { NotFoundError } from '../../src/errors.js';
 import type { SearchOptions, SearchResponse } from '../../src/search/searcher.js';
-import { searchJson } from '../../src/wire.js';
+import { searchJson } from '../../src/wire-json.js';
 import { checkWidth, type ApiContext } from '../context.js';
 import { badRequest } from '../errors.js';
 import { shownImage } from '../files.js';

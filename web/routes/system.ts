@@ -5,7 +5,7 @@ import type { GateStats } from '../limits.js';
 import type { Gauge } from '../metrics.js';
 import { openApiDocument } from '../openapi.js';
 import { widthQuality } from '../width-quality.js';
-import { statsJson } from '../../src/wire.js';
+import { statsJson } from '../../src/wire-json.js';
 
 const gate = (g: GateStats) => ({
   concurrency: g.concurrency,
