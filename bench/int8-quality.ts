@@ -2,10 +2,11 @@
  * What int8 costs in retrieval quality: the held-out emoji retrieval of `matsearch eval --data
  * emoji` (every image queries the other vendors' images; relevant = the same emoji), embedded
  * by the ONNX encoder in fp32 and in int8, side by side, at every standard width.
- *   npm run bench -- int8-quality [--model DIR]
+ *   npm run bench -- int8-quality [--model DIR ...]   (default: emoji-tiny and general-tiny)
  * The mAP@10 change is per query (int8 minus fp32) with a 95% bootstrap interval over emoji.
  * Writes docs/bench/int8-quality.{json,md}. Needs `npm run data` (the emoji set).
  */
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { imageAt, imageCount } from '../src/data/image-set.js';
 import { resolveModelDir } from '../src/embed/open.js';
@@ -20,13 +21,73 @@ import { centerView } from '../src/train/augment.js';
 import { loadSplit } from '../src/train/data.js';
 import { machine, mdTable, writeReport } from './util.js';
 
+/** What int8 changes for one model: a row per standard width. */
+interface Row {
+  width: string;
+  mapFp32: number;
+  mapInt8: number;
+  changePoints: number;
+  ci95: number[];
+  cosine: { mean: number; min: number };
+}
+
 export async function benchInt8Quality(argv: string[]): Promise<void> {
-  const { values } = parseArgs({ args: argv, options: { model: { type: 'string' } } });
+  const { values } = parseArgs({
+    args: argv,
+    options: { model: { type: 'string', multiple: true } },
+  });
   await initBackend({ purpose: 'inference' }); // rankTopK runs on tfjs
-  const dir = resolveModelDir(values.model);
+  const dirs = (values.model ?? [EMOJI_TINY, undefined]).map((m) => resolveModelDir(m));
   const set = loadSplit({ kind: 'emoji', splitSeed: 0 }, 'test');
   const n = imageCount(set);
-  const rows = [];
+  const models: { model: string; rows: Row[] }[] = [];
+  for (const dir of dirs) models.push({ model: embeddersId(dir), rows: await measure(dir, set) });
+  const mc = machine();
+  const md =
+    `# int8 retrieval quality\n\n` +
+    `\`npm run bench -- int8-quality\` on ${mc.cpu} (${mc.cores} cores), ${mc.date}. Held-out ` +
+    `emoji (${n} images): each queries the other vendors' images, relevant = the same emoji (as ` +
+    `\`matsearch eval --data emoji\`). mAP@10 in %, the change in points per query (int8 - fp32), ` +
+    `95% bootstrap interval over emoji.\n` +
+    models
+      .map(
+        ({ model, rows }) =>
+          `\n## \`${model}\`\n\n` +
+          mdTable(
+            [
+              'width',
+              'mAP@10 fp32',
+              'mAP@10 int8',
+              'change (points)',
+              '95% interval',
+              'cosine mean',
+              'cosine min',
+            ],
+            rows.map((r) => [
+              r.width,
+              r.mapFp32,
+              r.mapInt8,
+              r.changePoints,
+              `[${r.ci95.join(', ')}]`,
+              r.cosine.mean,
+              r.cosine.min,
+            ]),
+          ),
+      )
+      .join('');
+  writeReport(
+    'docs/bench/int8-quality.json',
+    { machine: mc, images: n, models },
+    'docs/bench/int8-quality.md',
+    md,
+  );
+}
+
+const EMOJI_TINY = fileURLToPath(new URL('../../models/emoji-tiny', import.meta.url));
+
+async function measure(dir: string, set: ReturnType<typeof loadSplit>): Promise<Row[]> {
+  const n = imageCount(set);
+  const rows: Row[] = [];
   const embedders = await Promise.all(
     PRECISIONS.map((precision) => OrtEmbedder.load(dir, { precision })),
   );
@@ -88,39 +149,7 @@ export async function benchInt8Quality(argv: string[]): Promise<void> {
   } finally {
     await Promise.all(embedders.map((e) => e.close()));
   }
-  const mc = machine();
-  const md =
-    `# int8 retrieval quality\n\n` +
-    `\`npm run bench -- int8-quality\` on ${mc.cpu} (${mc.cores} cores), ${mc.date}. Model ` +
-    `\`${embeddersId(dir)}\`; held-out emoji (${n} images): each queries the other vendors' ` +
-    `images, relevant = the same emoji (as \`matsearch eval --data emoji\`). mAP@10 in %, the ` +
-    `change in points per query (int8 - fp32), 95% bootstrap interval over emoji.\n\n` +
-    mdTable(
-      [
-        'width',
-        'mAP@10 fp32',
-        'mAP@10 int8',
-        'change (points)',
-        '95% interval',
-        'cosine mean',
-        'cosine min',
-      ],
-      rows.map((r) => [
-        r.width,
-        r.mapFp32,
-        r.mapInt8,
-        r.changePoints,
-        `[${r.ci95.join(', ')}]`,
-        r.cosine.mean,
-        r.cosine.min,
-      ]),
-    );
-  writeReport(
-    'docs/bench/int8-quality.json',
-    { machine: mc, model: embeddersId(dir), images: n, rows },
-    'docs/bench/int8-quality.md',
-    md,
-  );
+  return rows;
 }
 
 /** The model folder as its last two parts ("models/emoji-tiny"). */

@@ -5,7 +5,8 @@
  * so both live in a JSON sidecar written next to the graph and `ef` is restored after every load.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import hnswlib from 'hnswlib-node';
+import { createRequire } from 'node:module';
+import type { HierarchicalNSW } from 'hnswlib-node';
 import { NotOpenError, ShapeError, WeightsFormatError } from '../src/errors.js';
 import {
   saveIndexFiles,
@@ -14,6 +15,18 @@ import {
   type SearchHits,
   type VectorIndex,
 } from './vector-index.js';
+
+let binding: typeof import('hnswlib-node') | undefined;
+
+/**
+ * The native binding, loaded (synchronously, like every index call) on first use: a library
+ * below the exact-scan threshold, such as a one-off search of a small one, never pays for it.
+ */
+function hnswlib(): typeof import('hnswlib-node') {
+  return (binding ??= createRequire(import.meta.url)(
+    'hnswlib-node',
+  ) as typeof import('hnswlib-node'));
+}
 
 export interface HnswParams {
   /** Graph degree (links per node; level 0 has 2M). hnswlib's advice: 12-48. */
@@ -43,7 +56,7 @@ interface Sidecar {
 
 export class HnswIndex implements VectorIndex {
   readonly kind = 'hnsw';
-  private index: hnswlib.HierarchicalNSW | null;
+  private index: HierarchicalNSW | null;
   private capacity: number;
   private live = new Set<number>();
   /** Labels we marked deleted (some may since have been replaced in their slot). */
@@ -52,7 +65,7 @@ export class HnswIndex implements VectorIndex {
   private constructor(
     readonly dim: number,
     readonly params: HnswParams,
-    index: hnswlib.HierarchicalNSW,
+    index: HierarchicalNSW,
     capacity: number,
   ) {
     this.index = index;
@@ -67,7 +80,7 @@ export class HnswIndex implements VectorIndex {
     seed = 100,
   ): HnswIndex {
     const p = { ...HNSW_DEFAULTS, ...params };
-    const index = new hnswlib.HierarchicalNSW('cosine', dim);
+    const index = new (hnswlib().HierarchicalNSW)('cosine', dim);
     index.initIndex({
       maxElements: capacity,
       m: p.M,
@@ -102,7 +115,7 @@ export class HnswIndex implements VectorIndex {
     if (raw.length !== meta.size * 8) throw new WeightsFormatError(`${labelsFile}: truncated`);
     verifyIndexFiles(path, meta.sha256);
     const live = new Float64Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.length));
-    const index = new hnswlib.HierarchicalNSW('cosine', meta.dim);
+    const index = new (hnswlib().HierarchicalNSW)('cosine', meta.dim);
     try {
       index.readIndexSync(path, true);
     } catch (err) {
@@ -122,7 +135,7 @@ export class HnswIndex implements VectorIndex {
     return h;
   }
 
-  private get idx(): hnswlib.HierarchicalNSW {
+  private get idx(): HierarchicalNSW {
     if (!this.index) throw new NotOpenError('the index is closed');
     return this.index;
   }

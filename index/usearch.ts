@@ -10,7 +10,8 @@
  * scalar kind, which are checked against the sidecar).
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { Index, MetricKind, ScalarKind } from 'usearch';
+import { createRequire } from 'node:module';
+import type { Index, ScalarKind } from 'usearch';
 import { NotOpenError, ShapeError, ValidationError, WeightsFormatError } from '../src/errors.js';
 import {
   normalized,
@@ -52,12 +53,19 @@ export const USEARCH_DEFAULTS: UsearchParams = {
   quantization: 'f32',
 };
 
-const SCALARS: Record<UsearchScalar, ScalarKind> = {
-  f32: ScalarKind.F32,
-  f16: ScalarKind.F16,
-  i8: ScalarKind.I8,
-  b1: ScalarKind.B1,
-};
+const SCALAR_NAMES: readonly UsearchScalar[] = ['f32', 'f16', 'i8', 'b1'];
+
+let binding: typeof import('usearch') | undefined;
+
+/** The native binding, loaded on first use (as hnsw.ts does): small libraries never need it. */
+function usearch(): typeof import('usearch') {
+  return (binding ??= createRequire(import.meta.url)('usearch') as typeof import('usearch'));
+}
+
+function scalarKind(q: UsearchScalar): ScalarKind {
+  const { ScalarKind: S } = usearch();
+  return { f32: S.F32, f16: S.F16, i8: S.I8, b1: S.B1 }[q];
+}
 
 interface Sidecar {
   format: 'matsearch-usearch';
@@ -75,6 +83,7 @@ interface Sidecar {
  * each float's sign as its bit and uses Hamming distance.
  */
 function nativeIndex(dim: number, p: UsearchParams): Index {
+  const { Index, MetricKind } = usearch();
   return new Index({
     dimensions: dim,
     metric:
@@ -83,7 +92,7 @@ function nativeIndex(dim: number, p: UsearchParams): Index {
         : p.quantization === 'i8'
           ? MetricKind.Cos
           : MetricKind.IP,
-    quantization: SCALARS[p.quantization],
+    quantization: scalarKind(p.quantization),
     connectivity: p.connectivity,
     expansion_add: p.expansionAdd,
     expansion_search: p.expansionSearch,
@@ -94,9 +103,9 @@ function nativeIndex(dim: number, p: UsearchParams): Index {
 function checkParams(dim: number, p: UsearchParams): void {
   if (!Number.isInteger(dim) || dim < 1)
     throw new ValidationError(`dim must be a positive integer, got ${dim}`);
-  if (!Object.hasOwn(SCALARS, p.quantization))
+  if (!SCALAR_NAMES.includes(p.quantization))
     throw new ValidationError(
-      `quantization must be one of ${Object.keys(SCALARS).join(', ')}, got ${p.quantization}`,
+      `quantization must be one of ${SCALAR_NAMES.join(', ')}, got ${p.quantization}`,
     );
   for (const [name, v] of Object.entries({
     connectivity: p.connectivity,

@@ -7,6 +7,8 @@
 import sharp from 'sharp';
 import type { FailureLimit } from '../src/store/store.js';
 import { preprocessImage } from '../src/runtime/preprocess.js';
+import type { PreprocessSpec } from '../src/model/preprocess-spec.js';
+import { decodeBmp, isBmp } from './bmp.js';
 import { DecodeError, firstLine } from './decode-error.js';
 
 export interface FrameOptions {
@@ -17,6 +19,10 @@ export interface FrameOptions {
   readonly inputChannels: number;
   /** Size of the decoded image the thumbnail and the model input are made from. */
   readonly work: { readonly width: number; readonly height: number };
+  /** The model's preprocessing (default: DEFAULT_PREPROCESS). */
+  readonly preprocess?: PreprocessSpec;
+  /** The file's own size after orientation, which a crop-resize crop is computed on. */
+  readonly source?: { readonly width: number; readonly height: number };
 }
 
 export interface Frame {
@@ -34,7 +40,10 @@ export async function decodeFrame(
   // libvips' own timeout (whole seconds) stops a streamed decode where it is.
   const seconds = o.timeoutMs > 0 ? Math.max(1, Math.ceil(o.timeoutMs / 1000)) : 0;
   try {
-    const { data, info } = await sharp(bytes, {
+    // BMP: decoded here to raw RGBA (bmp.ts), since libvips has no BMP loader.
+    const bmp = isBmp(bytes) ? decodeBmp(bytes) : null;
+    const { data, info } = await sharp(bmp ? bmp.data : bytes, {
+      ...(bmp ? { raw: { width: bmp.width, height: bmp.height, channels: bmp.channels } } : {}),
       limitInputPixels: o.maxPixels,
       failOn: 'error',
       animated: false,
@@ -50,7 +59,12 @@ export async function decodeFrame(
     const raw = { width: info.width, height: info.height, channels: info.channels as 3 };
     const input = await preprocessImage(
       { data, ...raw },
-      { size: o.inputSize, channels: o.inputChannels === 1 ? 1 : 3 },
+      {
+        size: o.inputSize,
+        channels: o.inputChannels === 1 ? 1 : 3,
+        ...(o.preprocess ? { preprocess: o.preprocess } : {}),
+        ...(o.source ? { sourceSize: o.source } : {}),
+      },
     );
     if (!thumb) return { input };
     const thumbnail = await sharp(data, { raw })

@@ -1,7 +1,7 @@
 /**
  * Decoding one image file for the library: content hash, metadata, a 256 px WebP thumbnail and
  * the model's input pixels. Anything sharp (libvips) reads is accepted: JPEG, PNG, WebP, AVIF,
- * GIF (first frame), TIFF, SVG. EXIF orientation is applied; CMYK, 16-bit, grey and alpha are
+ * GIF (first frame), TIFF, SVG; and BMP, which libvips lacks, through bmp.ts. EXIF orientation is applied; CMYK, 16-bit, grey and alpha are
  * brought to 8-bit sRGB on white; a decompression bomb is refused before decoding, by a pixel cap
  * and by what its decoded frame would take in bytes (pixels x channels x bytes per sample: a
  * small 16-bit RGBA interlaced PNG can need gigabytes). Each file is decoded once, shrunk on load
@@ -19,6 +19,8 @@ import { readFile } from 'node:fs/promises';
 import sharp, { type Metadata } from 'sharp';
 import { ValidationError } from '../src/errors.js';
 import type { FailureLimit } from '../src/store/store.js';
+import type { PreprocessSpec } from '../src/model/preprocess-spec.js';
+import { bmpHeader, isBmp, type BmpHeader } from './bmp.js';
 import { DecodeError, firstLine } from './decode-error.js';
 import { decodeFrame } from './decode-frame.js';
 import { decodePool } from './decode-pool.js';
@@ -45,9 +47,11 @@ export interface DecodeOptions {
   /** Model input side and channels. */
   readonly inputSize: number;
   readonly inputChannels: number;
+  /** The model's preprocessing (default DEFAULT_PREPROCESS): its crop sets the work size. */
+  readonly preprocess?: PreprocessSpec;
 }
 
-export const DECODE_DEFAULTS: Omit<DecodeOptions, 'inputSize' | 'inputChannels'> = {
+export const DECODE_DEFAULTS: Omit<DecodeOptions, 'inputSize' | 'inputChannels' | 'preprocess'> = {
   maxPixels: 100_000_000,
   maxBytes: 256 * 1024 * 1024,
   thumbnailSize: 256,
@@ -182,6 +186,28 @@ export async function readBytes(path: string, maxBytes: number): Promise<Buffer>
 }
 
 /**
+ * A BMP's header as sharp would describe it: decoded to 8-bit RGBA (bmp.ts), so its cost is
+ * known before decoding, and as a format libvips does not stream, it decodes in a decoder
+ * process that the timeout kills (mayBeSlow).
+ */
+function bmpMetadata(h: BmpHeader): Metadata {
+  const { width, height } = h;
+  return {
+    format: 'bmp' as Metadata['format'], // not a format sharp names
+    width,
+    height,
+    autoOrient: { width, height },
+    channels: 4,
+    depth: 'uchar',
+    space: 'srgb',
+    isProgressive: false,
+    isPalette: h.bitCount <= 8,
+    hasProfile: false,
+    hasAlpha: h.masks[3] !== 0,
+  };
+}
+
+/**
  * Reads the header only (no pixels are decoded, so no cap is needed to read it) and refuses an
  * image over the pixel cap with a message that says by how much.
  */
@@ -192,8 +218,11 @@ async function checkedHeader(
 ): Promise<Metadata> {
   let meta: Metadata;
   try {
-    meta = await sharp(bytes, { limitInputPixels: false, animated: false }).metadata();
+    meta = isBmp(bytes)
+      ? bmpMetadata(bmpHeader(bytes))
+      : await sharp(bytes, { limitInputPixels: false, animated: false }).metadata();
   } catch (err) {
+    if (err instanceof DecodeError) throw err;
     throw new DecodeError(`not a readable image: ${firstLine(err)}`, { cause: err });
   }
   const w0 = meta.width ?? 0;
@@ -222,7 +251,7 @@ async function checkedHeader(
 export async function decodeInput(
   bytes: Buffer,
   o: Pick<DecodeOptions, 'maxPixels' | 'inputSize' | 'inputChannels'> &
-    Partial<Pick<DecodeOptions, 'timeoutMs' | 'maxDecodeBytes'>>,
+    Partial<Pick<DecodeOptions, 'timeoutMs' | 'maxDecodeBytes' | 'preprocess'>>,
 ): Promise<Float32Array> {
   const full = { ...DECODE_DEFAULTS, ...o };
   return (await decodeOnce(bytes, full, false)).input;
@@ -261,12 +290,13 @@ export interface Box {
 /**
  * The size (after EXIF orientation) a file is decoded to: the least that still gives the
  * thumbnail its long side and the model input its short side (it is resized short side first,
- * then centre-cropped), never more than the image or WORK_SIDE. Queries use the same box as
+ * then centre-cropped; with a crop ratio r below 1 the crop keeps r of the short side, so the
+ * short side must be inputSize / r), never more than the image or WORK_SIDE. Queries use the same box as
  * ingest, so a library image searched for gives the very vector it was stored with.
  */
 export function workBox(
   meta: Metadata,
-  o: Pick<DecodeOptions, 'thumbnailSize' | 'inputSize'>,
+  o: Pick<DecodeOptions, 'thumbnailSize' | 'inputSize' | 'preprocess'>,
 ): Box {
   const swap = (meta.orientation ?? 1) >= 5;
   const [w, h] = swap ? [meta.height ?? 1, meta.width ?? 1] : [meta.width ?? 1, meta.height ?? 1];
@@ -275,7 +305,7 @@ export function workBox(
   const scale = Math.min(
     1,
     WORK_SIDE / long,
-    Math.max(o.thumbnailSize / long, o.inputSize / short),
+    Math.max(o.thumbnailSize / long, o.inputSize / (o.preprocess?.cropRatio ?? 1) / short),
   );
   return { width: Math.max(1, Math.round(w * scale)), height: Math.max(1, Math.round(h * scale)) };
 }
@@ -323,7 +353,11 @@ async function decodeOnce(
   try {
     // A timeout under libvips' whole second is only kept by a decoder process.
     const killable = o.timeoutMs > 0 && (o.timeoutMs < 1000 || mayBeSlow(meta, shrink));
-    const fo = { ...o, work };
+    const swap = (meta.orientation ?? 1) >= 5;
+    const source = swap
+      ? { width: meta.height!, height: meta.width! }
+      : { width: meta.width!, height: meta.height! };
+    const fo = { ...o, work, source };
     const frame = killable
       ? await decodePool.decode(bytes, fo, thumb)
       : await decodeFrame(bytes, fo, thumb);

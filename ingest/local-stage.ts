@@ -22,7 +22,10 @@ class LocalStage implements EmbedStage {
 
   async submit({ file, hash, bytes }: NewContent): Promise<void> {
     try {
-      this.batch.push({ file, decoded: await decodeBytes(bytes, this.env.decode, hash) });
+      // Decoded first, then pushed: `this.batch.push(await ...)` would take the array before the
+      // decode, and a batch handed on meanwhile (another lane's settle) would gain it too late.
+      const decoded = await decodeBytes(bytes, this.env.decode, hash);
+      this.batch.push({ file, decoded });
     } catch (err) {
       this.env.writer.fail(file, err);
     }

@@ -35,7 +35,7 @@ export interface IngestOptions {
   readonly batch?: number;
   /** Files read and decoded at once. */
   readonly concurrency?: number;
-  readonly decode?: Partial<Omit<DecodeOptions, 'inputSize' | 'inputChannels'>>;
+  readonly decode?: Partial<Omit<DecodeOptions, 'inputSize' | 'inputChannels' | 'preprocess'>>;
   /** Who decodes and embeds (default: this process; `queuedStage` from queue/ for workers). */
   readonly stage?: StageFactory;
   readonly onProgress?: (p: IngestProgress) => void;
@@ -68,6 +68,11 @@ export interface IngestSummary {
    */
   readonly pruneSkipped: readonly string[];
   /**
+   * Files the walk left out because their type cannot be decoded here (walk.ts UNDECODABLE), by
+   * reason: how many, and one of them. Not counted in `files` or as failures.
+   */
+  readonly skipped: readonly { reason: string; files: number; example: string }[];
+  /**
    * Vectors written: one per image embedded. Every file counts once in added, duplicates,
    * unchanged, reembedded or failed.
    */
@@ -95,6 +100,7 @@ export async function ingest(
     ...o.decode,
     inputSize: embedder.inputSize,
     inputChannels: embedder.inputChannels,
+    preprocess: embedder.preprocess,
   };
   checkDecodeOptions(decode); // before any file is touched: a bad limit would fail them all
   const t0 = performance.now();
@@ -112,11 +118,21 @@ export async function ingest(
   const progress = () =>
     o.onProgress?.({ total, done: handled(), embedded: counts.embedded, errors: counts.failed });
   const unreadable: string[] = [];
+  const skipped = new Map<string, { files: number; example: string }>();
   const files = [
-    ...walk(roots, o.walk ?? {}, (path, err) => {
-      unreadable.push(path);
-      writer.noteError(path, err.message);
-    }),
+    ...walk(
+      roots,
+      o.walk ?? {},
+      (path, err) => {
+        unreadable.push(path);
+        writer.noteError(path, err.message);
+      },
+      (path, reason) => {
+        const s = skipped.get(reason);
+        if (s) s.files++;
+        else skipped.set(reason, { files: 1, example: path });
+      },
+    ),
   ];
   let pruneSkipped: string[] = [];
   total = files.length;
@@ -173,13 +189,15 @@ export async function ingest(
       ...(o.signal ? { signal: o.signal } : {}),
       log,
     });
-    for (let s = 0; s < files.length && !o.signal?.aborted && !stage.failed; s += concurrency) {
-      const group = files.slice(s, s + concurrency);
-      await Promise.all(group.map(handle));
-      done += group.length;
-      await stage.settle();
-      progress();
-    }
+    await runLanes(files, concurrency, handle, {
+      stop: () => Boolean(o.signal?.aborted) || stage!.failed,
+      // One settle at a time, in order: it hands the decoded batch on when it is full.
+      after: async () => {
+        done++;
+        await stage!.settle();
+        progress();
+      },
+    });
     await stage.finish();
     if (o.prune && !o.signal?.aborted) pruneSkipped = prune(ctx, writer, files, unreadable);
     ctx.index.save();
@@ -211,10 +229,43 @@ export async function ingest(
     files: files.length,
     ...counts,
     pruneSkipped,
+    skipped: [...skipped].map(([reason, s]) => ({ reason, ...s })),
     seconds,
     imagesPerSecond: counts.embedded / Math.max(seconds, 1e-9),
     errors: writer.errors,
   };
+}
+
+/**
+ * Handles `items` in `lanes` concurrent lanes, each taking the next item as soon as its last one
+ * is done: no barrier per group, so one slow file never idles the other lanes (and their
+ * decoders). `after` runs once per item, one call at a time, in completion order. The first
+ * failure stops every lane from taking more; it is thrown once all lanes have stopped, so no
+ * file is still being written when the caller cleans up.
+ */
+export async function runLanes<T>(
+  items: readonly T[],
+  lanes: number,
+  handle: (item: T) => Promise<void>,
+  o: { stop: () => boolean; after: () => Promise<void> },
+): Promise<void> {
+  let next = 0;
+  let failed = false;
+  let failure: unknown;
+  let chain = Promise.resolve();
+  const lane = async () => {
+    try {
+      while (!failed && next < items.length && !o.stop()) {
+        await handle(items[next++]!);
+        await (chain = chain.then(o.after));
+      }
+    } catch (err) {
+      if (!failed) failure = err;
+      failed = true;
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, lanes) }, lane));
+  if (failed) throw failure;
 }
 
 /**

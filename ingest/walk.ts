@@ -17,9 +17,18 @@ export const IMAGE_EXTENSIONS = new Set([
   '.tif',
   '.tiff',
   '.svg',
-  '.heic',
-  '.heif',
-  '.bmp',
+  '.bmp', // decoded by ingest/bmp.ts: libvips has no BMP loader
+]);
+
+/**
+ * Image types left out of the walk (unless an include glob names them), with the reason: every
+ * such file would fail to decode. sharp's prebuilt libvips reads HEIF only with the AV1 codec
+ * (AVIF: sharp.format.heif.input.fileSuffix is ['.avif']); it has no HEVC decoder, and HEIC
+ * photos are HEVC (test/ingest/skipped-types.test.ts checks sharp still lacks it).
+ */
+export const UNDECODABLE: ReadonlyMap<string, string> = new Map([
+  ['.heic', 'HEIC (HEVC) images cannot be decoded: the bundled libvips has no HEVC decoder'],
+  ['.heif', 'HEIF (HEVC) images cannot be decoded: the bundled libvips has no HEVC decoder'],
 ]);
 
 const DEBRIS = new Set([
@@ -90,6 +99,7 @@ export function* walk(
   roots: readonly string[],
   o: WalkOptions = {},
   onError?: (path: string, err: Error) => void,
+  onSkip?: (path: string, reason: string) => void,
 ): Generator<FoundFile> {
   const include = (o.include ?? []).map(globToRegExp);
   const exclude = (o.exclude ?? []).map(globToRegExp);
@@ -108,7 +118,8 @@ export function* walk(
       yield { path: root, root, size: st.size, mtimeMs: Math.floor(st.mtimeMs) };
       continue;
     }
-    yield* visit(root, root, seen, { include, exclude, skip, hidden: o.hidden ?? false }, onError);
+    const f = { include, exclude, skip, hidden: o.hidden ?? false };
+    yield* visit(root, root, seen, f, onError, onSkip);
   }
 }
 
@@ -125,6 +136,7 @@ function* visit(
   seen: Set<string>,
   f: Filters,
   onError?: (path: string, err: Error) => void,
+  onSkip?: (path: string, reason: string) => void,
 ): Generator<FoundFile> {
   const { include, exclude, skip, hidden } = f;
   let real: string;
@@ -158,13 +170,13 @@ function* visit(
       continue;
     }
     if (st.isDirectory()) {
-      yield* visit(path, root, seen, f, onError);
+      yield* visit(path, root, seen, f, onError, onSkip);
     } else if (st.isFile()) {
+      const ext = extname(name).toLowerCase();
       const wanted =
-        include.length > 0
-          ? include.some((g) => g.test(rel))
-          : IMAGE_EXTENSIONS.has(extname(name).toLowerCase());
+        include.length > 0 ? include.some((g) => g.test(rel)) : IMAGE_EXTENSIONS.has(ext);
       if (wanted) yield { path, root, size: st.size, mtimeMs: Math.floor(st.mtimeMs) };
+      else if (include.length === 0 && UNDECODABLE.has(ext)) onSkip?.(path, UNDECODABLE.get(ext)!);
     }
   }
 }

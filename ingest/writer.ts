@@ -8,13 +8,14 @@
  * writing it once, so a result delivered again after a crash does no harm.
  */
 import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import type { Embedder } from '../src/embed/embedder.js';
 import type { FailureLimit, Store } from '../src/store/store.js';
 import type { LibraryIndex } from '../index/library-index.js';
 import { DecodeError } from './decode.js';
 import type { EmbeddedImage } from './stage.js';
 import type { FoundFile } from './walk.js';
+import { thumbnailPath } from './thumbs.js';
 
 export interface IngestContext {
   readonly store: Store;
@@ -50,9 +51,7 @@ export interface DeadLetter {
   readonly limit?: FailureLimit | null;
 }
 
-export function thumbnailPath(thumbsDir: string, hash: string): string {
-  return join(thumbsDir, hash.slice(0, 2), `${hash}.webp`);
-}
+export { thumbnailPath };
 
 const MAX_ERRORS = 20;
 const SAVE_EVERY_MS = 30_000;

@@ -209,7 +209,11 @@ export class QueueWorker {
     }
     let decoded: DecodedImage;
     try {
-      const size = { inputSize: embedder.inputSize, inputChannels: embedder.inputChannels };
+      const size = {
+        inputSize: embedder.inputSize,
+        inputChannels: embedder.inputChannels,
+        preprocess: embedder.preprocess,
+      };
       decoded = await decodeBytes(bytes, { ...DECODE_DEFAULTS, ...d.decode, ...size }, hash);
     } catch (err) {
       if (err instanceof DecodeError) return this.badFile(job, err);

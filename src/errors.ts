@@ -66,3 +66,17 @@ export class QueueError extends MatsearchError {
     super('E_QUEUE', message, options);
   }
 }
+
+/** The model has no classifier head (nClasses 0): it embeds, but cannot classify. */
+export class NoHeadError extends MatsearchError {
+  constructor(message: string) {
+    super('E_NO_HEAD', message);
+  }
+}
+
+/** The model hub could not be reached, refused, or sent a file that fails its checksum. */
+export class HubError extends MatsearchError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('E_HUB', message, options);
+  }
+}

@@ -27,6 +27,12 @@ export {
 export { MatMambaVision, type ForwardResult } from './model/vision.js';
 export { saveModel, loadModel, type LoadedModel, type ModelMeta } from './model/weights.js';
 export { readSafetensors, writeSafetensors } from './model/safetensors.js';
+export { importCheckpoint, type ImportOptions } from './model/import-checkpoint.js';
+export {
+  DEFAULT_PREPROCESS,
+  OFFICIAL_EVAL_PREPROCESS,
+  type PreprocessSpec,
+} from './model/preprocess-spec.js';
 export { Encoder, type EncoderOptions, type EncodeResult } from './runtime/encoder.js';
 export { OrtEmbedder } from './runtime/ort-embedder.js';
 export {

@@ -15,14 +15,17 @@ import { Store, type DeadLetterRow } from './store/store.js';
 import { LibraryIndex, type LibraryIndexOptions } from '../index/library-index.js';
 import { parseCoarse } from '../index/engines.js';
 import { Searcher, type SearchOptions, type SearchResponse } from './search/searcher.js';
-import {
-  ingest,
-  thumbnailPath,
-  type IngestOptions,
-  type IngestSummary,
-} from '../ingest/pipeline.js';
+import type { IngestOptions, IngestSummary } from '../ingest/pipeline.js';
+import { thumbnailPath } from '../ingest/thumbs.js';
 import { acquireLock, LockedError } from '../ingest/lock.js';
-import { decodeInput, DECODE_DEFAULTS } from '../ingest/decode.js';
+import { decodeInput } from '../ingest/decode.js';
+import {
+  checkCanClassify,
+  classifyInputs,
+  type Classification,
+  type ClassifyOptions,
+} from './classify/classify.js';
+import { queryDecodeOptions } from './embed/input-options.js';
 import { ModelMismatchError, NotOpenError } from './errors.js';
 
 /** Where a library records its coarse index choice (database meta). */
@@ -127,6 +130,8 @@ export class Library {
   /** Adds, updates (and with `prune`, removes) the images under `roots`. One writer at a time. */
   async ingest(roots: readonly string[], o: IngestOptions = {}): Promise<IngestSummary> {
     this.check();
+    // Imported here: the walk and the writer are no part of a search's start-up.
+    const { ingest } = await import('../ingest/pipeline.js');
     const release = acquireLock(join(this.dir, 'write.lock'), 'ingesting');
     try {
       return await ingest(
@@ -178,13 +183,18 @@ export class Library {
   }
 
   private inputOptions() {
-    return {
-      maxPixels: DECODE_DEFAULTS.maxPixels,
-      // Queries get the ingest's default limit: a slow one's decoder is killed at it.
-      timeoutMs: DECODE_DEFAULTS.timeoutMs,
-      inputSize: this.embedder.inputSize,
-      inputChannels: this.embedder.inputChannels,
-    };
+    return queryDecodeOptions(this.embedder);
+  }
+
+  /**
+   * Classifies an image (decoded like a query) with the model's head; a model without one is
+   * refused (NoHeadError) before anything is decoded. The library's vectors play no part.
+   */
+  async classifyBytes(bytes: Buffer, o: ClassifyOptions = {}): Promise<Classification> {
+    this.check();
+    checkCanClassify(this.embedder);
+    const input = await decodeInput(bytes, this.inputOptions());
+    return (await classifyInputs(this.embedder, [input], o))[0]!;
   }
 
   /** More like an image already in the library (no encoding). */

@@ -12,6 +12,7 @@ import { NotFoundError, NotOpenError } from '../src/errors.js';
 import type { Library } from '../src/library.js';
 import { makeContext, type ApiContext, type ApiOptions } from './context.js';
 import { errorMiddleware } from './errors.js';
+import { classifyRoutes } from './routes/classify.js';
 import { hostCheck, hostPolicy, originCheck } from './guards.js';
 import { imageRoutes } from './routes/images.js';
 import { jobRoutes } from './routes/jobs.js';
@@ -90,7 +91,8 @@ export function createApp(library: Library, o: ApiOptions = {}): ApiApp {
   app.use(hardening, ctx.metrics.middleware(), hostCheck(hostPolicy(o.bindHost, o.allowedHosts)));
   if (o.cors?.length) app.use(cors(o.cors));
   app.use(originCheck(o.cors), express.json({ limit: '64kb' }));
-  app.use(searchRoutes(ctx), imageRoutes(ctx), jobRoutes(ctx), systemRoutes(ctx));
+  app.use(searchRoutes(ctx), classifyRoutes(ctx), imageRoutes(ctx), jobRoutes(ctx));
+  app.use(systemRoutes(ctx));
   if (o.ui !== false) app.use(uiRoutes());
   app.use((req, _res, next) => next(new NotFoundError(`no route ${req.method} ${req.path}`)));
   app.use(errorMiddleware(log));

@@ -40,6 +40,7 @@ const STATUS: Record<string, number> = {
   E_LOCKED: 409,
   E_CONFLICT: 409,
   E_MODEL_MISMATCH: 409,
+  E_NO_HEAD: 409,
   E_TOO_LARGE: 413,
   E_UNSUPPORTED_MEDIA: 415,
   E_BUSY: 503,

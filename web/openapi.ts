@@ -4,6 +4,8 @@
  */
 import { z } from 'zod';
 import {
+  ClassifyForm,
+  ClassifyResponse,
   ErrorResponse,
   HealthResponse,
   ImageDetail,
@@ -20,6 +22,7 @@ import {
   StatsResponse,
   UploadResponse,
 } from './schemas.js';
+import { CliStats, DupeGroups, SearchLine } from '../src/wire.js';
 
 type Json = Record<string, unknown>;
 
@@ -44,6 +47,8 @@ interface RouteDoc {
   readonly multipart?: { fields?: z.ZodType; file: string; maxFiles: string };
   /** Gated by the search queue: may answer 503 with Retry-After. */
   readonly queued?: boolean;
+  /** Error statuses of this route alone, with what they mean here. */
+  readonly errors?: Readonly<Record<number, string>>;
   readonly responses: Record<string, Response>;
 }
 
@@ -63,6 +68,19 @@ export const ROUTES: readonly RouteDoc[] = [
     json: SearchJson,
     queued: true,
     responses: { 200: ok('Ranked results with per-stage timings.', SearchResponse) },
+  },
+  {
+    method: 'post',
+    path: '/api/classify',
+    tag: 'classify',
+    summary:
+      "The model's classes for an uploaded image (multipart field `image`), with probabilities: the official ImageNet models name the 1000 ImageNet-1k classes.",
+    multipart: { fields: ClassifyForm, file: 'image', maxFiles: 'one' },
+    queued: true,
+    errors: {
+      409: 'The served model has no classification head (E_NO_HEAD): serve a model with one, e.g. an imported official ImageNet checkpoint.',
+    },
+    responses: { 200: ok('The top classes.', ClassifyResponse) },
   },
   {
     method: 'get',
@@ -242,7 +260,7 @@ export function openApiDocument(): Json {
                 [r.multipart.file]: {
                   type: 'string',
                   format: 'binary',
-                  description: `Image file(s), ${r.multipart.maxFiles}: JPEG, PNG, GIF, WebP, AVIF or TIFF, judged by content.`,
+                  description: `Image file(s), ${r.multipart.maxFiles}: JPEG, PNG, GIF, WebP, AVIF, TIFF or BMP, judged by content.`,
                 },
               },
             },
@@ -274,9 +292,10 @@ export function openApiDocument(): Json {
       ...(r.queued || r.write ? [503] : []),
       ...(r.write ? [507] : []),
     ];
-    for (const e of errors)
+    for (const e of Object.keys(r.errors ?? {})) if (!errors.includes(+e)) errors.push(+e);
+    for (const e of errors.sort((a, b) => a - b))
       responses[e] = {
-        description: errorDescriptions[e],
+        description: r.errors?.[e] ?? errorDescriptions[e],
         content: { 'application/json': { schema: errorRef } },
       };
     (paths[r.path] ??= {})[r.method] = {
@@ -289,6 +308,8 @@ export function openApiDocument(): Json {
       responses,
     };
   }
+  // The CLI's own --json formats, beside the API's (one schema per wire format: src/wire.ts).
+  for (const s of [SearchLine, DupeGroups, CliStats]) jsonSchema(s, 'output', components);
   return {
     openapi: '3.1.0',
     info: {
@@ -297,7 +318,7 @@ export function openApiDocument(): Json {
       description:
         'Adaptive image retrieval: search by example at a chosen encoder width, browse, upload and ingest. Write routes need the API key when the server has one. Every route answers 403 to a Host header that is not localhost, an IP address or a name the server was started with (--host, --allowed-host): DNS rebinding.',
     },
-    tags: ['search', 'images', 'jobs', 'system'].map((name) => ({ name })),
+    tags: ['search', 'classify', 'images', 'jobs', 'system'].map((name) => ({ name })),
     paths,
     components: {
       schemas: components,

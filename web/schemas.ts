@@ -97,6 +97,22 @@ export const SearchJson = z
 
 export const SimilarQuery = z.strictObject({ k, rerank, min_score: minScore, shortlist });
 
+/** Multipart classify: the image in the file field `image`, options as text fields. */
+export const ClassifyForm = z
+  .strictObject({
+    width: z
+      .string({ error: 'must be a string' })
+      .max(200, { error: 'must be at most 200 characters' })
+      .optional()
+      .describe(
+        "Encoder width: '1' (default), '1/2', '1/4', '1/8' or a Mix'n'Match spec; the classifier head is shared by every width.",
+      ),
+    top: number(1, 1000, true)
+      .optional()
+      .describe('Classes returned, most probable first (default 5; at most the model has).'),
+  })
+  .meta({ id: 'ClassifyForm', description: 'Classify an uploaded image (field `image`).' });
+
 export const ListQuery = z.strictObject({
   cursor: z
     .string()
@@ -134,63 +150,36 @@ export const ErrorResponse = z
   })
   .meta({ id: 'Error' });
 
-export const SearchHit = z
-  .object({
-    id: z.number().int(),
-    score: z.number().describe('Final cosine score (full-width rerank unless rerank=none).'),
-    coarse_score: z.number().describe('Cosine score of the coarse (query-width) stage.'),
-    vector_width: z.string().describe('Width of the stored vector the score used.'),
-    path: z
-      .string()
-      .nullable()
-      .describe('A library path of the image; null when its files lie outside the served roots.'),
-    image_url: z.string(),
-    thumbnail_url: z.string(),
-    file_url: z.string(),
-  })
-  .meta({ id: 'SearchHit' });
+// The search answer is shared with the CLI's --json output: defined once, in src/wire.ts.
+export { SearchHit, SearchResponse } from '../src/wire.js';
+import { LibraryStats } from '../src/wire.js';
 
-export const SearchResponse = z
+export const ClassifyResponse = z
   .object({
-    results: z
-      .array(SearchHit)
-      .describe(
-        'Best first, at most k. A near-duplicate of a better result (cosine 0.99 or more between their stored vectors) is left out and counted in deduped.',
-      ),
-    widths: z.object({
-      query: z.string().describe("Width the query was encoded at ('stored' for an id query)."),
-      rerank: z
-        .string()
-        .nullable()
-        .describe(
-          "Width of the query vector that gave the final scores: the query width, '1' when refined, null with rerank=none.",
-        ),
-    }),
-    width_reason: z
-      .string()
-      .describe(
-        "Why the query width: 'requested', or for 'auto' the budget, the queue and the measured encode latency it weighed.",
-      ),
-    refined: z.boolean().describe('Whether a second, full-width query pass ran (refine).'),
+    classes: z
+      .array(
+        z.object({
+          index: z.number().int().describe("Class index (the head's output row)."),
+          label: z
+            .string()
+            .nullable()
+            .describe(
+              "The class's name: from the model's config.json labels, else ImageNet-1k for a 1000-class head; null when it has none.",
+            ),
+          probability: z.number().describe('Softmax probability (0-1).'),
+        }),
+      )
+      .describe('The top classes, most probable first.'),
+    width: z.string().describe('Width the image was encoded at.'),
+    model_id: z.string(),
     timings_ms: z
       .object({
-        queue: z.number().describe('Waiting for a search slot.'),
-        decode: z.number().describe('Decoding the uploaded image.'),
-        encode: z.number().describe('The one encode of the query at its width (0 if cached).'),
-        refine_encode: z.number().describe('The full-width refine pass (0 without refine).'),
-        coarse: z.number(),
-        rerank: z.number(),
+        queue: z.number().describe('Waiting for a slot (classify shares the search queue).'),
         total: z.number().describe('The whole request, server side.'),
       })
-      .describe('Per-stage timings in milliseconds.'),
-    shortlist: z.number().int(),
-    deduped: z
-      .number()
-      .int()
-      .describe('Results left out as near-duplicates of a better one (cosine 0.99 or more).'),
-    model_id: z.string(),
+      .describe('Timings in milliseconds.'),
   })
-  .meta({ id: 'SearchResponse' });
+  .meta({ id: 'ClassifyResponse' });
 
 export const ImageSummary = z
   .object({
@@ -271,68 +260,44 @@ const GateStatsSchema = z.object({
   rejected: z.number().int(),
 });
 
-export const StatsResponse = z
-  .object({
-    images: z.number().int(),
-    failures: z.number().int(),
-    model_id: z.string(),
-    index: z.object({ kind: z.string(), size: z.number().int() }),
-    vectors: z.array(z.object({ model_id: z.string(), width: z.string(), count: z.number() })),
-    other_model_only: z.number().int(),
-    dead_letters: z
-      .object({
-        count: z.number().int(),
-        recent: z.array(
-          z.object({
-            path: z.string(),
-            error: z.string().describe("The last try's error."),
-            attempts: z.number().int(),
-            job_id: z.string(),
-            at: z.string().describe('When it was given up on (ISO 8601).'),
-          }),
-        ),
-      })
-      .describe(
-        'Files of queued ingests (matsearch ingest --queue) whose job failed on every try, latest first (at most 20).',
-      ),
-    queues: z.object({ search: GateStatsSchema, write: GateStatsSchema }),
-    active_job: z.number().int().nullable(),
-    refine: z
-      .object({
-        enabled: z.boolean(),
-        narrow: z
-          .number()
-          .int()
-          .describe('Images whose widest vector is still narrower than full width.'),
-        refined: z.number().int().describe('Images this server has refined to full width so far.'),
-        failed: z.number().int().describe('Images whose file could not be read again.'),
-        running: z.boolean(),
-        share: z.number().describe('Largest share of the time spent refining.'),
-      })
-      .nullable()
-      .describe('Background refinement of narrow vectors while idle (null when off).'),
-    encode_ms: z
-      .record(z.string(), z.number())
-      .describe(
-        'Measured query encode latency per width on this server (ms, moving average), for the widths searched so far.',
-      ),
-    width_quality: z
-      .object({
-        source: z.string(),
-        set: z.string().describe('The evaluation set the figures are from.'),
-        queries: z.number().int(),
-        map_at_10: z.record(z.string(), z.number()),
-        recall_at_10: z.record(z.string(), z.number()),
-        measured: z.string().describe('When the bench ran (ISO 8601).'),
-        quick: z.boolean().describe('A quick smoke run of the bench, not its measurement.'),
-      })
-      .nullable()
-      .describe(
-        "Quality of a query at each width against the full-width vectors (0-1), as `npm run bench -- dial` measured it for this server's model id; null when it never did.",
-      ),
-    uptime_s: z.number(),
-  })
-  .meta({ id: 'Stats' });
+export const StatsResponse = LibraryStats.extend({
+  queues: z.object({ search: GateStatsSchema, write: GateStatsSchema }),
+  active_job: z.number().int().nullable(),
+  refine: z
+    .object({
+      enabled: z.boolean(),
+      narrow: z
+        .number()
+        .int()
+        .describe('Images whose widest vector is still narrower than full width.'),
+      refined: z.number().int().describe('Images this server has refined to full width so far.'),
+      failed: z.number().int().describe('Images whose file could not be read again.'),
+      running: z.boolean(),
+      share: z.number().describe('Largest share of the time spent refining.'),
+    })
+    .nullable()
+    .describe('Background refinement of narrow vectors while idle (null when off).'),
+  encode_ms: z
+    .record(z.string(), z.number())
+    .describe(
+      'Measured query encode latency per width on this server (ms, moving average), for the widths searched so far.',
+    ),
+  width_quality: z
+    .object({
+      source: z.string(),
+      set: z.string().describe('The evaluation set the figures are from.'),
+      queries: z.number().int(),
+      map_at_10: z.record(z.string(), z.number()),
+      recall_at_10: z.record(z.string(), z.number()),
+      measured: z.string().describe('When the bench ran (ISO 8601).'),
+      quick: z.boolean().describe('A quick smoke run of the bench, not its measurement.'),
+    })
+    .nullable()
+    .describe(
+      "Quality of a query at each width against the full-width vectors (0-1), as `npm run bench -- dial` measured it for this server's model id; null when it never did.",
+    ),
+  uptime_s: z.number(),
+}).meta({ id: 'Stats' });
 
 export const HealthResponse = z
   .object({

@@ -3,9 +3,10 @@
  * client's Content-Type. Only raster formats the decoder reads are accepted; SVG (a document
  * that can carry script) and anything unknown are refused.
  */
+import { isBmp } from '../ingest/bmp.js';
 
 export interface Sniffed {
-  readonly format: 'jpeg' | 'png' | 'gif' | 'webp' | 'avif' | 'tiff';
+  readonly format: 'jpeg' | 'png' | 'gif' | 'webp' | 'avif' | 'tiff' | 'bmp';
   readonly ext: string;
   readonly mime: string;
 }
@@ -28,6 +29,7 @@ export function sniffImage(bytes: Uint8Array): Sniffed | null {
     return { format: 'webp', ext: 'webp', mime: 'image/webp' };
   if (startsWith(b, [0x49, 0x49, 0x2a, 0x00]) || startsWith(b, [0x4d, 0x4d, 0x00, 0x2a]))
     return { format: 'tiff', ext: 'tiff', mime: 'image/tiff' };
+  if (isBmp(b)) return { format: 'bmp', ext: 'bmp', mime: 'image/bmp' };
   // ISO-BMFF: [size:u32be]['ftyp'][major brand][minor version][compatible brands...]
   if (b.length >= 16 && ascii(b, 4, 4) === 'ftyp') {
     const size = Math.min(b.length, new DataView(b.buffer, b.byteOffset).getUint32(0));
@@ -40,4 +42,4 @@ export function sniffImage(bytes: Uint8Array): Sniffed | null {
 }
 
 /** The formats sniffImage accepts, for messages and the API document. */
-export const ACCEPTED_FORMATS = ['jpeg', 'png', 'gif', 'webp', 'avif', 'tiff'] as const;
+export const ACCEPTED_FORMATS = ['jpeg', 'png', 'gif', 'webp', 'avif', 'tiff', 'bmp'] as const;

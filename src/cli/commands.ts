@@ -10,6 +10,8 @@ import type { Command } from './main.js';
  */
 export const COMMANDS: Record<string, () => Promise<Command>> = {
   'model info': async () => (await import('./model-info.js')).modelInfoCommand,
+  'model import': async () => (await import('./model-import.js')).modelImportCommand,
+  'model pull': async () => (await import('./model-pull.js')).modelPullCommand,
   demo: async () => (await import('./demo.js')).demoCommand,
   data: async () => (await import('./data.js')).dataCommand,
   train: async () => (await import('./train.js')).trainCommand,
@@ -17,6 +19,7 @@ export const COMMANDS: Record<string, () => Promise<Command>> = {
   ingest: async () => (await import('./engine.js')).ingestCommand,
   refine: async () => (await import('./engine.js')).refineCommand,
   search: async () => (await import('./search.js')).searchCommand,
+  classify: async () => (await import('./classify.js')).classifyCommand,
   similar: async () => (await import('./engine.js')).similarCommand,
   dupes: async () => (await import('./engine.js')).dupesCommand,
   stats: async () => (await import('./engine.js')).statsCommand,

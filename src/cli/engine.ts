@@ -6,6 +6,8 @@ import { existsSync } from 'node:fs';
 import type { Command } from './main.js';
 import { ValidationError } from '../errors.js';
 import { Progress } from '../util/progress.js';
+import { searchJson, statsJson } from '../wire-json.js';
+import type { CliStatsJson, DupeGroupsJson } from '../wire.js';
 import {
   checkTrainedWidth,
   common,
@@ -136,6 +138,8 @@ export const ingestCommand: Command = {
         `${summary.embedded} embedded in ${summary.seconds.toFixed(1)} s (${summary.imagesPerSecond.toFixed(1)} images/s)`,
     );
     for (const e of summary.errors) console.log(`  ${e.path}: ${e.error}`);
+    for (const s of summary.skipped)
+      console.log(`skipped ${s.files} file(s) such as ${s.example}: ${s.reason}`);
     if (summary.pruneSkipped.length > 0)
       console.log(
         `not pruned (could not be read, entries kept): ${summary.pruneSkipped.join(', ')}`,
@@ -173,7 +177,9 @@ export const similarCommand: Command = {
       },
       READ_ONLY,
     );
-    printSearch(r, Boolean(v['json']));
+    // No file to read: the search is the whole of it.
+    const t = { queueMs: 0, decodeMs: 0, totalMs: r.timings.total };
+    printSearch(searchJson(r, t), Boolean(v['json']));
   },
 };
 
@@ -187,7 +193,7 @@ export const dupesCommand: Command = {
       (lib) => lib.dupes(num(v['threshold'], 'threshold') ?? 0.99),
       READ_ONLY,
     );
-    if (v['json']) return console.log(JSON.stringify(groups, null, 2));
+    if (v['json']) return console.log(JSON.stringify(groups satisfies DupeGroupsJson, null, 2));
     groups.forEach((g, i) =>
       console.log(`group ${i + 1} (${g.ids.length}):\n${g.paths.map((p) => `  ${p}`).join('\n')}`),
     );
@@ -202,7 +208,10 @@ export const statsCommand: Command = {
   async run(v) {
     const s = await withLibrary(v, (lib) => lib.stats(), READ_ONLY);
     const q = await queueStats(v);
-    if (v['json']) return console.log(JSON.stringify(q ? { ...s, queue: q } : s, null, 2));
+    if (v['json']) {
+      const out: CliStatsJson = { ...statsJson(s), ...(q ? { queue: q } : {}) };
+      return console.log(JSON.stringify(out, null, 2));
+    }
     console.log(
       `images ${s.images}, failed files ${s.failures}, index ${s.index.kind} of ${s.index.size}, model ${s.modelId}`,
     );

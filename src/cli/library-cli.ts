@@ -11,7 +11,8 @@ import { untrainedWidthMessage } from '../model/trained-widths.js';
 import type { Library } from '../library.js';
 import type { WidthSpec } from '../model/widths.js';
 import type { Precision } from '../runtime/quantize.js';
-import type { SearchOptions, SearchResponse } from '../search/searcher.js';
+import type { SearchOptions } from '../search/searcher.js';
+import type { SearchResponseJson } from '../wire.js';
 
 export const common = {
   library: { type: 'string', short: 'l' },
@@ -152,7 +153,8 @@ export const searchFlags = {
   'no-dedupe': { type: 'boolean', default: false },
 } as const;
 
-export function printSearch(r: SearchResponse, json: boolean) {
+/** A search answer in the wire format (src/wire.ts): as one JSON document, or a table. */
+export function printSearch(r: SearchResponseJson, json: boolean) {
   if (json) {
     console.log(JSON.stringify(r, null, 2));
     return;
@@ -160,14 +162,14 @@ export function printSearch(r: SearchResponse, json: boolean) {
   console.log(
     table(
       ['#', 'score', 'id', 'path'],
-      r.results.map((h, i) => [i + 1, h.score.toFixed(4), h.id, h.path]),
+      r.results.map((h, i) => [i + 1, h.score.toFixed(4), h.id, h.path ?? '']),
     ),
   );
-  const t = r.timings;
+  const t = r.timings_ms;
   console.log(
     `\nquery width ${r.widths.query}, rerank ${r.widths.rerank ?? 'off'}, shortlist ${r.shortlist}; ` +
       `encode ${t.encode.toFixed(1)} ms` +
-      (r.refined ? `, refine encode ${t.refineEncode.toFixed(1)} ms` : '') +
+      (r.refined ? `, refine encode ${t.refine_encode.toFixed(1)} ms` : '') +
       `, coarse ${t.coarse.toFixed(2)} ms, rerank ${t.rerank.toFixed(2)} ms, total ${t.total.toFixed(1)} ms` +
       (r.deduped ? `; ${r.deduped} near-duplicate(s) left out (--no-dedupe keeps them)` : ''),
   );

@@ -23,11 +23,15 @@ const USER_ERROR_CODES = new Set([
   'E_USAGE',
   'E_LOCKED',
   'E_MODEL_MISMATCH',
+  'E_NO_HEAD',
   'E_DECODE',
   'E_QUEUE',
   'EADDRINUSE',
   'EACCES',
 ]);
+
+/** Failures that are no bug and need no stack: the message says what happened and what to do. */
+const FAILURE_CODES = new Set(['E_HUB']);
 
 export async function main(argv: string[]): Promise<number> {
   const [first, second] = argv;
@@ -62,6 +66,10 @@ export async function main(argv: string[]): Promise<number> {
     if (code && (USER_ERROR_CODES.has(code) || code.startsWith('ERR_PARSE_ARGS'))) {
       console.error(`matsearch ${name}: ${(err as Error).message}`);
       return 2;
+    }
+    if (code && FAILURE_CODES.has(code)) {
+      console.error(`matsearch ${name}: ${(err as Error).message}`);
+      return 1;
     }
     if (isDiskFull(err)) {
       // A full disk, here or while opening the library: say so and what to do, no stack.

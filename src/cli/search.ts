@@ -5,7 +5,10 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { MatsearchError, ValidationError } from '../errors.js';
-import type { SearchResponse } from '../search/searcher.js';
+import type { Library } from '../library.js';
+import type { SearchOptions } from '../search/searcher.js';
+import { searchJson } from '../wire-json.js';
+import type { SearchLineJson, SearchResponseJson } from '../wire.js';
 import type { Command } from './main.js';
 import {
   checkTrainedWidth,
@@ -36,7 +39,7 @@ export function readQueryList(file: string): string[] {
 
 /** One query's outcome: its response, or the error that stopped it (the others still run). */
 type Outcome = { query: string } & (
-  { response: SearchResponse } | { error: { code: string; message: string } }
+  { response: SearchResponseJson } | { error: { code: string; message: string } }
 );
 
 export const searchCommand: Command = {
@@ -67,7 +70,7 @@ export const searchCommand: Command = {
       v,
       async (lib) => {
         for (const query of files) {
-          const out = await searchOne(query, () => lib.searchFile(query, opts), files.length > 1);
+          const out = await searchOne(query, () => timedSearch(lib, query, opts), files.length > 1);
           if ('error' in out) failed++;
           if (json) console.log(JSON.stringify(outcomeJson(out)));
           else if ('response' in out) {
@@ -88,7 +91,7 @@ export const searchCommand: Command = {
  */
 async function searchOne(
   query: string,
-  search: () => Promise<SearchResponse>,
+  search: () => Promise<SearchResponseJson>,
   many: boolean,
 ): Promise<Outcome> {
   try {
@@ -99,6 +102,20 @@ async function searchOne(
   }
 }
 
-function outcomeJson(o: Outcome): Record<string, unknown> {
+/** One line of the output: a SearchLine (src/wire.ts), the query path first. */
+function outcomeJson(o: Outcome): SearchLineJson {
   return 'response' in o ? { query: o.query, ...o.response } : o;
+}
+
+/** A file query in the wire format: reading and decoding the file is its `decode` time. */
+async function timedSearch(
+  lib: Library,
+  file: string,
+  opts: SearchOptions,
+): Promise<SearchResponseJson> {
+  const t0 = performance.now();
+  const r = await lib.searchFile(file, opts);
+  const totalMs = performance.now() - t0;
+  const decodeMs = Math.max(0, totalMs - r.timings.total);
+  return searchJson(r, { queueMs: 0, decodeMs, totalMs });
 }

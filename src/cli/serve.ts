@@ -7,6 +7,7 @@ import type { Command } from './main.js';
 import { Library } from '../library.js';
 import { openEmbedder, resolveModelDir } from '../embed/open.js';
 import { ValidationError } from '../errors.js';
+import type { Precision } from '../runtime/quantize.js';
 import { serveUntilSignal, startServer } from '../../web/server.js';
 import { checkApiKey } from '../../web/auth.js';
 import { openApiDocument } from '../../web/openapi.js';
@@ -36,7 +37,7 @@ const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 export const serveCommand: Command = {
   summary: 'serve the REST API over a library (binds 127.0.0.1 unless --host says otherwise)',
   usage:
-    '[--library DIR] [--model DIR] [--port 8080] [--host 127.0.0.1] [--api-key KEY] [--root DIR...] [--max-queue 32] [--concurrency 2] [--target-ms MS] [--refine-share 0.25] [--cors ORIGIN...] [--allowed-host NAME...] [--openapi]\n\n' +
+    '[--library DIR] [--model DIR] [--precision fp32|int8] [--port 8080] [--host 127.0.0.1] [--api-key KEY] [--root DIR...] [--max-queue 32] [--concurrency 2] [--target-ms MS] [--refine-share 0.25] [--cors ORIGIN...] [--allowed-host NAME...] [--openapi]\n\n' +
     'Requests are served only under localhost, an IP address, the --host name or an --allowed-host\n' +
     'name (NAME, .DOMAIN for it and its subdomains, or * for any); other Host headers get 403\n' +
     '(DNS rebinding). Writes from a browser page of another origin than --cors allows get 403.\n' +
@@ -48,6 +49,7 @@ export const serveCommand: Command = {
   options: {
     library: { type: 'string', short: 'l' },
     model: { type: 'string', short: 'm' },
+    precision: { type: 'string' },
     port: { type: 'string', short: 'p' },
     host: { type: 'string' },
     'api-key': { type: 'string' },
@@ -88,7 +90,12 @@ export const serveCommand: Command = {
         process.env['MATSEARCH_LIBRARY'] ??
         './matsearch-data',
     );
-    const embedder = await openEmbedder(resolveModelDir(v['model'] as string | undefined));
+    const precision = v['precision'] as Precision | undefined;
+    const embedder = await openEmbedder(
+      resolveModelDir(v['model'] as string | undefined),
+      undefined,
+      precision ? { precision } : {},
+    );
     try {
       const lib = Library.open(dir, {
         embedder,

@@ -64,6 +64,12 @@ export async function openTfjsEmbedder(modelDir: string): Promise<Embedder> {
   await initBackend({ purpose: 'inference' }); // before the first tensor
   const { loadModel } = await import('../model/weights.js');
   const { TfjsEmbedder } = await import('./tfjs-embedder.js');
-  const { model, modelId } = loadModel(modelDir);
-  return TfjsEmbedder.create(model, modelId);
+  const { readClassLabels } = await import('../model/class-labels.js');
+  const { model, modelId, preprocess } = loadModel(modelDir);
+  return TfjsEmbedder.create(
+    model,
+    modelId,
+    preprocess,
+    readClassLabels(modelDir, model.config.nClasses),
+  );
 }

@@ -6,25 +6,38 @@ import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../model/backend.js';
 import { widthRank, type WidthSpec } from '../model/nesting.js';
 import type { MatMambaVision } from '../model/vision.js';
+import { DEFAULT_PREPROCESS, type PreprocessSpec } from '../model/preprocess-spec.js';
+import { NoHeadError } from '../errors.js';
+import { classLabels } from '../model/class-labels.js';
 import type { Embedder } from './embedder.js';
 
 export class TfjsEmbedder implements Embedder {
   readonly dim: number;
   readonly inputSize: number;
   readonly inputChannels: number;
+  readonly nClasses: number;
 
   private constructor(
     private readonly model: MatMambaVision,
     readonly modelId: string,
+    readonly preprocess: PreprocessSpec,
+    readonly classLabels: readonly string[] | null,
   ) {
     this.dim = model.config.dModel;
     this.inputSize = model.config.imageSize;
     this.inputChannels = model.config.inChans;
+    this.nClasses = model.config.nClasses;
   }
 
-  static async create(model: MatMambaVision, modelId: string): Promise<TfjsEmbedder> {
+  /** `labels`: the class names (default: from model/class-labels.ts's rule for a bare config). */
+  static async create(
+    model: MatMambaVision,
+    modelId: string,
+    preprocess: PreprocessSpec = DEFAULT_PREPROCESS,
+    labels: readonly string[] | null = classLabels({}, model.config.nClasses),
+  ): Promise<TfjsEmbedder> {
     await initBackend({ purpose: 'inference' });
-    return new TfjsEmbedder(model, modelId);
+    return new TfjsEmbedder(model, modelId, preprocess, labels);
   }
 
   widthLabel(width: WidthSpec): string {
@@ -36,7 +49,30 @@ export class TfjsEmbedder implements Embedder {
   }
 
   async embed(inputs: readonly Float32Array[], width: WidthSpec): Promise<Float32Array[]> {
-    if (inputs.length === 0) return [];
+    return this.rows(inputs, this.dim, (x) => {
+      const feats = this.model.encode(x, width);
+      return tf.div(feats, tf.maximum(tf.norm(feats, 2, 1, true), 1e-12));
+    });
+  }
+
+  async classify(inputs: readonly Float32Array[], width: WidthSpec): Promise<Float32Array[]> {
+    if (this.nClasses === 0)
+      throw new NoHeadError(
+        'this model has no classification head (nClasses is 0): it can embed, not classify',
+      );
+    return this.rows(inputs, this.nClasses, (x) => {
+      const { features, logits } = this.model.forward(x, width);
+      features.dispose();
+      return logits!;
+    });
+  }
+
+  /** `f` over the inputs in batches of 32; one `width`-long row per input. */
+  private rows(
+    inputs: readonly Float32Array[],
+    width: number,
+    f: (x: tf.Tensor4D) => tf.Tensor,
+  ): Float32Array[] {
     const S = this.inputSize;
     const C = this.inputChannels;
     const per = S * S * C;
@@ -45,13 +81,10 @@ export class TfjsEmbedder implements Embedder {
       const chunk = inputs.slice(s, s + 32);
       const buf = new Float32Array(chunk.length * per);
       chunk.forEach((x, i) => buf.set(x, i * per));
-      const f = tf.tidy(() => {
-        const feats = this.model.encode(tf.tensor4d(buf, [chunk.length, S, S, C]), width);
-        return tf.div(feats, tf.maximum(tf.norm(feats, 2, 1, true), 1e-12));
-      });
-      const data = f.dataSync() as Float32Array;
-      f.dispose();
-      for (let i = 0; i < chunk.length; i++) out.push(data.slice(i * this.dim, (i + 1) * this.dim));
+      const y = tf.tidy(() => f(tf.tensor4d(buf, [chunk.length, S, S, C])));
+      const data = y.dataSync() as Float32Array;
+      y.dispose();
+      for (let i = 0; i < chunk.length; i++) out.push(data.slice(i * width, (i + 1) * width));
     }
     return out;
   }

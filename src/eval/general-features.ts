@@ -69,7 +69,7 @@ export async function extractFeatures(
       idx.map(async (i) => {
         const img = await load(i);
         const [input, base] = await Promise.all([
-          preprocessImage(img, { size, channels }),
+          preprocessImage(img, { size, channels, preprocess: e.preprocess }),
           baselineFeatures(img),
         ]);
         return { input, base };

@@ -3,10 +3,10 @@
  *
  * Field names follow the Mamba2 / MatMamba references (d_model -> dModel, d_state -> dState ...).
  * A config read from JSON passes `parseConfig`, which accepts both our camelCase file and the
- * snake_case keys of the official MatMamba2Vision constructor.
+ * official snake_case MatMamba2VisionConfig (official-config.ts maps or refuses each field).
  */
-import { z } from 'zod';
 import { ValidationError } from '../errors.js';
+import { mapOfficialConfig } from './official-config.js';
 
 export interface MatMambaVisionConfig {
   /** Residual-stream width D. Never nested: every submodel emits D-wide features. */
@@ -33,6 +33,11 @@ export interface MatMambaVisionConfig {
   readonly nClasses: number;
   /** Epsilon of every LayerNorm and of the gated RMSNorm. */
   readonly normEps: number;
+  /**
+   * Features after the final LayerNorm: 'cls' takes the CLS suffix token (the official default
+   * and all our models); 'avg' the mean of the patch tokens, CLS left out (the official 'avg').
+   */
+  readonly pool: 'cls' | 'avg';
 }
 
 /** The fields a caller may leave out; `headDim` defaults to dModel / 32 as in the official code. */
@@ -49,6 +54,7 @@ const DEFAULTS = {
   inChans: 3,
   nClasses: 1000,
   normEps: 1e-5,
+  pool: 'cls',
 } as const;
 
 /** Named presets. `35M` and `135M` are the official ImageNet models; `tiny` trains on 2 CPU cores. */
@@ -98,7 +104,7 @@ export function presetConfig(name: string, overrides: Partial<MatMambaVisionConf
 }
 
 function validateConfig(c: MatMambaVisionConfig): void {
-  const positiveInt: (keyof MatMambaVisionConfig)[] = [
+  const positiveInt: Exclude<keyof MatMambaVisionConfig, 'pool'>[] = [
     'dModel',
     'nLayer',
     'dState',
@@ -120,6 +126,8 @@ function validateConfig(c: MatMambaVisionConfig): void {
   }
   if (!(c.expand > 0)) throw new ValidationError(`config.expand must be > 0, got ${c.expand}`);
   if (!(c.normEps > 0)) throw new ValidationError(`config.normEps must be > 0, got ${c.normEps}`);
+  if (c.pool !== 'cls' && c.pool !== 'avg')
+    throw new ValidationError(`config.pool must be 'cls' or 'avg', got ${String(c.pool)}`);
   const dInner = c.expand * c.dModel;
   if (!Number.isInteger(dInner)) {
     throw new ValidationError(`expand * dModel must be an integer, got ${dInner}`);
@@ -158,69 +166,78 @@ export function dims(c: MatMambaVisionConfig) {
 
 // ---- JSON (de)serialisation ----------------------------------------------------------------
 
-const camelSchema = z.object({
-  dModel: z.number().int().positive(),
-  nLayer: z.number().int().positive(),
-  dState: z.number().int().positive().optional(),
-  dConv: z.number().int().positive().optional(),
-  expand: z.number().positive().optional(),
-  headDim: z.number().int().positive().optional(),
-  chunkSize: z.number().int().positive().optional(),
-  patchSize: z.number().int().positive().optional(),
-  imageSize: z.number().int().positive().optional(),
-  inChans: z.number().int().positive().optional(),
-  nClasses: z.number().int().nonnegative().optional(),
-  normEps: z.number().positive().optional(),
-});
+/**
+ * The JSON form's field checks. Hand-written rather than zod: config.json is read on every
+ * process start, and loading zod alone cost a one-query `matsearch search` ~0.15 s of CPU.
+ */
+type FieldKind = 'posInt' | 'positive' | 'nonNegInt' | 'pool';
+type Fields = Readonly<Record<string, readonly [FieldKind, 'required' | 'optional']>>;
 
-// The official constructor's keyword arguments (MatMamba2Vision(d_model=..., ssm_cfg={...})).
-const snakeSchema = z.object({
-  d_model: z.number().int().positive(),
-  n_layer: z.number().int().positive(),
-  n_classes: z.number().int().nonnegative().optional(),
-  patch_size: z.number().int().positive().optional(),
-  image_size: z.number().int().positive().optional(),
-  norm_epsilon: z.number().positive().optional(),
-  d_intermediate: z.literal(0).optional(),
-  ssm_cfg: z
-    .object({
-      d_state: z.number().int().positive().optional(),
-      d_conv: z.number().int().positive().optional(),
-      expand: z.number().positive().optional(),
-      chunk_size: z.number().int().positive().optional(),
-    })
-    .loose()
-    .optional(),
-});
+const KIND_TEXT: Record<FieldKind, string> = {
+  posInt: 'a positive integer',
+  positive: 'a number > 0',
+  nonNegInt: 'an integer >= 0',
+  pool: "'cls' or 'avg'",
+};
+
+function fits(kind: FieldKind, v: unknown): boolean {
+  if (kind === 'pool') return v === 'cls' || v === 'avg';
+  if (typeof v !== 'number' || !Number.isFinite(v)) return false;
+  switch (kind) {
+    case 'posInt':
+      return Number.isInteger(v) && v > 0;
+    case 'positive':
+      return v > 0;
+    case 'nonNegInt':
+      return Number.isInteger(v) && v >= 0;
+  }
+}
+
+/** Problems of `obj` against `fields` ('path: what is wrong'); unknown keys are ignored. */
+function check(obj: unknown, fields: Fields, prefix = ''): string[] {
+  if (!obj || typeof obj !== 'object' || Array.isArray(obj))
+    return [`${prefix || '(root)'}: expected an object`];
+  const o = obj as Record<string, unknown>;
+  const issues: string[] = [];
+  for (const [key, [kind, need]] of Object.entries(fields)) {
+    const v = o[key];
+    if (v === undefined && need === 'optional') continue;
+    if (!fits(kind, v))
+      issues.push(`${prefix}${key}: expected ${KIND_TEXT[kind]}, got ${JSON.stringify(v)}`);
+  }
+  return issues;
+}
+
+const CAMEL: Fields = {
+  dModel: ['posInt', 'required'],
+  nLayer: ['posInt', 'required'],
+  dState: ['posInt', 'optional'],
+  dConv: ['posInt', 'optional'],
+  expand: ['positive', 'optional'],
+  headDim: ['posInt', 'optional'],
+  chunkSize: ['posInt', 'optional'],
+  patchSize: ['posInt', 'optional'],
+  imageSize: ['posInt', 'optional'],
+  inChans: ['posInt', 'optional'],
+  nClasses: ['nonNegInt', 'optional'],
+  normEps: ['positive', 'optional'],
+  pool: ['pool', 'optional'],
+};
 
 /** Parses a config object read from JSON (ours or the official snake_case form). */
 export function parseConfig(json: unknown): MatMambaVisionConfig {
   const inner =
     json && typeof json === 'object' && 'model' in json ? (json as { model: unknown }).model : json;
-  const camel = camelSchema.safeParse(inner);
-  if (camel.success) return makeConfig(stripUndefined(camel.data) as ConfigInput);
-  const snake = snakeSchema.safeParse(inner);
-  if (snake.success) {
-    const s = snake.data;
-    return makeConfig(
-      stripUndefined({
-        dModel: s.d_model,
-        nLayer: s.n_layer,
-        nClasses: s.n_classes,
-        patchSize: s.patch_size,
-        imageSize: s.image_size,
-        normEps: s.norm_epsilon,
-        dState: s.ssm_cfg?.d_state,
-        dConv: s.ssm_cfg?.d_conv,
-        expand: s.ssm_cfg?.expand,
-        chunkSize: s.ssm_cfg?.chunk_size,
-      }) as ConfigInput,
-    );
+  // The official snake_case config (MatMamba2VisionConfig): mapped or refused field by field.
+  if (inner && typeof inner === 'object' && 'd_model' in inner)
+    return makeConfig(mapOfficialConfig(inner as Record<string, unknown>));
+  const camel = check(inner, CAMEL);
+  if (camel.length === 0) {
+    const o = inner as Record<string, unknown>;
+    const picked = Object.fromEntries(Object.keys(CAMEL).map((k) => [k, o[k]]));
+    return makeConfig(stripUndefined(picked) as ConfigInput);
   }
-  const issues = camel.error.issues
-    .map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`)
-    .join('; ');
-  throw new ValidationError(`invalid model config: ${issues}`);
+  throw new ValidationError(`invalid model config: ${camel.join('; ')}`);
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

@@ -30,9 +30,7 @@ export function writeSafetensors(
   tensors: ReadonlyMap<string, { shape: readonly number[]; data: Float32Array }>,
   metadata: Record<string, string> = {},
 ): void {
-  const header: Record<string, unknown> = {};
-  if (Object.keys(metadata).length > 0) header['__metadata__'] = metadata;
-  let offset = 0;
+  const shapes = new Map<string, readonly number[]>();
   for (const [name, t] of tensors) {
     const n = t.shape.reduce((a, b) => a * b, 1);
     if (n !== t.data.length) {
@@ -40,21 +38,14 @@ export function writeSafetensors(
         `tensor '${name}': shape [${t.shape}] needs ${n} values, got ${t.data.length}`,
       );
     }
-    header[name] = { dtype: 'F32', shape: t.shape, data_offsets: [offset, offset + n * 4] };
-    offset += n * 4;
+    shapes.set(name, t.shape);
   }
-  let json = JSON.stringify(header);
-  json += ' '.repeat((8 - (json.length % 8)) % 8); // align the body to 8 bytes
-  const headerBytes = Buffer.from(json, 'utf8');
-  const prefix = Buffer.alloc(8);
-  prefix.writeBigUInt64LE(BigInt(headerBytes.length));
   const tmp = `${path}.tmp-${process.pid}`;
   const fd = openSync(tmp, 'w');
   try {
-    writeSync(fd, prefix);
-    writeSync(fd, headerBytes);
+    writeSync(fd, safetensorsHeader(shapes, metadata));
     for (const t of tensors.values()) {
-      writeSync(fd, littleEndianBytes(t.data));
+      writeSync(fd, float32Bytes(t.data));
     }
   } finally {
     closeSync(fd);
@@ -62,39 +53,83 @@ export function writeSafetensors(
   renameSync(tmp, path);
 }
 
-function littleEndianBytes(a: Float32Array): Uint8Array {
+/**
+ * The bytes before the body of a float32 safetensors file holding `shapes` in this order: the
+ * length prefix and the JSON header, padded so the body starts 8-byte aligned. A streaming
+ * writer writes this, then each tensor's float32Bytes in the same order.
+ */
+export function safetensorsHeader(
+  shapes: ReadonlyMap<string, readonly number[]>,
+  metadata: Record<string, string> = {},
+): Buffer {
+  const header: Record<string, unknown> = {};
+  if (Object.keys(metadata).length > 0) header['__metadata__'] = metadata;
+  let offset = 0;
+  for (const [name, shape] of shapes) {
+    const n = shape.reduce((a, b) => a * b, 1);
+    header[name] = { dtype: 'F32', shape, data_offsets: [offset, offset + n * 4] };
+    offset += n * 4;
+  }
+  const json = Buffer.from(JSON.stringify(header), 'utf8');
+  // Spaces pad the header so the body starts 8-byte aligned (counted in bytes, not characters).
+  const headerBytes = Buffer.concat([json, Buffer.alloc((8 - (json.length % 8)) % 8, 0x20)]);
+  const prefix = Buffer.alloc(8);
+  prefix.writeBigUInt64LE(BigInt(headerBytes.length));
+  return Buffer.concat([prefix, headerBytes]);
+}
+
+/** A float32 array's bytes as safetensors stores them (little-endian). */
+export function float32Bytes(a: Float32Array): Uint8Array {
   if (endianness() !== 'LE')
     throw new WeightsFormatError('writing safetensors needs a little-endian host');
   return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+}
+
+/** The JSON header of an open safetensors file, and where its body starts. */
+function readHeader(
+  path: string,
+  fd: number,
+): { header: Record<string, unknown>; bodyStart: number; size: number } {
+  const size = fstatSync(fd).size;
+  if (size < 8)
+    throw new WeightsFormatError(`${path}: file is ${size} bytes, too short for a header`);
+  const prefix = Buffer.alloc(8);
+  readSync(fd, prefix, 0, 8, 0);
+  const headerLen = Number(prefix.readBigUInt64LE());
+  if (headerLen > MAX_HEADER || 8 + headerLen > size) {
+    throw new WeightsFormatError(
+      `${path}: header length ${headerLen} does not fit in a ${size}-byte file (truncated or not safetensors)`,
+    );
+  }
+  const headerBuf = Buffer.alloc(headerLen);
+  readSync(fd, headerBuf, 0, headerLen, 8);
+  let header: Record<string, unknown>;
+  try {
+    header = JSON.parse(headerBuf.toString('utf8')) as Record<string, unknown>;
+  } catch (err) {
+    throw new WeightsFormatError(`${path}: header is not valid JSON`, { cause: err });
+  }
+  if (!header || typeof header !== 'object' || Array.isArray(header)) {
+    throw new WeightsFormatError(`${path}: header is not a JSON object`);
+  }
+  return { header, bodyStart: 8 + headerLen, size };
+}
+
+/** Only the `__metadata__` of a safetensors file: its header is read, no tensor. */
+export function readSafetensorsMetadata(path: string): Record<string, string> {
+  const fd = openSync(path, 'r');
+  try {
+    return parseMetadata(path, readHeader(path, fd).header['__metadata__']);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** Reads a safetensors file; every tensor is converted to float32. */
 export function readSafetensors(path: string): SafetensorsFile {
   const fd = openSync(path, 'r');
   try {
-    const size = fstatSync(fd).size;
-    if (size < 8)
-      throw new WeightsFormatError(`${path}: file is ${size} bytes, too short for a header`);
-    const prefix = Buffer.alloc(8);
-    readSync(fd, prefix, 0, 8, 0);
-    const headerLen = Number(prefix.readBigUInt64LE());
-    if (headerLen > MAX_HEADER || 8 + headerLen > size) {
-      throw new WeightsFormatError(
-        `${path}: header length ${headerLen} does not fit in a ${size}-byte file (truncated or not safetensors)`,
-      );
-    }
-    const headerBuf = Buffer.alloc(headerLen);
-    readSync(fd, headerBuf, 0, headerLen, 8);
-    let header: Record<string, unknown>;
-    try {
-      header = JSON.parse(headerBuf.toString('utf8')) as Record<string, unknown>;
-    } catch (err) {
-      throw new WeightsFormatError(`${path}: header is not valid JSON`, { cause: err });
-    }
-    if (!header || typeof header !== 'object' || Array.isArray(header)) {
-      throw new WeightsFormatError(`${path}: header is not a JSON object`);
-    }
-    const bodyStart = 8 + headerLen;
+    const { header, bodyStart, size } = readHeader(path, fd);
     const bodyLen = size - bodyStart;
     const metadata = parseMetadata(path, header['__metadata__']);
     const entries = Object.entries(header)

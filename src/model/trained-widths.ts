@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseConfig, type MatMambaVisionConfig } from './config.js';
 import { CONFIG_FILE, WEIGHTS_FILE } from './model-dir.js';
-import { readSafetensors } from './safetensors.js';
+import { readSafetensorsMetadata } from './safetensors.js';
 import { resolveWidths, widthLabel, type WidthSpec } from './widths.js';
 
 /** The trained width labels of the model in `dir` ('1', '1/4', ...), or null when unknown. */
@@ -18,7 +18,7 @@ export function readTrainedWidths(dir: string): string[] | null {
   const recorded = json['trainedWidths'];
   if (Array.isArray(recorded) && recorded.every((w) => typeof w === 'string')) return recorded;
   // Older models: the trainer wrote only its levels, into the weights' metadata.
-  const levels = readSafetensors(join(dir, WEIGHTS_FILE)).metadata['levels'];
+  const levels = readSafetensorsMetadata(join(dir, WEIGHTS_FILE))['levels'];
   return levels ? levels.split(',').map((w) => w.trim()) : null;
 }
 

@@ -6,7 +6,8 @@
  *     ─ append CLS as a *suffix* (the scan is causal and row-major, so only the last token
  *       has seen the whole image) ─ + learned pos_embed ─ [B, T+1, D]
  *     ─ n_layer × ( x + Mamba2_w(LayerNorm(x)) )   (w: this layer's nested width)
- *     ─ LayerNorm ─ last token = features [B, D] ─ head = logits [B, n_classes]
+ *     ─ LayerNorm ─ last token (pool 'cls') or mean of the patch tokens (pool 'avg')
+ *     = features [B, D] ─ head = logits [B, n_classes]
  *
  * Images are NHWC float32, already normalised. Weights are held as tfjs variables under the
  * official state_dict names (params.ts).
@@ -21,7 +22,7 @@ import { resolveWidths, sliceMixer, widthLabel, type WidthSpec } from './nesting
 import { initParams, layerKey, mixerKey, paramShapes } from './params.js';
 
 export interface ForwardResult {
-  /** Pooled features [B, D] (CLS suffix after the final norm), not normalised. */
+  /** Pooled features [B, D] (CLS suffix, or patch mean, after the final norm), not normalised. */
   readonly features: tf.Tensor2D;
   /** Classifier logits [B, n_classes], or null for a model without head. */
   readonly logits: tf.Tensor2D | null;
@@ -140,13 +141,19 @@ export class MatMambaVision {
           return tf.add(h, mamba2Forward(normed, w, mixerOpts)); // [B, T+1, D]
         });
       }
-      const last = tf.reshape(tf.slice(h, [0, T, 0], [B, 1, D]), [B, D]); // CLS suffix
-      const features = layerNorm(
-        last,
-        this.p<tf.Tensor1D>('norm_f.weight'),
-        this.p<tf.Tensor1D>('norm_f.bias'),
-        cfg.normEps,
-      ) as tf.Tensor2D; // LayerNorm is per token, so norming only the CLS row is exact
+      const normF = (x: tf.Tensor) =>
+        layerNorm(
+          x,
+          this.p<tf.Tensor1D>('norm_f.weight'),
+          this.p<tf.Tensor1D>('norm_f.bias'),
+          cfg.normEps,
+        );
+      // LayerNorm is per token, so norming only the pooled tokens is exact.
+      const features = (
+        cfg.pool === 'avg'
+          ? tf.mean(normF(tf.slice(h, [0, 0, 0], [B, T, D])), 1) // mean of the patch tokens
+          : normF(tf.reshape(tf.slice(h, [0, T, 0], [B, 1, D]), [B, D]))
+      ) as tf.Tensor2D; // the CLS suffix
       if (cfg.nClasses === 0) return [features];
       return [features, linear(features, this.p('head.weight'), this.p<tf.Tensor1D>('head.bias'))];
     }) as [tf.Tensor2D, tf.Tensor2D?];

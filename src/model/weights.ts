@@ -3,12 +3,19 @@
  * tensors under the official MatMamba2Vision state_dict names, so a converted official checkpoint
  * (with its snake_case config) loads without renaming.
  */
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ShapeError } from '../errors.js';
 import type { MatMambaVisionConfig } from './config.js';
-import { CONFIG_FILE, modelIdOf, readModelDir, weightsSha256, WEIGHTS_FILE } from './model-dir.js';
+import {
+  modelIdOf,
+  readModelDir,
+  weightsSha256,
+  writeModelConfig,
+  WEIGHTS_FILE,
+} from './model-dir.js';
 import { paramShapes } from './params.js';
+import type { PreprocessSpec } from './preprocess-spec.js';
 import { readSafetensors, writeSafetensors } from './safetensors.js';
 import { MatMambaVision } from './vision.js';
 
@@ -29,6 +36,8 @@ export interface LoadedModel {
   readonly modelId: string;
   readonly name: string;
   readonly metadata: Record<string, string>;
+  /** How the model wants images prepared (config.json `preprocess`). */
+  readonly preprocess: PreprocessSpec;
 }
 
 /** Writes config.json and model.safetensors into `dir` (created if needed). Returns the model id. */
@@ -53,17 +62,11 @@ export function saveWeights(
   const weightsPath = join(dir, WEIGHTS_FILE);
   writeSafetensors(weightsPath, tensors, { format: 'pt', name: meta.name, ...meta.extra });
   const modelId = modelIdOf(meta.name, weightsSha256(weightsPath));
-  const configJson = {
-    format: 'matsearch/matmamba-vision',
-    version: 1,
+  writeModelConfig(dir, config, {
     name: meta.name,
     modelId,
     ...(meta.trainedWidths ? { trainedWidths: [...meta.trainedWidths] } : {}),
-    model: config,
-  };
-  const tmp = join(dir, `${CONFIG_FILE}.tmp-${process.pid}`);
-  writeFileSync(tmp, JSON.stringify(configJson, null, 2) + '\n');
-  renameSync(tmp, join(dir, CONFIG_FILE));
+  });
   return modelId;
 }
 
@@ -100,5 +103,6 @@ export function loadModel(dir: string): LoadedModel {
     modelId: info.modelId,
     name: info.name,
     metadata: file.metadata,
+    preprocess: info.preprocess,
   };
 }

@@ -9,9 +9,10 @@
  *
  *   const enc = await Encoder.open(model);            // or Encoder.load('models/general-tiny')
  *   const { embeddings, width } = await enc.encode(images, '1/4');   // images NHWC, normalised
+ *   const { logits } = await enc.classify(images, '1/4');   // a graph of its own, with the head
  *   await enc.close();
  */
-import { NotOpenError, ShapeError, ValidationError } from '../errors.js';
+import { NoHeadError, NotOpenError, ShapeError, ValidationError } from '../errors.js';
 import type { MatMambaVisionConfig } from '../model/config.js';
 import { readModelDir, type ModelDirInfo } from '../model/model-dir.js';
 import { resolveWidths, STANDARD_WIDTHS, widthLabel, type WidthSpec } from '../model/widths.js';
@@ -71,6 +72,11 @@ async function exportGraph(
   return exportMatMambaAsync(model, opts);
 }
 
+/** Where a model directory's weights hash is recorded: beside the exports (none without them). */
+export function hashCacheOf(opts: EncoderOptions): { hashCache?: string | false } {
+  return opts.exportCache === undefined ? {} : { hashCache: opts.exportCache };
+}
+
 /** What the width cache holds. */
 export interface EncoderCacheStats {
   /** Mix'n'Match specs cached (the standard widths, always kept, are not counted). */
@@ -83,6 +89,9 @@ export interface EncoderCacheStats {
 }
 
 export const ENCODER_CACHE_BYTES = 16 * 1024 * 1024;
+
+/** What starting one more worker thread is worth waiting for (its start's CPU, measured). */
+const WORKER_START_MS = 500;
 
 export interface EncodeResult {
   /** L2-normalised features [batch, dim], row-major. */
@@ -98,6 +107,15 @@ export interface EncodeResult {
   readonly provider: Provider;
 }
 
+export interface ClassifyResult extends EncodeResult {
+  /** Classifier logits [batch, nClasses], row-major. */
+  readonly logits: Float32Array;
+  readonly nClasses: number;
+}
+
+/** Cache key of a graph: its width label, marked when it also outputs logits. */
+const graphKey = (label: string, logits: boolean) => (logits ? `${label}+logits` : label);
+
 let encoderCount = 0;
 
 export class Encoder {
@@ -110,6 +128,8 @@ export class Encoder {
   private readonly inUse = new Map<string, number>();
   private cachedBytes = 0;
   private evicted = 0;
+  /** Wall ms per image of each width's last batch run on a single worker. */
+  private readonly msPerImage = new Map<string, number>();
   private readonly inflight = new Set<Promise<unknown>>();
   private readonly id = `enc${encoderCount++}`;
 
@@ -144,7 +164,7 @@ export class Encoder {
   static async load(
     dir: string,
     opts: EncoderOptions = {},
-    info: ModelDirInfo = readModelDir(dir),
+    info: ModelDirInfo = readModelDir(dir, hashCacheOf(opts)),
   ): Promise<Encoder> {
     let loaded: Promise<MatMambaVision> | undefined;
     const source: ModelSource = {
@@ -217,26 +237,34 @@ export class Encoder {
     return this.source.config.dModel;
   }
 
-  /** Bytes of the cached ONNX model at a width, exporting it on first use. */
-  async onnx(widths: WidthSpec = 1): Promise<OnnxExport> {
-    return this.cached(widths).ex;
+  /** Bytes of the cached ONNX model at a width (with its head: `logits`), exported on first use. */
+  async onnx(widths: WidthSpec = 1, logits = false): Promise<OnnxExport> {
+    return this.cached(widths, logits).ex;
   }
 
-  /** The export of a width, made the most recently used (exported now if not cached). */
-  private cached(widths: WidthSpec): { label: string; ex: Promise<OnnxExport> } {
+  /**
+   * The export of a width, made the most recently used (exported now if not cached). A graph
+   * with the head is another graph: `label` is then the width label marked '+logits'.
+   */
+  private cached(widths: WidthSpec, logits = false): { label: string; ex: Promise<OnnxExport> } {
     this.open();
     const cfg = this.source.config;
-    const label = widthLabel(cfg, resolveWidths(cfg, widths));
+    const width = widthLabel(cfg, resolveWidths(cfg, widths));
+    if (logits && cfg.nClasses === 0)
+      throw new NoHeadError(
+        'this model has no classification head (nClasses is 0): it can embed, not classify',
+      );
+    const label = graphKey(width, logits);
     let ex = this.exports.get(label);
     if (ex)
       this.exports.delete(label); // re-inserted last: the most recently used
     else {
-      ex = this.exportOf(label);
+      ex = this.exportOf(width, logits);
       const made = ex;
       made.then(
         (e) => {
           if (this.exports.get(label) !== made) return; // evicted or closed meanwhile
-          if ((STANDARD_WIDTHS as readonly string[]).includes(label)) return; // kept for good
+          if ((STANDARD_WIDTHS as readonly string[]).includes(width)) return; // kept for good
           this.sizes.set(label, e.bytes.length);
           this.cachedBytes += e.bytes.length;
           this.evict();
@@ -251,10 +279,10 @@ export class Encoder {
   }
 
   /** A width's graph: from the disk cache, else exported now (and stored there). */
-  private async exportOf(label: string): Promise<OnnxExport> {
+  private async exportOf(label: string, logits: boolean): Promise<OnnxExport> {
     const disk = this.diskCache;
     const id = this.source.cacheId;
-    const opts = { widths: label, chunkSize: this.chunkSize, precision: this.precision };
+    const opts = { widths: label, chunkSize: this.chunkSize, precision: this.precision, logits };
     if (!disk || !id) return exportGraph(await this.source.model(), opts);
     const key = exportKey({
       weightsSha256: id.weightsSha256,
@@ -262,6 +290,7 @@ export class Encoder {
       chunkSize: this.chunkSize,
       imageSize: this.source.config.imageSize,
       precision: this.precision,
+      logits,
     });
     const hit = disk.read(key);
     if (typeof hit !== 'string') return hit;
@@ -277,7 +306,8 @@ export class Encoder {
     } catch (err) {
       where = `not cached: ${(err as Error).message}`; // a read-only home still encodes
     }
-    const what = this.precision === 'fp32' ? '' : ` (${this.precision})`;
+    const what =
+      (this.precision === 'fp32' ? '' : ` (${this.precision})`) + (logits ? ' with its head' : '');
     this.log(
       `exported ${id.name} at width ${label}${what} to ONNX in ${ms.toFixed(0)} ms (once; ${where})`,
     );
@@ -339,14 +369,30 @@ export class Encoder {
    * at a width (one fraction, or per-layer widths). The caller's array is not modified.
    */
   encode(images: Float32Array, widths: WidthSpec = 1): Promise<EncodeResult> {
-    const run = this.run(images, widths);
+    return this.track(this.run(images, widths, false));
+  }
+
+  /**
+   * Embeds and classifies a batch like `encode`, through a graph that also outputs the head's
+   * logits (exported apart, so that embedding-only runs never pay for the head).
+   */
+  async classify(images: Float32Array, widths: WidthSpec = 1): Promise<ClassifyResult> {
+    const r = await this.track(this.run(images, widths, true));
+    return { ...r, logits: r.logits!, nClasses: this.source.config.nClasses };
+  }
+
+  private track<T>(run: Promise<T>): Promise<T> {
     this.inflight.add(run);
     const done = () => this.inflight.delete(run);
     run.then(done, done);
     return run;
   }
 
-  private async run(images: Float32Array, widths: WidthSpec): Promise<EncodeResult> {
+  private async run(
+    images: Float32Array,
+    widths: WidthSpec,
+    logits: boolean,
+  ): Promise<EncodeResult & { logits?: Float32Array }> {
     const pool = this.open();
     const cfg = this.source.config;
     const per = cfg.imageSize * cfg.imageSize * cfg.inChans;
@@ -357,7 +403,7 @@ export class Encoder {
       );
     }
     const batch = images.length / per;
-    const entry = this.cached(widths);
+    const entry = this.cached(widths, logits);
     this.inUse.set(entry.label, (this.inUse.get(entry.label) ?? 0) + 1);
     try {
       return await this.runWith(pool, images, batch, await entry.ex);
@@ -374,13 +420,13 @@ export class Encoder {
     images: Float32Array,
     batch: number,
     ex: OnnxExport,
-  ): Promise<EncodeResult> {
+  ): Promise<EncodeResult & { logits?: Float32Array }> {
     const per = images.length / batch;
-    const key = `${this.id}:${ex.widthLabel}`;
-    // One shard per worker (one only on a GPU), whole micro-batches where possible.
-    const nShards =
-      this.provider === 'cuda' ? 1 : Math.min(pool.size, Math.ceil(batch / this.microBatch));
+    const key = `${this.id}:${graphKey(ex.widthLabel, ex.nClasses > 0)}`;
+    const nShards = this.shards(pool, batch, ex.widthLabel);
     const workers = pool.leastBusy(nShards);
+    const t0 = performance.now();
+    const warmed = workers.every((w) => pool.hasLoaded(w, key));
     const sizes = Array.from(
       { length: nShards },
       (_, i) => Math.floor(batch / nShards) + (i < batch % nShards ? 1 : 0),
@@ -400,7 +446,12 @@ export class Encoder {
           provider: this.provider,
           images: shard,
           batch: n,
-          shape: { imageSize: ex.imageSize, inChans: ex.inChans, dModel: ex.dModel },
+          shape: {
+            imageSize: ex.imageSize,
+            inChans: ex.inChans,
+            dModel: ex.dModel,
+            nClasses: ex.nClasses,
+          },
           microBatch: this.microBatch,
         },
         [shard.buffer],
@@ -408,14 +459,21 @@ export class Encoder {
       );
     });
     const replies = await Promise.all(parts);
+    // Timed only on one worker that already held the session (a load would inflate it).
+    if (nShards === 1 && warmed)
+      this.msPerImage.set(ex.widthLabel, (performance.now() - t0) / batch);
     const D = ex.dModel;
+    const K = ex.nClasses;
     const embeddings = new Float32Array(batch * D);
+    const logits = K > 0 ? new Float32Array(batch * K) : undefined;
     let row = 0;
     replies.forEach((r, i) => {
       embeddings.set(r.embeddings!, row * D);
+      logits?.set(r.logits!, row * K);
       row += sizes[i]!;
     });
     return {
+      ...(logits ? { logits } : {}),
       embeddings,
       batch,
       dim: D,
@@ -423,6 +481,22 @@ export class Encoder {
       layerDims: ex.layerDims,
       provider: this.provider,
     };
+  }
+
+  /**
+   * How many workers a batch is split over: one per worker (one only on a GPU), in whole
+   * micro-batches. A worker not running yet is started only when this width's measured time
+   * for the batch on the running ones exceeds what a start costs (a Node environment, the
+   * onnxruntime binding and a session: ~0.5 s of CPU): for a tiny model a second worker would
+   * cost an ingest more CPU than it saves, while a large one gains from it from its second batch.
+   */
+  private shards(pool: WorkerPool, batch: number, label: string): number {
+    if (this.provider === 'cuda') return 1;
+    const wanted = Math.min(pool.size, Math.ceil(batch / this.microBatch));
+    const running = Math.max(1, pool.running);
+    if (wanted <= running) return wanted;
+    const ms = this.msPerImage.get(label);
+    return ms !== undefined && (ms * batch) / running > WORKER_START_MS ? wanted : running;
   }
 
   /** Releases this encoder's sessions (after its running batches) and the pool. Idempotent. */

@@ -26,7 +26,6 @@ import {
   utimesSync,
   writeSync,
 } from 'node:fs';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { OnnxExport } from './export-matmamba.js';
@@ -79,6 +78,8 @@ export interface ExportKeyParts {
   readonly imageSize: number;
   /** Numeric precision of the graph's matrix multiplications. */
   readonly precision: string;
+  /** Whether the graph also outputs the classifier's logits (default false). */
+  readonly logits?: boolean;
 }
 
 /** The key string of an export: every part, plus the exporter's code version. */
@@ -89,17 +90,12 @@ export function exportKey(p: ExportKeyParts): string {
     `chunk=${p.chunkSize}`,
     `image=${p.imageSize}`,
     `precision=${p.precision}`,
+    `outputs=${p.logits ? 'embedding+logits' : 'embedding'}`,
     `exporter=${exporterVersion()}`,
   ].join(';');
 }
 
-/** `$MATSEARCH_CACHE_DIR`, else `$XDG_CACHE_HOME/matsearch`, else `~/.cache/matsearch`. */
-export function defaultCacheDir(): string {
-  const own = process.env['MATSEARCH_CACHE_DIR'];
-  if (own) return own;
-  const xdg = process.env['XDG_CACHE_HOME'];
-  return join(xdg || join(homedir(), '.cache'), 'matsearch');
-}
+export { defaultCacheDir } from '../util/cache-dir.js';
 
 interface Header {
   readonly key: string;

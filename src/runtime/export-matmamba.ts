@@ -5,27 +5,29 @@
  *   images [B, S, S, C] ─ patchify ─ ·W_patchᵀ ─ zero rows appended: the CLS slot (a suffix)
  *     and tail padding to whole SSD chunks ─ + (pos_embed + patch bias | cls + pos_embed[T] | 0)
  *     ─ [B, Lp, D] ─ n_layer × ( x + Mamba2_w(LayerNorm(x)) ) ─ token T (CLS) ─ LayerNorm
- *     ─ features [B, D] ─ / ‖·‖₂ ─ embedding [B, D]
+ *     (pool 'avg': LayerNorm of tokens 0..T-1, then their mean) ─ features [B, D]
+ *     ─ / ‖·‖₂ ─ embedding [B, D]
+ *       features ─ · head.weightᵀ + head.bias ─ logits [B, n_classes]   (on request)
  *
  * The weights of a width are cut by nesting.ts's `sliceMixer` (the only place that knows the
  * nesting rule) and copied into the graph, so the file holds only the submodel. The batch is
  * the one dynamic axis. A different `imageSize` interpolates the patch positions (pos-embed.ts).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { ValidationError } from '../errors.js';
+import { NoHeadError, ValidationError } from '../errors.js';
 import type { MatMambaVisionConfig } from '../model/config.js';
 import { resolveWidths, sliceMixer, widthLabel, type WidthSpec } from '../model/nesting.js';
 import { layerKey } from '../model/params.js';
 import type { MatMambaVision } from '../model/vision.js';
 import { GraphBuilder } from './onnx-graph.js';
 import { mamba2Graph, type MixerArrays } from './onnx-mamba2.js';
-import { ONNX_EMBEDDING, ONNX_FEATURES, ONNX_INPUT } from './onnx-names.js';
+import { ONNX_EMBEDDING, ONNX_FEATURES, ONNX_INPUT, ONNX_LOGITS } from './onnx-names.js';
 import { patchTokens } from './onnx-patch.js';
 import { pickChunk } from './pick-chunk.js';
 import type { Precision } from './quantize.js';
 import { interpolatePosEmbed } from './pos-embed.js';
 
-export { ONNX_EMBEDDING, ONNX_FEATURES, ONNX_INPUT } from './onnx-names.js';
+export { ONNX_EMBEDDING, ONNX_FEATURES, ONNX_INPUT, ONNX_LOGITS } from './onnx-names.js';
 
 export interface MatMambaExportOptions {
   /** One width for every layer, or one per layer (Mix'n'Match). Default 1. */
@@ -40,6 +42,12 @@ export interface MatMambaExportOptions {
   readonly chunkSize?: number | 'auto';
   /** Precision of the mixers' weight matrix multiplications (quantize.ts). Default 'fp32'. */
   readonly precision?: Precision;
+  /**
+   * Also output the classifier's logits (default false): the head (never nested) applied to the
+   * features of whatever width ran, as in the official code. Embedding-only graphs leave it out
+   * so that search does not pay for it; a model without a head refuses it.
+   */
+  readonly logits?: boolean;
 }
 
 /** A serialised ONNX model and what it computes. */
@@ -56,6 +64,8 @@ export interface OnnxExport {
   readonly dModel: number;
   /** Precision of the weight matrix multiplications. */
   readonly precision: Precision;
+  /** Width of the `logits` output; 0: the graph has none. */
+  readonly nClasses: number;
 }
 
 function arr(t: tf.Tensor): Float32Array {
@@ -159,6 +169,9 @@ function* buildSteps(
   const Lp = Math.ceil(L / chunk) * chunk;
   const label = widthLabel(cfg, layerDims);
   const precision = opts.precision ?? 'fp32';
+  const nClasses = opts.logits ? cfg.nClasses : 0;
+  if (opts.logits && nClasses === 0)
+    throw new NoHeadError('this model has no classification head (nClasses is 0)');
   const g = new GraphBuilder(`matmamba_vision_${label}`);
   const images = g.input(ONNX_INPUT, ['batch', S, S, cfg.inChans]);
 
@@ -198,17 +211,39 @@ function* buildSteps(
     h = g.op('Add', [h, mixed]); // [B, Lp, D]
     yield;
   }
-  const last = g.op('Reshape', [
-    g.op('Slice', [h, g.ints([L - 1]), g.ints([L]), g.ints([1])]),
-    g.ints([-1, D]),
-  ]); // [B, D], the CLS suffix
-  const features = ln(last, 'norm_f.weight', 'norm_f.bias'); // [B, D]
+  let features: string;
+  if (cfg.pool === 'avg') {
+    // The mean of the normed patch tokens, the CLS suffix and tail padding left out.
+    const patches = g.op('Slice', [h, g.ints([0]), g.ints([L - 1]), g.ints([1])]); // [B, T, D]
+    features = g.op('ReduceMean', [ln(patches, 'norm_f.weight', 'norm_f.bias')], {
+      axes: { ints: [1] },
+      keepdims: { i: 0 },
+    }); // [B, D]
+  } else {
+    const last = g.op('Reshape', [
+      g.op('Slice', [h, g.ints([L - 1]), g.ints([L]), g.ints([1])]),
+      g.ints([-1, D]),
+    ]); // [B, D], the CLS suffix
+    features = ln(last, 'norm_f.weight', 'norm_f.bias'); // [B, D]
+  }
   const norm = g.op('Max', [
     g.op('ReduceL2', [features], { axes: { ints: [-1] }, keepdims: { i: 1 } }),
     g.scalar(1e-12),
   ]); // [B, 1]
   g.output(features, ['batch', D], ONNX_FEATURES);
   g.output(g.op('Div', [features, norm]), ['batch', D], ONNX_EMBEDDING); // [B, D]
+  if (nClasses > 0) {
+    const head = g.op(
+      'Gemm',
+      [
+        features,
+        g.weight('head_w', param(model, 'head.weight'), [nClasses, D]),
+        g.weight('head_b', param(model, 'head.bias'), [nClasses]),
+      ],
+      { transB: { i: 1 } },
+    ); // [B, n_classes]
+    g.output(head, ['batch', nClasses], ONNX_LOGITS);
+  }
   return {
     bytes: g.toBytes(
       `MatMamba-Vision d_model ${D}, ${cfg.nLayer} layers, widths ${label}, ${precision}`,
@@ -220,5 +255,6 @@ function* buildSteps(
     chunkSize: chunk,
     dModel: D,
     precision,
+    nClasses,
   };
 }

@@ -151,5 +151,6 @@ export function exportVit(
     inChans: cfg.inChans,
     chunkSize: 0,
     dModel: D,
+    nClasses: 0, // features only: the baseline is compared on speed, never classifies
   };
 }

@@ -13,7 +13,7 @@ import { arch, platform } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import { BackendError, ShapeError, ValidationError } from '../errors.js';
-import { ONNX_EMBEDDING, ONNX_FEATURES, ONNX_INPUT } from './onnx-names.js';
+import { ONNX_EMBEDDING, ONNX_FEATURES, ONNX_INPUT, ONNX_LOGITS } from './onnx-names.js';
 
 /** An execution provider the runtime can use. */
 export type Provider = 'cpu' | 'cuda';
@@ -29,6 +29,15 @@ let ortModule: Promise<Ort> | undefined;
 function loadOrt(): Promise<Ort> {
   ortModule ??= import('onnxruntime-node').then((m) => ('default' in m ? m.default : m) as Ort);
   return ortModule;
+}
+
+/**
+ * Starts loading onnxruntime-node now, without waiting: a worker thread calls it as it starts, so
+ * the binding loads while the main thread is still reading the model it will be sent. A failure
+ * shows on the first session instead.
+ */
+export function preloadOrt(): void {
+  loadOrt().catch(() => undefined);
 }
 
 /** Where the CUDA provider library would sit next to the native binding. */
@@ -96,18 +105,21 @@ export async function resolveProvider(
 export interface RunOutput {
   readonly features: Float32Array;
   readonly embeddings: Float32Array;
+  /** Classifier logits [B, n_classes], from a graph exported with its head only. */
+  readonly logits?: Float32Array;
 }
 
 /**
  * Runs NHWC images [B, S, S, C] through a session in micro-batches of at most `microBatch`
  * (a few images keep the activations in cache: measured 253 ms/image at 2 vs 320 at 32 for the
- * 35M model on one core). Returns [B, D] features and embeddings.
+ * 35M model on one core). Returns [B, D] features and embeddings, and [B, n_classes] logits
+ * when `shape.nClasses` says the graph has them.
  */
 export async function runImages(
   session: OrtSession,
   images: Float32Array,
   batch: number,
-  shape: { imageSize: number; inChans: number; dModel: number },
+  shape: { imageSize: number; inChans: number; dModel: number; nClasses?: number },
   microBatch: number,
 ): Promise<RunOutput> {
   const per = shape.imageSize * shape.imageSize * shape.inChans;
@@ -124,6 +136,8 @@ export async function runImages(
   const D = shape.dModel;
   const features = new Float32Array(batch * D);
   const embeddings = new Float32Array(batch * D);
+  const K = shape.nClasses ?? 0;
+  const logits = K > 0 ? new Float32Array(batch * K) : undefined;
   for (let start = 0; start < batch; start += microBatch) {
     const n = Math.min(microBatch, batch - start);
     const input = new ort.Tensor('float32', images.subarray(start * per, (start + n) * per), [
@@ -135,9 +149,15 @@ export async function runImages(
     const out = await session.run({ [ONNX_INPUT]: input });
     features.set(out[ONNX_FEATURES]!.data as Float32Array, start * D);
     embeddings.set(out[ONNX_EMBEDDING]!.data as Float32Array, start * D);
+    if (logits) {
+      const l = out[ONNX_LOGITS];
+      if (!l)
+        throw new ShapeError(`the model has no '${ONNX_LOGITS}' output (exported without it)`);
+      logits.set(l.data as Float32Array, start * K);
+    }
     for (const t of Object.values(out)) t.dispose();
   }
-  return { features, embeddings };
+  return logits ? { features, embeddings, logits } : { features, embeddings };
 }
 
 /** A session over an arbitrary model with one float input, for benchmarks (matmul peak, ViT). */

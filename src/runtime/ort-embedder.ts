@@ -5,10 +5,12 @@
 import type { Embedder } from '../embed/embedder.js';
 import { ShapeError } from '../errors.js';
 import type { MatMambaVisionConfig } from '../model/config.js';
+import { classLabels, readClassLabels } from '../model/class-labels.js';
 import { readModelDir } from '../model/model-dir.js';
+import { DEFAULT_PREPROCESS, type PreprocessSpec } from '../model/preprocess-spec.js';
 import { resolveWidths, widthLabel, widthRank, type WidthSpec } from '../model/widths.js';
 import type { MatMambaVision } from '../model/vision.js';
-import { Encoder, type EncoderOptions } from './encoder.js';
+import { Encoder, hashCacheOf, type EncoderOptions } from './encoder.js';
 
 /**
  * The id vectors are stored under: an int8 encoder's vectors are another model's (`name@hash+int8`),
@@ -23,17 +25,21 @@ export class OrtEmbedder implements Embedder {
   readonly dim: number;
   readonly inputSize: number;
   readonly inputChannels: number;
+  readonly nClasses: number;
 
   private readonly config: MatMambaVisionConfig;
 
   private constructor(
     private readonly encoder: Encoder,
     readonly modelId: string,
+    readonly preprocess: PreprocessSpec,
+    readonly classLabels: readonly string[] | null,
   ) {
     this.config = encoder.config;
     this.dim = this.config.dModel;
     this.inputSize = this.config.imageSize;
     this.inputChannels = this.config.inChans;
+    this.nClasses = this.config.nClasses;
   }
 
   /**
@@ -41,17 +47,28 @@ export class OrtEmbedder implements Embedder {
    * miss), so a warm cache never builds the tfjs model.
    */
   static async load(dir: string, opts: EncoderOptions = {}): Promise<OrtEmbedder> {
-    const info = readModelDir(dir);
-    return new OrtEmbedder(await Encoder.load(dir, opts, info), withPrecision(info.modelId, opts));
+    const info = readModelDir(dir, hashCacheOf(opts));
+    const labels = readClassLabels(dir, info.config.nClasses);
+    return new OrtEmbedder(
+      await Encoder.load(dir, opts, info),
+      withPrecision(info.modelId, opts),
+      info.preprocess,
+      labels,
+    );
   }
 
   /** Over a model the caller keeps. */
   static async open(
     model: MatMambaVision,
     modelId: string,
-    opts: EncoderOptions = {},
+    opts: EncoderOptions & { preprocess?: PreprocessSpec } = {},
   ): Promise<OrtEmbedder> {
-    return new OrtEmbedder(await Encoder.open(model, opts), withPrecision(modelId, opts));
+    return new OrtEmbedder(
+      await Encoder.open(model, opts),
+      withPrecision(modelId, opts),
+      opts.preprocess ?? DEFAULT_PREPROCESS,
+      classLabels({}, model.config.nClasses),
+    );
   }
 
   /** The encoder's execution provider ('cpu' or 'cuda'). */
@@ -73,6 +90,18 @@ export class OrtEmbedder implements Embedder {
 
   async embed(inputs: readonly Float32Array[], width: WidthSpec): Promise<Float32Array[]> {
     if (inputs.length === 0) return [];
+    const { embeddings } = await this.encoder.encode(this.batch(inputs), width);
+    return inputs.map((_, i) => embeddings.slice(i * this.dim, (i + 1) * this.dim));
+  }
+
+  async classify(inputs: readonly Float32Array[], width: WidthSpec): Promise<Float32Array[]> {
+    if (inputs.length === 0) return [];
+    const { logits, nClasses: K } = await this.encoder.classify(this.batch(inputs), width);
+    return inputs.map((_, i) => logits.slice(i * K, (i + 1) * K));
+  }
+
+  /** Inputs as one NHWC batch. */
+  private batch(inputs: readonly Float32Array[]): Float32Array {
     const per = this.inputSize * this.inputSize * this.inputChannels;
     const batch = new Float32Array(inputs.length * per);
     inputs.forEach((x, i) => {
@@ -81,8 +110,7 @@ export class OrtEmbedder implements Embedder {
       }
       batch.set(x, i * per);
     });
-    const { embeddings } = await this.encoder.encode(batch, width);
-    return inputs.map((_, i) => embeddings.slice(i * this.dim, (i + 1) * this.dim));
+    return batch;
   }
 
   async close(): Promise<void> {

@@ -4,7 +4,7 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { MatsearchError, ValidationError } from '../errors.js';
-import { createSession, runImages, type OrtSession } from './onnx.js';
+import { createSession, preloadOrt, runImages, type OrtSession } from './onnx.js';
 import type { WorkerReply, WorkerRequest } from './worker-protocol.js';
 
 const sessions = new Map<string, Promise<OrtSession>>();
@@ -36,11 +36,12 @@ async function handle(req: WorkerRequest): Promise<WorkerReply> {
   const s = await session(req);
   if (req.kind === 'load') return { id: req.id, ok: true };
   const out = await runImages(s, req.images, req.batch, req.shape, req.microBatch);
-  return { id: req.id, ok: true, features: out.features, embeddings: out.embeddings };
+  return { id: req.id, ok: true, ...out };
 }
 
 const port = parentPort;
 if (!port) throw new Error('ort-worker.js must run as a worker thread');
+preloadOrt(); // every worker runs sessions: load the binding while the first model is on its way
 // Requests are handled one at a time, in order: a session is loaded before the runs that use it.
 let queue = Promise.resolve();
 port.on('message', (req: WorkerRequest) => {
@@ -53,7 +54,9 @@ port.on('message', (req: WorkerRequest) => {
       reply = { id: req.id, ok: false, message: (err as Error).message, code };
     }
     const transfer = reply.ok
-      ? [reply.features?.buffer, reply.embeddings?.buffer].filter((b) => b !== undefined)
+      ? [reply.features?.buffer, reply.embeddings?.buffer, reply.logits?.buffer].filter(
+          (b) => b !== undefined,
+        )
       : [];
     port.postMessage(reply, transfer as ArrayBuffer[]);
   });

@@ -4,12 +4,15 @@
  * Decoding, resizing and the centre crop go through sharp (loaded only when used).
  */
 import { ValidationError } from '../errors.js';
+import { DEFAULT_PREPROCESS, type PreprocessSpec } from '../model/preprocess-spec.js';
+import { areaResize, officialCrop, type CropBox } from './area-resize.js';
 
 /** Per-channel mean and std of ImageNet RGB in [0, 1] (the timm / official MatMamba defaults). */
 export const IMAGENET_MEAN = [0.485, 0.456, 0.406] as const;
 export const IMAGENET_STD = [0.229, 0.224, 0.225] as const;
 const GREY_MEAN = [0.449] as const;
 const GREY_STD = [0.226] as const;
+// The grey statistics are the means of the RGB ones (0.449, 0.226), as computed in normalizePixels.
 
 /**
  * 8-bit interleaved pixels [H, W, C] -> normalised float32 [H, W, C].
@@ -18,10 +21,11 @@ const GREY_STD = [0.226] as const;
 export function normalizePixels(
   pixels: Uint8Array | Uint8ClampedArray,
   channels: number,
+  spec: PreprocessSpec = DEFAULT_PREPROCESS,
 ): Float32Array {
   // One multiply-add per value (ingest runs this for every file on the main thread).
-  const mean = channels === 3 ? IMAGENET_MEAN : GREY_MEAN;
-  const std = channels === 3 ? IMAGENET_STD : GREY_STD;
+  const mean = channels === 3 ? spec.mean : [spec.mean.reduce((a, b) => a + b) / 3];
+  const std = channels === 3 ? spec.std : [spec.std.reduce((a, b) => a + b) / 3];
   const scale = Array.from({ length: channels }, (_, c) => 1 / (255 * std[c]!));
   const shift = Array.from({ length: channels }, (_, c) => -mean[c]! / std[c]!);
   const out = new Float32Array(pixels.length);
@@ -68,6 +72,18 @@ export interface ModelInputOptions {
    * evaluation view training uses).
    */
   readonly cropPct?: number;
+  /**
+   * The model's preprocessing (its config.json `preprocess`). Default DEFAULT_PREPROCESS, the
+   * short-side resize above. With `crop-resize` the centre crop is cut first and area-resized
+   * (cropPct is then ignored: the spec's cropRatio rules).
+   */
+  readonly preprocess?: PreprocessSpec;
+  /**
+   * For raw pixels that are a shrunk copy of a larger image (ingest's decode-once work image):
+   * the original's oriented size, so a crop-resize crop is the official one of the original,
+   * mapped onto the copy.
+   */
+  readonly sourceSize?: { readonly width: number; readonly height: number };
 }
 
 /**
@@ -78,6 +94,7 @@ export async function loadPixels(input: ImageInput, opts: ModelInputOptions): Pr
   const S = opts.size;
   const cropPct = opts.cropPct ?? 1;
   if (!Number.isInteger(S) || S <= 0) throw new ValidationError(`size must be > 0, got ${S}`);
+  if (opts.preprocess?.mode === 'crop-resize') return cropResizePixels(input, opts);
   if (!(cropPct > 0 && cropPct <= 1)) {
     throw new ValidationError(`cropPct must be in (0, 1], got ${cropPct}`);
   }
@@ -149,7 +166,7 @@ export async function preprocessImage(
   input: ImageInput,
   opts: ModelInputOptions,
 ): Promise<Float32Array> {
-  return normalizePixels(await loadPixels(input, opts), opts.channels);
+  return normalizePixels(await loadPixels(input, opts), opts.channels, opts.preprocess);
 }
 
 /** Several images -> one normalised batch [B, S, S, C]. */
@@ -162,4 +179,63 @@ export async function preprocessBatch(
   const images = await Promise.all(inputs.map((x) => preprocessImage(x, opts)));
   images.forEach((img, i) => out.set(img, i * per));
   return out;
+}
+
+/**
+ * crop-resize (the official evaluation): decode -> EXIF orientation -> alpha on white -> the
+ * centre square (officialCrop) -> area-averaged to S x S. A file is decoded with only the
+ * crop extracted, so a long strip never becomes a large image.
+ */
+async function cropResizePixels(input: ImageInput, opts: ModelInputOptions): Promise<Uint8Array> {
+  const spec = opts.preprocess!;
+  const S = opts.size;
+  const { default: sharp } = await import('sharp');
+  const raw = typeof input === 'object' && 'data' in input ? input : null;
+  let pixels: Uint8Array;
+  let box: CropBox;
+  let width: number;
+  try {
+    if (raw) {
+      // Raw pixels are already oriented; only bring them to the wanted channels.
+      const img = await sharp(raw.data, {
+        raw: { width: raw.width, height: raw.height, channels: raw.channels },
+      })
+        .flatten({ background: '#ffffff' })
+        .toColourspace(opts.channels === 1 ? 'b-w' : 'srgb')
+        .raw()
+        .toBuffer({ resolveWithObject: true });
+      pixels = img.data;
+      width = img.info.width;
+      const src = opts.sourceSize ?? { width: raw.width, height: raw.height };
+      box = officialCrop(src.width, src.height, spec.cropRatio);
+      if (opts.sourceSize) {
+        // The crop of the original, in the shrunk copy's (fractional) coordinates.
+        const k = raw.width / src.width;
+        box = { x: box.x * k, y: box.y * k, side: box.side * k };
+      }
+    } else {
+      const file = input as string | Uint8Array;
+      const oriented = sharp(file).rotate();
+      const m = await sharp(file).metadata();
+      const w = m.autoOrient?.width ?? m.width ?? 0;
+      const h = m.autoOrient?.height ?? m.height ?? 0;
+      const crop = officialCrop(w, h, spec.cropRatio);
+      const img = await oriented
+        .extract({ left: crop.x, top: crop.y, width: crop.side, height: crop.side })
+        .flatten({ background: '#ffffff' })
+        .toColourspace(opts.channels === 1 ? 'b-w' : 'srgb')
+        .raw()
+        .toBuffer({ resolveWithObject: true });
+      pixels = img.data;
+      width = img.info.width;
+      box = { x: 0, y: 0, side: crop.side };
+    }
+  } catch (err) {
+    const what = typeof input === 'string' ? input : 'image data';
+    throw new ValidationError(`cannot decode ${what}: ${(err as Error).message}`, { cause: err });
+  }
+  const height = pixels.length / (width * opts.channels);
+  if (!Number.isInteger(height))
+    throw new ValidationError(`decoder gave an image of other than ${opts.channels} channels`);
+  return areaResize({ data: pixels, width, height, channels: opts.channels }, box, S);
 }

@@ -121,6 +121,11 @@ export class WorkerPool {
       .map(([, i]) => i);
   }
 
+  /** Workers running now (started and not dead): more start on their first call. */
+  get running(): number {
+    return this.workers.filter((w) => w && !w.dead).length;
+  }
+
   /** Whether worker i was already sent the model of `key`. */
   hasLoaded(i: number, key: string): boolean {
     return this.live(i).loaded.has(key);

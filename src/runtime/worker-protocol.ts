@@ -6,6 +6,8 @@ export interface RunShape {
   readonly imageSize: number;
   readonly inChans: number;
   readonly dModel: number;
+  /** Width of the graph's logits output; 0 or absent: it has none. */
+  readonly nClasses?: number;
 }
 
 export type WorkerRequest =
@@ -47,6 +49,7 @@ export type WorkerReply =
       readonly ok: true;
       readonly features?: Float32Array;
       readonly embeddings?: Float32Array;
+      readonly logits?: Float32Array;
       readonly sessions?: number;
     }
   | { readonly id: number; readonly ok: false; readonly message: string; readonly code: string };

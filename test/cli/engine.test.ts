@@ -38,8 +38,8 @@ test('ingest, search, similar, stats, remove and the exit codes', async () => {
   assert.deepEqual(res.widths, { query: '1/4', rerank: '1/4' });
   assert.equal(res.refined, false);
   assert.equal(res.deduped, 0); // near-duplicates left out, counted (distinct images here)
-  for (const k of ['encode', 'refineEncode', 'coarse', 'rerank', 'total'])
-    assert.equal(typeof res.timings[k], 'number');
+  for (const k of ['encode', 'refine_encode', 'coarse', 'rerank', 'total'])
+    assert.equal(typeof res.timings_ms[k], 'number');
   const rf = run('search', files[4]!, '--width', '1/4', '--refine', '--k', '3');
   assert.equal(rf.code, 0, rf.err);
   assert.match(rf.out, /rerank 1, .*encode [\d.]+ ms, refine encode [\d.]+ ms, coarse/);

@@ -134,3 +134,21 @@ test('forward frees its intermediates and checks the image shape', () => {
   model.dispose();
   assert.throws(() => model.encode(x), { code: 'E_NOT_OPEN' });
 });
+
+test("pool 'avg' (the official option) equals the reference's mean of the normed patch tokens", () => {
+  const cfg = smallConfig({ pool: 'avg' });
+  const weights = randomWeights(cfg, 23);
+  const model = MatMambaVision.fromArrays(cfg, weights);
+  const images = randomImages(cfg, 2, 9);
+  for (const width of [1, 0.5]) {
+    const [f, l] = features(model, images, width);
+    const w = sliceForWidths(cfg, weights, resolveWidths(cfg, width));
+    const [rf, rl] = reference(cfg, w, images);
+    assert.ok(relErr(f, rf) < 1e-4, `features rel err ${relErr(f, rf)} at width ${width}`);
+    assert.ok(relErr(l, rl) < 1e-4, `logits rel err ${relErr(l, rl)} at width ${width}`);
+    // ... and is not the CLS token's features.
+    const cls = reference({ ...cfg, pool: 'cls' }, w, images)[0];
+    assert.ok(relErr(f, cls) > 1e-2, 'avg differs from cls');
+  }
+  model.dispose();
+});

@@ -19,6 +19,8 @@ export interface RefConfig {
   nClasses: number;
   normEps: number;
   expand: number;
+  /** 'avg': the mean over the patch tokens (CLS left out) after the final norm; default 'cls'. */
+  pool?: 'cls' | 'avg';
 }
 
 const softplus = (v: number) => (v > 20 ? v : Math.log1p(Math.exp(v)));
@@ -156,12 +158,14 @@ export function refForward(cfg: RefConfig, w: Weights, image: ArrayLike<number>)
     const mixed = refMixer(cfg, w, `layers.${l}.mixer.`, normed);
     seq = seq.map((t, i) => t.map((v, d) => v + mixed[i]![d]!));
   }
-  const features = layerNorm(
-    seq[seq.length - 1]!,
-    get(w, 'norm_f.weight'),
-    get(w, 'norm_f.bias'),
-    cfg.normEps,
-  );
+  const normF = (t: Float64Array) =>
+    layerNorm(t, get(w, 'norm_f.weight'), get(w, 'norm_f.bias'), cfg.normEps);
+  let features: Float64Array;
+  if (cfg.pool === 'avg') {
+    const patches = seq.slice(0, -1).map(normF); // every token but the CLS suffix
+    features = new Float64Array(D);
+    for (const t of patches) for (let d = 0; d < D; d++) features[d]! += t[d]! / patches.length;
+  } else features = normF(seq[seq.length - 1]!);
   const logits =
     cfg.nClasses > 0
       ? matvec(get(w, 'head.weight'), features, cfg.nClasses, D, get(w, 'head.bias'))

@@ -5,11 +5,21 @@
  */
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MatMambaVision } from '../../src/model/vision.js';
 import { saveModel } from '../../src/model/weights.js';
+import { WEIGHTS_FILE } from '../../src/model/model-dir.js';
+import { hashRecordPath } from '../../src/model/weights-hash.js';
 import { ExportCache, exportKey } from '../../src/runtime/export-cache.js';
 import { exportMatMamba } from '../../src/runtime/export-matmamba.js';
 import { Encoder } from '../../src/runtime/encoder.js';
@@ -87,6 +97,37 @@ test('the export is written once, reused, and redone for new weights', async () 
     const wantB = await oracle(b, images, '1/2');
     assert.ok(maxAbsDiff(fresh.embeddings, wantB) < 1e-5);
     assert.ok(maxAbsDiff(fresh.embeddings, want) > 1e-3, 'weights A and B embed alike');
+  } finally {
+    a.dispose();
+    b.dispose();
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('weights rewritten in place (same size, old mtime) are hashed again, not trusted', async () => {
+  const { root, dir, cache } = folders();
+  const images = randomImages(cfg, 2, 4);
+  const a = MatMambaVision.fromArrays(cfg, randomWeights(cfg, 15));
+  const b = MatMambaVision.fromArrays(cfg, randomWeights(cfg, 16));
+  try {
+    saveModel(a, dir, { name: 'cache-test' });
+    saveModel(b, join(root, 'model-b'), { name: 'cache-test' });
+    await encodeFromDir(dir, cache, images, '1');
+    // The start recorded the weights' hash; make the record as old as a trusted one can be.
+    const weights = join(dir, WEIGHTS_FILE);
+    const record = hashRecordPath(cache, weights);
+    const rec = JSON.parse(readFileSync(record, 'utf8')) as { recordedAtMs: number };
+    writeFileSync(record, JSON.stringify({ ...rec, recordedAtMs: rec.recordedAtMs + 60_000 }));
+    const trusted = await encodeFromDir(dir, cache, images, '1');
+    assert.deepEqual(trusted.log, [], 'an unchanged model exported again');
+
+    const st = statSync(weights);
+    writeFileSync(weights, readFileSync(join(root, 'model-b', WEIGHTS_FILE))); // same inode
+    assert.equal(statSync(weights).size, st.size);
+    utimesSync(weights, st.atime, st.mtime);
+    const r = await encodeFromDir(dir, cache, images, '1');
+    assert.equal(r.log.length, 1, 'the old export was served for new weights');
+    assert.ok(maxAbsDiff(r.embeddings, await oracle(b, images, '1')) < 1e-5);
   } finally {
     a.dispose();
     b.dispose();

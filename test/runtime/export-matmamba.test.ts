@@ -181,3 +181,17 @@ test('runImages checks the image count against the shape', async () => {
   await session.release();
   model.dispose();
 });
+
+test("pool 'avg' exports to the same features as the tfjs forward", async () => {
+  const cfg = smallConfig({ pool: 'avg', chunkSize: 256 });
+  const model = MatMambaVision.fromArrays(cfg, randomWeights(cfg, 41));
+  const images = randomImages(cfg, 3, 2);
+  for (const widths of ['1', '1/2'] as const) {
+    for (const chunk of [4, 'auto'] as const) {
+      const { features } = await ortOutputs(model, images, widths, chunk);
+      const want = tfjsFeatures(model, images, widths);
+      assert.ok(maxAbsDiff(features, want) < TOL, `width ${widths} chunk ${chunk}`);
+    }
+  }
+  model.dispose();
+});

@@ -7,6 +7,7 @@
 import { Router, type Request } from 'express';
 import { NotFoundError } from '../../src/errors.js';
 import type { SearchOptions, SearchResponse } from '../../src/search/searcher.js';
+import { searchJson } from '../../src/wire-json.js';
 import { checkWidth, type ApiContext } from '../context.js';
 import { badRequest } from '../errors.js';
 import { shownImage } from '../files.js';
@@ -68,33 +69,12 @@ function present(
     rerank: r.timings.rerank,
     total,
   });
-  return {
-    results: r.results.map((h) => ({
-      id: h.id,
-      score: h.score,
-      coarse_score: h.coarseScore,
-      vector_width: h.vectorWidth,
-      path: shownImage(store.pathsOf(h.id), roots) ? h.path : null,
-      image_url: imageUrl(h.id),
-      thumbnail_url: `${imageUrl(h.id)}/thumbnail`,
-      file_url: `${imageUrl(h.id)}/file`,
-    })),
-    widths: r.widths,
-    width_reason: r.widthReason,
-    refined: r.refined,
-    timings_ms: {
-      queue: t.queueMs,
-      decode: t.decodeMs,
-      encode: r.timings.encode,
-      refine_encode: r.timings.refineEncode,
-      coarse: r.timings.coarse,
-      rerank: r.timings.rerank,
-      total,
-    },
-    shortlist: r.shortlist,
-    deduped: r.deduped,
-    model_id: r.modelId,
-  };
+  return searchJson(r, { queueMs: t.queueMs, decodeMs: t.decodeMs, totalMs: total }, (h) => ({
+    path: shownImage(store.pathsOf(h.id), roots) ? h.path : null,
+    image_url: imageUrl(h.id),
+    thumbnail_url: `${imageUrl(h.id)}/thumbnail`,
+    file_url: `${imageUrl(h.id)}/file`,
+  }));
 }
 
 function requireImage(ctx: ApiContext, id: number): void {

@@ -5,6 +5,7 @@ import type { GateStats } from '../limits.js';
 import type { Gauge } from '../metrics.js';
 import { openApiDocument } from '../openapi.js';
 import { widthQuality } from '../width-quality.js';
+import { statsJson } from '../../src/wire-json.js';
 
 const gate = (g: GateStats) => ({
   concurrency: g.concurrency,
@@ -80,22 +81,7 @@ export function systemRoutes(ctx: ApiContext): Router {
   r.get('/api/stats', (_req, res) => {
     const s = ctx.library.stats();
     res.json({
-      images: s.images,
-      failures: s.failures,
-      model_id: s.modelId,
-      index: s.index,
-      vectors: s.vectors.map((v) => ({ model_id: v.modelId, width: v.width, count: v.count })),
-      other_model_only: s.otherModelOnly,
-      dead_letters: {
-        count: s.deadLetters.count,
-        recent: s.deadLetters.recent.map((d) => ({
-          path: d.path,
-          error: d.error,
-          attempts: d.attempts,
-          job_id: d.jobId,
-          at: new Date(d.at).toISOString(),
-        })),
-      },
+      ...statsJson(s),
       queues: { search: gate(ctx.gates.search.stats()), write: gate(ctx.gates.write.stats()) },
       active_job: ctx.jobs.active?.id ?? null,
       refine: ctx.refiner?.status() ?? null,

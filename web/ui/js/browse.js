@@ -19,7 +19,10 @@ const state = {
 
 const els = {};
 
-async function load(page) {
+/** Thousands grouped: 'Images 1,961–2,000 of 2,000'. */
+const n = (x) => x.toLocaleString('en');
+
+async function load(page, fromPager = false) {
   els.status.textContent = 'Loading…';
   els.prev.disabled = true;
   els.next.disabled = true;
@@ -55,10 +58,15 @@ async function load(page) {
     const first = page * PAGE + 1;
     const last = page * PAGE + body.images.length;
     const pages = state.total ? Math.max(1, Math.ceil(state.total / PAGE)) : null;
-    els.pageLabel.textContent = pages ? `Page ${page + 1} of ${pages}` : `Page ${page + 1}`;
+    els.pageLabel.textContent = pages
+      ? `Page ${n(page + 1)} of ${n(pages)}`
+      : `Page ${n(page + 1)}`;
     els.status.textContent = body.images.length
-      ? `Images ${first}–${last}${state.total ? ` of ${state.total}` : ''}`
+      ? `Images ${n(first)}–${n(last)}${state.total ? ` of ${n(state.total)}` : ''}`
       : '';
+    // Next and Previous sit below the grid: show the new page from its top, with its status.
+    if (fromPager && els.view.getBoundingClientRect().top < 0)
+      els.view.scrollIntoView({ block: 'start' });
     els.prev.disabled = page === 0;
     els.next.disabled = state.next === null;
   } catch (err) {
@@ -81,7 +89,8 @@ export function initBrowse({ onOpen }) {
     prev: $('#prev'),
     next: $('#next'),
     pageLabel: $('#page-label'),
+    view: $('#view-browse'),
   });
-  els.prev.addEventListener('click', () => void load(Math.max(0, state.page - 1)));
-  els.next.addEventListener('click', () => void load(state.page + 1));
+  els.prev.addEventListener('click', () => void load(Math.max(0, state.page - 1), true));
+  els.next.addEventListener('click', () => void load(state.page + 1, true));
 }

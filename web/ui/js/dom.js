@@ -65,8 +65,8 @@ export function pathCaption(path) {
   return h(
     'span',
     { class: 'name', title: path },
-    dir ? h('span', { class: 'dir' }, h('span', {}, dir)) : null,
-    h('span', { class: 'file' }, dir ? `/${file}` : file),
+    dir ? h('span', { class: 'dir' }, h('span', {}, `${dir}/`)) : null,
+    h('span', { class: 'file' }, file),
   );
 }
 
