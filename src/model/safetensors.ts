@@ -227,7 +227,8 @@ function toFloat32(raw: Buffer, dtype: SafetensorsDtype): Float32Array {
   return out;
 }
 
-function halfToFloat(h: number): number {
+/** An IEEE 754 half (its 16 bits) as a number. */
+export function halfToFloat(h: number): number {
   const sign = h & 0x8000 ? -1 : 1;
   const exp = (h >> 10) & 0x1f;
   const frac = h & 0x3ff;

@@ -12,6 +12,7 @@
  */
 import { closeSync, fstatSync, openSync } from 'node:fs';
 import { WeightsFormatError } from '../errors.js';
+import { halfToFloat } from './safetensors.js';
 import {
   DTYPE_BYTES,
   PickleTruncatedError,
@@ -205,13 +206,4 @@ function elementReader(dtype: StorageRef['dtype'], dv: DataView): (i: number) =>
     case 'F16':
       return (i) => halfToFloat(dv.getUint16(i * 2, true));
   }
-}
-
-function halfToFloat(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exp = (h >> 10) & 0x1f;
-  const frac = h & 0x3ff;
-  if (exp === 0) return sign * 2 ** -14 * (frac / 1024);
-  if (exp === 31) return frac ? NaN : sign * Infinity;
-  return sign * 2 ** (exp - 15) * (1 + frac / 1024);
 }

@@ -31,11 +31,16 @@ export const FIXTURE_REF: RefConfig = {
 
 /** Python's tensors: name -> float32 values. */
 export function fixtureWeights(): Map<string, Float32Array> {
+  return fixtureTensors('expected-f32.raw');
+}
+
+/** A raw file of test/fixtures/torch (float32 values in expected-index.json's order), by name. */
+export function fixtureTensors(file: string): Map<string, Float32Array> {
   const index = JSON.parse(readFileSync(join(TORCH_FIXTURES, 'expected-index.json'), 'utf8')) as [
     string,
     number[],
   ][];
-  const raw = readFileSync(join(TORCH_FIXTURES, 'expected-f32.raw'));
+  const raw = readFileSync(join(TORCH_FIXTURES, file));
   const out = new Map<string, Float32Array>();
   let off = 0;
   for (const [name, shape] of index) {
@@ -46,7 +51,7 @@ export function fixtureWeights(): Map<string, Float32Array> {
     );
     off += n * 4;
   }
-  if (off !== raw.length) throw new Error('expected-index.json does not match expected-f32.raw');
+  if (off !== raw.length) throw new Error(`expected-index.json does not match ${file}`);
   return out;
 }
 

@@ -17,6 +17,7 @@ import { loadModel } from '../../src/model/weights.js';
 import { readModelDir } from '../../src/model/model-dir.js';
 import { OFFICIAL_EVAL_PREPROCESS } from '../../src/model/preprocess-spec.js';
 import { refForward, sliceForWidths } from '../reference/matmamba-ref.js';
+import { fixtureTensors } from '../classify/fixture.js';
 import { imagesTensor, randomImages, relErr, setup } from '../helpers.js';
 
 before(setup);
@@ -28,25 +29,7 @@ const MARKER = '/tmp/matsearch-hostile-pickle-ran'; // what hostile.bin's os.sys
 const tmp = () => mkdtempSync(join(tmpdir(), 'matsearch-import-'));
 
 /** Python's tensors: name -> float32 values, from a raw file in expected-index.json's order. */
-function expected(file: string): Map<string, Float32Array> {
-  const index = JSON.parse(readFileSync(join(FIX, 'expected-index.json'), 'utf8')) as [
-    string,
-    number[],
-  ][];
-  const raw = readFileSync(join(FIX, file));
-  const out = new Map<string, Float32Array>();
-  let off = 0;
-  for (const [name, shape] of index) {
-    const n = shape.reduce((a, b) => a * b, 1);
-    out.set(
-      name,
-      new Float32Array(raw.buffer.slice(raw.byteOffset + off, raw.byteOffset + off + n * 4)),
-    );
-    off += n * 4;
-  }
-  assert.equal(off, raw.length, 'index and raw file agree');
-  return out;
-}
+const expected = fixtureTensors;
 
 async function importTo(src: string, config?: string) {
   const out = join(tmp(), 'model');
