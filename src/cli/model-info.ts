@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { CONFIG_FILE } from '../model/weights.js';
 import { ValidationError } from '../errors.js';
 import { isTrained, readTrainedWidths } from '../model/trained-widths.js';
+import { parsePreprocess, type PreprocessSpec } from '../model/preprocess-spec.js';
 
 /** Two Mix'n'Match points between the standard widths: last half of the layers one step wider. */
 export function defaultMixPoints(cfg: MatMambaVisionConfig): string[] {
@@ -55,10 +56,16 @@ export const modelInfoCommand: Command = {
   async run(values) {
     let cfg: MatMambaVisionConfig;
     let trained: string[] | null = null;
+    let preprocess: PreprocessSpec | null = null;
     const model = values['model'];
     if (typeof model === 'string') {
       cfg = parseConfig(JSON.parse(readFileSync(join(model, CONFIG_FILE), 'utf8')));
       trained = readTrainedWidths(model);
+      const json = JSON.parse(readFileSync(join(model, CONFIG_FILE), 'utf8')) as Record<
+        string,
+        unknown
+      >;
+      preprocess = parsePreprocess(json['preprocess']);
     } else if (typeof values['config'] === 'string') {
       cfg = presetConfig(values['config']);
     } else {
@@ -81,6 +88,7 @@ export const modelInfoCommand: Command = {
     );
     if (typeof model === 'string')
       console.log(`trained widths: ${trained ? trained.join(', ') : 'unknown'}`);
+    if (preprocess) console.log(`preprocess: ${describePreprocess(preprocess, c.imageSize)}`);
     const rows = info.widths.map((w) => [
       w.width,
       `${(w.params / 1e6).toFixed(2)} M`,
@@ -94,3 +102,10 @@ export const modelInfoCommand: Command = {
     for (const r of rows) console.log(line(r));
   },
 };
+
+/** One line on how images are prepared for the model (its config.json `preprocess`). */
+function describePreprocess(p: PreprocessSpec, size: number): string {
+  return p.mode === 'crop-resize'
+    ? `centre crop ${p.cropRatio} of the short side, area resize to ${size} px`
+    : `short side resized to ${size} px${p.cropRatio < 1 ? ` / ${p.cropRatio}` : ''}, centre ${size} px kept`;
+}

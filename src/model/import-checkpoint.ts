@@ -23,6 +23,7 @@ import { parseConfig, type MatMambaVisionConfig } from './config.js';
 import { CONFIG_FILE, modelIdOf, WEIGHTS_FILE, writeModelConfig } from './model-dir.js';
 import { numel, paramShapes } from './params.js';
 import { OFFICIAL_EVAL_PREPROCESS } from './preprocess-spec.js';
+import { STANDARD_WIDTHS } from './widths.js';
 import { float32Bytes, safetensorsHeader } from './safetensors.js';
 import { openTorchCheckpoint, type TorchCheckpoint } from './torch-checkpoint.js';
 import type { TensorRef } from './torch-pickle.js';
@@ -59,6 +60,8 @@ export async function importCheckpoint(
     writeModelConfig(outDir, config, {
       name,
       modelId,
+      // The official recipe trains the four nested widths jointly (MatMamba, Shukla et al. 2024).
+      trainedWidths: STANDARD_WIDTHS,
       preprocess: OFFICIAL_EVAL_PREPROCESS,
       source: { checkpoint: basename(ckptPath), format: ckpt.format, sha256: sha },
     });

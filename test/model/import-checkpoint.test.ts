@@ -164,6 +164,14 @@ test('CLI: model import writes a model that model info reads; bad input exits 2'
   const info = run('model', 'info', '--model', out, '--json');
   assert.equal(info.status, 0, info.stderr);
   assert.equal((JSON.parse(info.stdout) as { config: { dModel: number } }).config.dModel, 32);
+  // The official recipe trains the four nested widths jointly; model info says so, and how
+  // images are prepared for the model.
+  const text = run('model', 'info', '--model', out);
+  assert.match(text.stdout, /trained widths: 1, 1\/2, 1\/4, 1\/8/);
+  assert.match(
+    text.stdout,
+    /preprocess: centre crop 0\.875 of the short side, area resize to 32 px/,
+  );
   const bare = run('model', 'import', join(FIX, 'legacy.bin'), '--out', join(tmp(), 'x'));
   assert.equal(bare.status, 2);
   assert.match(bare.stderr, /pass its config\.json with --config/);
