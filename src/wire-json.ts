@@ -2,9 +2,15 @@
  * Fills the wire formats of wire.ts (snake_case, shared by the CLI's --json and the HTTP API)
  * from the library's answers. Imports wire.ts for its types only, so zod is never loaded here.
  */
+import type { IngestSummary as Summary } from '../ingest/pipeline.js';
 import type { LibraryStats as Stats } from './library.js';
 import type { SearchHit as Hit, SearchResponse as Response } from './search/searcher.js';
-import type { LibraryStatsJson, SearchHitJson, SearchResponseJson } from './wire.js';
+import type {
+  IngestSummaryJson,
+  LibraryStatsJson,
+  SearchHitJson,
+  SearchResponseJson,
+} from './wire.js';
 
 /** The library's stats in the wire format. */
 export function statsJson(s: Stats): LibraryStatsJson {
@@ -69,5 +75,26 @@ export function searchJson(
     shortlist: r.shortlist,
     deduped: r.deduped,
     model_id: r.modelId,
+  };
+}
+
+/** An ingest summary in the wire format. */
+export function ingestJson(s: Summary): IngestSummaryJson {
+  return {
+    job_id: s.jobId,
+    files: s.files,
+    added: s.added,
+    duplicates: s.duplicates,
+    unchanged: s.unchanged,
+    reembedded: s.reembedded,
+    failed: s.failed,
+    pruned: s.pruned,
+    prune_skipped: [...s.pruneSkipped],
+    skipped: s.skipped.map((k) => ({ reason: k.reason, files: k.files, example: k.example })),
+    embedded: s.embedded,
+    dead_lettered: s.deadLettered,
+    seconds: s.seconds,
+    images_per_second: s.imagesPerSecond,
+    errors: s.errors.map((e) => ({ path: e.path, error: e.error })),
   };
 }

@@ -97,6 +97,39 @@ export const DupeGroups = z
       'Groups of near-duplicate images, from `matsearch dupes --json` (the CLI only): images linked by a cosine at or above the threshold.',
   });
 
+/** An ingest run's outcome: `matsearch ingest --json`, and a finished API job's `summary`. */
+export const IngestSummary = z
+  .object({
+    job_id: z.number().int(),
+    files: z.number().int().describe('Files found by the walk.'),
+    added: z.number().int(),
+    duplicates: z
+      .number()
+      .int()
+      .describe('Files whose content the library already had (moves included).'),
+    unchanged: z.number().int(),
+    reembedded: z
+      .number()
+      .int()
+      .describe('Files already in the library that got a vector of this model.'),
+    failed: z.number().int(),
+    pruned: z.number().int(),
+    prune_skipped: z
+      .array(z.string())
+      .describe('Folders the walk could not read, whose entries were kept rather than pruned.'),
+    skipped: z
+      .array(z.object({ reason: z.string(), files: z.number().int(), example: z.string() }))
+      .describe('Files left out of the walk because their type cannot be decoded here, by reason.'),
+    embedded: z.number().int().describe('Vectors written.'),
+    dead_lettered: z.number().int().describe('Files whose queued job failed on every try.'),
+    seconds: z.number(),
+    images_per_second: z.number(),
+    errors: z
+      .array(z.object({ path: z.string(), error: z.string() }))
+      .describe('The first failures (all are in the library).'),
+  })
+  .meta({ id: 'IngestSummary' });
+
 /** What the library holds: `matsearch stats --json`, and the first fields of the API's stats. */
 export const LibraryStats = z
   .object({
@@ -145,6 +178,7 @@ export const CliStats = LibraryStats.extend({
   description: '`matsearch stats --json` (the CLI only): LibraryStats, and the queue with --queue.',
 });
 
+export type IngestSummaryJson = z.infer<typeof IngestSummary>;
 export type SearchHitJson = z.infer<typeof SearchHit>;
 export type SearchResponseJson = z.infer<typeof SearchResponse>;
 export type SearchLineJson = z.infer<typeof SearchLine>;

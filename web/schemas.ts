@@ -152,7 +152,7 @@ export const ErrorResponse = z
 
 // The search answer is shared with the CLI's --json output: defined once, in src/wire.ts.
 export { SearchHit, SearchResponse } from '../src/wire.js';
-import { LibraryStats } from '../src/wire.js';
+import { IngestSummary, LibraryStats } from '../src/wire.js';
 
 export const ClassifyResponse = z
   .object({
@@ -246,7 +246,9 @@ export const JobResponse = z
     errors: z.number().int(),
     started_at: z.string(),
     finished_at: z.string().nullable(),
-    summary: z.record(z.string(), z.number()).nullable(),
+    summary: IngestSummary.nullable().describe(
+      'When the job has finished: the same summary as `matsearch ingest --json`.',
+    ),
     messages: z.array(z.string()).describe('First file errors, or why the job failed.'),
     url: z.string(),
   })

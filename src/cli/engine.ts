@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import type { Command } from './main.js';
 import { ValidationError } from '../errors.js';
 import { Progress } from '../util/progress.js';
-import { searchJson, statsJson } from '../wire-json.js';
+import { ingestJson, searchJson, statsJson } from '../wire-json.js';
 import type { CliStatsJson, DupeGroupsJson } from '../wire.js';
 import {
   checkTrainedWidth,
@@ -126,7 +126,7 @@ export const ingestCommand: Command = {
       { create: true, light: stage !== undefined },
     );
     if (json) {
-      console.log(JSON.stringify(summary, null, 2));
+      console.log(JSON.stringify(ingestJson(summary), null, 2));
       return;
     }
     console.log(

@@ -54,7 +54,7 @@ test('the validator follows the document and can fail', () => {
   assert.deepEqual(camelCaseKeys({ a: [{ model_id: 1, modelId: 2 }] }), ['$.a[0].modelId']);
 });
 
-test('search, similar, batch search, dupes and stats --json are the documented schemas', async () => {
+test('ingest, search, similar, batch search, dupes and stats --json are the documented schemas', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'cli-wire-'));
   try {
     const model = saveTestModel(join(dir, 'model'));
@@ -70,7 +70,12 @@ test('search, similar, batch search, dupes and stats --json are the documented s
       assert.equal(r.status, 0, `${args.join(' ')}: ${r.stderr}`);
       return r.stdout;
     };
-    run('ingest', photos, '--json');
+    // ingest --json is the API job's summary (IngestSummary).
+    check(
+      'ingest',
+      schemaOf('#/components/schemas/IngestSummary'),
+      JSON.parse(run('ingest', photos, '--json')),
+    );
     const lines = (out: string) =>
       out
         .trim()

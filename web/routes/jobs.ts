@@ -2,6 +2,7 @@
 import { resolve } from 'node:path';
 import { Router } from 'express';
 import { NotFoundError } from '../../src/errors.js';
+import { ingestJson } from '../../src/wire-json.js';
 import { requireKey } from '../auth.js';
 import { checkWidth, type ApiContext } from '../context.js';
 import { badRequest } from '../errors.js';
@@ -23,21 +24,7 @@ export function presentJob(j: Job) {
     errors: j.errors,
     started_at: new Date(j.startedAt).toISOString(),
     finished_at: j.finishedAt === null ? null : new Date(j.finishedAt).toISOString(),
-    summary: j.summary
-      ? {
-          files: j.summary.files,
-          added: j.summary.added,
-          duplicates: j.summary.duplicates,
-          unchanged: j.summary.unchanged,
-          reembedded: j.summary.reembedded,
-          failed: j.summary.failed,
-          pruned: j.summary.pruned,
-          prune_skipped: j.summary.pruneSkipped.length,
-          embedded: j.summary.embedded,
-          seconds: j.summary.seconds,
-          images_per_second: j.summary.imagesPerSecond,
-        }
-      : null,
+    summary: j.summary ? ingestJson(j.summary) : null,
     messages: j.messages,
     url: jobUrl(j.id),
   };
