@@ -77,7 +77,7 @@ export const modelInfoCommand: Command = {
     ];
     const info = modelInfo(cfg, specs, trained);
     if (values['json']) {
-      console.log(JSON.stringify(info, null, 2));
+      console.log(JSON.stringify(snakeKeys(info), null, 2));
       return;
     }
     const c = info.config;
@@ -108,4 +108,19 @@ function describePreprocess(p: PreprocessSpec, size: number): string {
   return p.mode === 'crop-resize'
     ? `centre crop ${p.cropRatio} of the short side, area resize to ${size} px`
     : `short side resized to ${size} px${p.cropRatio < 1 ? ` / ${p.cropRatio}` : ''}, centre ${size} px kept`;
+}
+
+/**
+ * The JSON output in the wire formats' spelling (snake_case, like the API's and every other
+ * command's --json): dModel -> d_model, trainedWidths -> trained_widths, at every depth.
+ */
+function snakeKeys(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(snakeKeys);
+  if (v === null || typeof v !== 'object') return v;
+  return Object.fromEntries(
+    Object.entries(v).map(([k, x]) => [
+      k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`),
+      snakeKeys(x),
+    ]),
+  );
 }

@@ -32,17 +32,17 @@ test('model info shows the trained widths; untrained widths warn, or with --stri
     const info = run('model', 'info', '--model', quarter, '--json');
     assert.equal(info.code, 0, info.err);
     const j = JSON.parse(info.out) as {
-      trainedWidths: string[] | null;
+      trained_widths: string[] | null;
       widths: { width: string; trained: boolean | null }[];
     };
-    assert.deepEqual(j.trainedWidths, ['1/4']);
+    assert.deepEqual(j.trained_widths, ['1/4']);
     assert.deepEqual(
       j.widths.filter((w) => w.trained).map((w) => w.width),
       ['1/4'],
     );
     assert.match(run('model', 'info', '--model', quarter).out, /trained widths: 1\/4\b/);
     const none = JSON.parse(run('model', 'info', '--model', unknown, '--json').out);
-    assert.equal(none.trainedWidths, null);
+    assert.equal(none.trained_widths, null);
     assert.match(run('model', 'info', '--model', unknown).out, /trained widths: unknown/);
     // What the trainer writes: config.json's trainedWidths (over any levels metadata).
     const recorded = saveTestModel(join(dir, 'recorded'), {
@@ -51,7 +51,7 @@ test('model info shows the trained widths; untrained widths warn, or with --stri
       trainedWidths: ['1', '1/2'],
     });
     const rec = JSON.parse(run('model', 'info', '--model', recorded, '--json').out);
-    assert.deepEqual(rec.trainedWidths, ['1', '1/2']);
+    assert.deepEqual(rec.trained_widths, ['1', '1/2']);
 
     const photos = join(dir, 'photos');
     const [q] = await writeImages(photos, 3, 4);

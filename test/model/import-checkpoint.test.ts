@@ -163,7 +163,7 @@ test('CLI: model import writes a model that model info reads; bad input exits 2'
   assert.match(ok.stdout, /as official-tiny@[0-9a-f]{12}/);
   const info = run('model', 'info', '--model', out, '--json');
   assert.equal(info.status, 0, info.stderr);
-  assert.equal((JSON.parse(info.stdout) as { config: { dModel: number } }).config.dModel, 32);
+  assert.equal((JSON.parse(info.stdout) as { config: { d_model: number } }).config.d_model, 32);
   // The official recipe trains the four nested widths jointly; model info says so, and how
   // images are prepared for the model.
   const text = run('model', 'info', '--model', out);
