@@ -7,6 +7,15 @@ import { importCheckpoint } from '../model/import-checkpoint.js';
 /** A name for models/N: one path segment, nothing that climbs out of models/. */
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
+/** The model folder for `--out DIR` or `--name N` (models/N), the name checked first. */
+export function modelOutDir(out: string | undefined, name: string | undefined): string {
+  if (name !== undefined && !NAME.test(name))
+    throw new ValidationError(
+      `--name '${name}': use letters, digits, '.', '_' and '-' (a folder name under models/)`,
+    );
+  return out ?? join('models', name!);
+}
+
 export const modelImportCommand: Command = {
   summary: 'convert a PyTorch MatMamba-Vision checkpoint (e.g. the official ImageNet ones)',
   usage:
@@ -30,17 +39,14 @@ export const modelImportCommand: Command = {
     const name = values['name'] as string | undefined;
     if (out === undefined && name === undefined)
       throw new ValidationError('say where the model goes: --out DIR or --name N (models/N)');
-    if (name !== undefined && !NAME.test(name))
-      throw new ValidationError(
-        `--name '${name}': use letters, digits, '.', '_' and '-' (a folder name under models/)`,
-      );
+    const dest = modelOutDir(out, name);
     const config = values['config'] as string | undefined;
     const started = Date.now();
     const tty = process.stderr.isTTY;
     let lastPct = -1;
     const r = await importCheckpoint({
       src,
-      out: out ?? join('models', name!),
+      out: dest,
       ...(name !== undefined ? { name } : {}),
       ...(config !== undefined ? { config } : {}),
       onProgress(done, total) {

@@ -59,12 +59,12 @@ export const modelInfoCommand: Command = {
     let preprocess: PreprocessSpec | null = null;
     const model = values['model'];
     if (typeof model === 'string') {
-      cfg = parseConfig(JSON.parse(readFileSync(join(model, CONFIG_FILE), 'utf8')));
-      trained = readTrainedWidths(model);
       const json = JSON.parse(readFileSync(join(model, CONFIG_FILE), 'utf8')) as Record<
         string,
         unknown
       >;
+      cfg = parseConfig(json);
+      trained = readTrainedWidths(model);
       preprocess = parsePreprocess(json['preprocess']);
     } else if (typeof values['config'] === 'string') {
       cfg = presetConfig(values['config']);

@@ -2,14 +2,11 @@
  * `matsearch model pull`: downloads an official checkpoint from the Hugging Face hub, on this
  * explicit request only, and imports it (src/hub/pull.ts).
  */
-import { join } from 'node:path';
 import { ValidationError } from '../errors.js';
 import { pullModel } from '../hub/pull.js';
 import { Progress } from '../util/progress.js';
 import type { Command } from './main.js';
-
-/** A name for models/N: one path segment, nothing that climbs out of models/. */
-const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+import { modelOutDir } from './model-import.js';
 
 /** Megabytes to 0.1, rounded down (a bar reads full only when the file is whole) or up. */
 const mb = (bytes: number, round = Math.floor) => round(bytes / 1e5) / 10;
@@ -44,16 +41,13 @@ export const modelPullCommand: Command = {
     const out = values['out'] as string | undefined;
     const name =
       (values['name'] as string | undefined) ?? (out ? undefined : repo.split('/').pop());
-    if (name !== undefined && !NAME.test(name))
-      throw new ValidationError(
-        `--name '${name}': use letters, digits, '.', '_' and '-' (a folder name under models/)`,
-      );
+    const dest = modelOutDir(out, name);
     const revision = values['revision'] as string | undefined;
     let bar: Progress | null = null;
     const started = Date.now();
     const r = await pullModel({
       repo,
-      out: out ?? join('models', name!),
+      out: dest,
       ...(name !== undefined ? { name } : {}),
       ...(revision !== undefined ? { revision } : {}),
       onFile(file, meta) {

@@ -3,6 +3,7 @@
  * float32, RGB, normalised per channel with the ImageNet statistics the official recipe uses.
  * Decoding, resizing and the centre crop go through sharp (loaded only when used).
  */
+import type { Sharp } from 'sharp';
 import { ValidationError } from '../errors.js';
 import { DEFAULT_PREPROCESS, type PreprocessSpec } from '../model/preprocess-spec.js';
 import { areaResize, officialCrop, type CropBox } from './area-resize.js';
@@ -181,6 +182,15 @@ export async function preprocessBatch(
   return out;
 }
 
+/** Alpha flattened on white, then grey or sRGB raw pixels. */
+function toChannels(img: Sharp, channels: number) {
+  return img
+    .flatten({ background: '#ffffff' })
+    .toColourspace(channels === 1 ? 'b-w' : 'srgb')
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+}
+
 /**
  * crop-resize (the official evaluation): decode -> EXIF orientation -> alpha on white -> the
  * centre square (officialCrop) -> area-averaged to S x S. A file is decoded with only the
@@ -197,13 +207,10 @@ async function cropResizePixels(input: ImageInput, opts: ModelInputOptions): Pro
   try {
     if (raw) {
       // Raw pixels are already oriented; only bring them to the wanted channels.
-      const img = await sharp(raw.data, {
-        raw: { width: raw.width, height: raw.height, channels: raw.channels },
-      })
-        .flatten({ background: '#ffffff' })
-        .toColourspace(opts.channels === 1 ? 'b-w' : 'srgb')
-        .raw()
-        .toBuffer({ resolveWithObject: true });
+      const img = await toChannels(
+        sharp(raw.data, { raw: { width: raw.width, height: raw.height, channels: raw.channels } }),
+        opts.channels,
+      );
       pixels = img.data;
       width = img.info.width;
       const src = opts.sourceSize ?? { width: raw.width, height: raw.height };
@@ -215,17 +222,17 @@ async function cropResizePixels(input: ImageInput, opts: ModelInputOptions): Pro
       }
     } else {
       const file = input as string | Uint8Array;
-      const oriented = sharp(file).rotate();
-      const m = await sharp(file).metadata();
+      const decoder = sharp(file);
+      const m = await decoder.metadata();
       const w = m.autoOrient?.width ?? m.width ?? 0;
       const h = m.autoOrient?.height ?? m.height ?? 0;
       const crop = officialCrop(w, h, spec.cropRatio);
-      const img = await oriented
-        .extract({ left: crop.x, top: crop.y, width: crop.side, height: crop.side })
-        .flatten({ background: '#ffffff' })
-        .toColourspace(opts.channels === 1 ? 'b-w' : 'srgb')
-        .raw()
-        .toBuffer({ resolveWithObject: true });
+      const img = await toChannels(
+        decoder
+          .rotate()
+          .extract({ left: crop.x, top: crop.y, width: crop.side, height: crop.side }),
+        opts.channels,
+      );
       pixels = img.data;
       width = img.info.width;
       box = { x: 0, y: 0, side: crop.side };
