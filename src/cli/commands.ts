@@ -12,6 +12,7 @@ export const COMMANDS: Record<string, () => Promise<Command>> = {
   'model info': async () => (await import('./model-info.js')).modelInfoCommand,
   'model import': async () => (await import('./model-import.js')).modelImportCommand,
   'model pull': async () => (await import('./model-pull.js')).modelPullCommand,
+  'model whiten': async () => (await import('./model-whiten.js')).modelWhitenCommand,
   demo: async () => (await import('./demo.js')).demoCommand,
   data: async () => (await import('./data.js')).dataCommand,
   train: async () => (await import('./train.js')).trainCommand,

@@ -89,6 +89,10 @@ export const modelInfoCommand: Command = {
     if (typeof model === 'string')
       console.log(`trained widths: ${trained ? trained.join(', ') : 'unknown'}`);
     if (preprocess) console.log(`preprocess: ${describePreprocess(preprocess, c.imageSize)}`);
+    if (c.whiten)
+      console.log(
+        'embedding: features through a learned whitening (matsearch model whiten), unit length',
+      );
     const rows = info.widths.map((w) => [
       w.width,
       `${(w.params / 1e6).toFixed(2)} M`,

@@ -50,7 +50,7 @@ export class TfjsEmbedder implements Embedder {
 
   async embed(inputs: readonly Float32Array[], width: WidthSpec): Promise<Float32Array[]> {
     return this.rows(inputs, this.dim, (x) => {
-      const feats = this.model.encode(x, width);
+      const feats = this.model.embed(x, width);
       return tf.div(feats, tf.maximum(tf.norm(feats, 2, 1, true), 1e-12));
     });
   }

@@ -8,6 +8,7 @@ import { join, relative } from 'node:path';
 import { modelCost } from '../model/cost.js';
 import { STANDARD_WIDTHS } from '../model/nesting.js';
 import { CONFIG_FILE, WEIGHTS_FILE } from '../model/weights.js';
+import { readSafetensorsMetadata } from '../model/safetensors.js';
 import { PRESETS, type MatMambaVisionConfig } from '../model/config.js';
 import { geometryFor } from '../train/data.js';
 import { NotFoundError } from '../errors.js';
@@ -229,11 +230,13 @@ export function writeModelCard(c: CardInputs): string {
     `![held-out accuracy during training](${name}-training.svg)`,
     '',
     ...scheduleLines(state),
+    ...whiteningLines(cfg, c.modelDir),
     '## Reproduce',
     '',
     '```sh',
     kind === 'general' ? 'npx matsearch data --corpus all' : 'npm run data',
     ...trainCommands(state),
+    ...(cfg.whiten ? [whitenCommand(c.modelDir)] : []),
     c.evalCommand,
     '```',
     '',
@@ -292,6 +295,35 @@ function segments(s: RunState) {
  * The `matsearch train` lines that reproduce a run, from its stored options: one per schedule
  * segment, each later one resuming, each but the last stopping where the next one began.
  */
+/** What the weights file says of its learned whitening (model/whiten-model.ts writes it). */
+function whiteningMeta(modelDir: string): Record<string, string> {
+  return readSafetensorsMetadata(join(modelDir, WEIGHTS_FILE));
+}
+
+function whiteningLines(cfg: MatMambaVisionConfig, modelDir: string): string[] {
+  if (!cfg.whiten) return [];
+  const m = whiteningMeta(modelDir);
+  return [
+    '## Learned whitening',
+    '',
+    `After training, a linear map on the unit features was fitted in closed form (learned ` +
+      `whitening, Radenović et al., TPAMI 2018): ${m['whitening'] ?? 'recipe not recorded'}. ` +
+      'Matching pairs are each training image whole at full width against its training views, ' +
+      'its flips and quarter turns alone, its colour and distortion changes alone, and itself ' +
+      'at each narrower width, each kind an equal share; it flattens what those pairs change ' +
+      `and keeps what tells images apart. Made from \`${m['whitened_from'] ?? '?'}\`; it adds ` +
+      `${cfg.dModel}x${cfg.dModel} MACs per image (in the table above).`,
+    '',
+  ];
+}
+
+/** Whitens the trained model in place (the command refuses a model already whitened). */
+function whitenCommand(modelDir: string): string {
+  const dir = relative(process.cwd(), modelDir);
+  const args = whiteningMeta(modelDir)['whiten_args'];
+  return `npx matsearch model whiten --model ${dir} --out ${dir}${args ? ` ${args}` : ''}`;
+}
+
 function trainCommands(s: RunState): string[] {
   const o = s.options;
   const perUnit = o.data.kind === 'emoji' ? 3 : o.data.kind === 'general' ? 2 : 1;

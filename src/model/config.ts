@@ -38,6 +38,12 @@ export interface MatMambaVisionConfig {
    * and all our models); 'avg' the mean of the patch tokens, CLS left out (the official 'avg').
    */
   readonly pool: 'cls' | 'avg';
+  /**
+   * A learned whitening after the features (model/whitening.ts): the embedding is
+   * unit(whiten.weight · unit(features) + whiten.bias). Absent or false: unit(features). It is
+   * learnt after training (`matsearch model whiten`), never trained by gradient.
+   */
+  readonly whiten?: boolean;
 }
 
 /** The fields a caller may leave out; `headDim` defaults to dModel / 32 as in the official code. */
@@ -104,7 +110,7 @@ export function presetConfig(name: string, overrides: Partial<MatMambaVisionConf
 }
 
 function validateConfig(c: MatMambaVisionConfig): void {
-  const positiveInt: Exclude<keyof MatMambaVisionConfig, 'pool'>[] = [
+  const positiveInt: Exclude<keyof MatMambaVisionConfig, 'pool' | 'whiten'>[] = [
     'dModel',
     'nLayer',
     'dState',
@@ -128,6 +134,8 @@ function validateConfig(c: MatMambaVisionConfig): void {
   if (!(c.normEps > 0)) throw new ValidationError(`config.normEps must be > 0, got ${c.normEps}`);
   if (c.pool !== 'cls' && c.pool !== 'avg')
     throw new ValidationError(`config.pool must be 'cls' or 'avg', got ${String(c.pool)}`);
+  if (c.whiten !== undefined && typeof c.whiten !== 'boolean')
+    throw new ValidationError(`config.whiten must be true or false, got ${String(c.whiten)}`);
   const dInner = c.expand * c.dModel;
   if (!Number.isInteger(dInner)) {
     throw new ValidationError(`expand * dModel must be an integer, got ${dInner}`);
@@ -170,7 +178,7 @@ export function dims(c: MatMambaVisionConfig) {
  * The JSON form's field checks. Hand-written rather than zod: config.json is read on every
  * process start, and loading zod alone cost a one-query `matsearch search` ~0.15 s of CPU.
  */
-type FieldKind = 'posInt' | 'positive' | 'nonNegInt' | 'pool';
+type FieldKind = 'posInt' | 'positive' | 'nonNegInt' | 'pool' | 'bool';
 type Fields = Readonly<Record<string, readonly [FieldKind, 'required' | 'optional']>>;
 
 const KIND_TEXT: Record<FieldKind, string> = {
@@ -178,10 +186,12 @@ const KIND_TEXT: Record<FieldKind, string> = {
   positive: 'a number > 0',
   nonNegInt: 'an integer >= 0',
   pool: "'cls' or 'avg'",
+  bool: 'true or false',
 };
 
 function fits(kind: FieldKind, v: unknown): boolean {
   if (kind === 'pool') return v === 'cls' || v === 'avg';
+  if (kind === 'bool') return typeof v === 'boolean';
   if (typeof v !== 'number' || !Number.isFinite(v)) return false;
   switch (kind) {
     case 'posInt':
@@ -222,6 +232,7 @@ const CAMEL: Fields = {
   nClasses: ['nonNegInt', 'optional'],
   normEps: ['positive', 'optional'],
   pool: ['pool', 'optional'],
+  whiten: ['bool', 'optional'],
 };
 
 /** Parses a config object read from JSON (ours or the official snake_case form). */

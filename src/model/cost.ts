@@ -50,6 +50,10 @@ export function modelCost(cfg: MatMambaVisionConfig, widths: WidthSpec = 1): Mod
     D /* cls */ + L * D /* pos */ + D * patchIn + D /* patch embed */ + 2 * D; /* norm_f */
   params += cfg.nClasses > 0 ? cfg.nClasses * D + cfg.nClasses : 0;
   let macs = T * D * patchIn + cfg.nClasses * D;
+  if (cfg.whiten) {
+    params += D * D + D;
+    macs += D * D;
+  }
   for (const d of layerDims) {
     params += blockParams(cfg, d);
     macs += blockMacs(cfg, d, L);

@@ -53,6 +53,10 @@ export function paramShapes(cfg: MatMambaVisionConfig): ParamShapes {
   }
   s.set('norm_f.weight', [D]);
   s.set('norm_f.bias', [D]);
+  if (cfg.whiten) {
+    s.set('whiten.weight', [D, D]); // [out, in], learnt after training (whitening.ts)
+    s.set('whiten.bias', [D]);
+  }
   return s;
 }
 
@@ -80,7 +84,10 @@ export function initParams(cfg: MatMambaVisionConfig, seed = 0): Map<string, Flo
     const n = numel(shape);
     const fanIn = numel(shape.slice(1));
     let v: Float32Array;
-    if (
+    if (name === 'whiten.weight') {
+      v = new Float32Array(n);
+      for (let i = 0; i < shape[0]!; i++) v[i * shape[0]! + i] = 1; // identity until learnt
+    } else if (
       name === 'cls_token' ||
       (name.endsWith('.bias') && !name.includes('conv1d') && !name.startsWith('patch_embed'))
     ) {

@@ -8,6 +8,8 @@
  *     ─ n_layer × ( x + Mamba2_w(LayerNorm(x)) )   (w: this layer's nested width)
  *     ─ LayerNorm ─ last token (pool 'cls') or mean of the patch tokens (pool 'avg')
  *     = features [B, D] ─ head = logits [B, n_classes]
+ *     (embedding: features, or whiten.weight · unit(features) + whiten.bias where the config
+ *     has a learned whitening; the embedder scales it to unit length)
  *
  * Images are NHWC float32, already normalised. Weights are held as tfjs variables under the
  * official state_dict names (params.ts).
@@ -165,6 +167,24 @@ export class MatMambaVision {
     const { features, logits } = this.forward(images, widths);
     logits?.dispose();
     return features;
+  }
+
+  /**
+   * The embedding [B, D] before its final L2 normalisation: the features, or where the config has
+   * a learned whitening (whitening.ts), whiten.weight · unit(features) + whiten.bias.
+   */
+  embed(images: tf.Tensor4D, widths: WidthSpec = 1): tf.Tensor2D {
+    const features = this.encode(images, widths);
+    if (!this.config.whiten) return features;
+    const white = tf.tidy(() =>
+      linear(
+        tf.div(features, tf.maximum(tf.norm(features, 2, 1, true), 1e-12)),
+        this.p('whiten.weight'),
+        this.p<tf.Tensor1D>('whiten.bias'),
+      ),
+    );
+    features.dispose();
+    return white as tf.Tensor2D;
   }
 
   /** Copies of all weights as named float32 arrays. */

@@ -6,7 +6,7 @@
  *     and tail padding to whole SSD chunks ─ + (pos_embed + patch bias | cls + pos_embed[T] | 0)
  *     ─ [B, Lp, D] ─ n_layer × ( x + Mamba2_w(LayerNorm(x)) ) ─ token T (CLS) ─ LayerNorm
  *     (pool 'avg': LayerNorm of tokens 0..T-1, then their mean) ─ features [B, D]
- *     ─ / ‖·‖₂ ─ embedding [B, D]
+ *     ─ / ‖·‖₂ ─ (where the config has it: · whiten.weightᵀ + whiten.bias ─ / ‖·‖₂) ─ embedding
  *       features ─ · head.weightᵀ + head.bias ─ logits [B, n_classes]   (on request)
  *
  * The weights of a width are cut by nesting.ts's `sliceMixer` (the only place that knows the
@@ -226,12 +226,31 @@ function* buildSteps(
     ]); // [B, D], the CLS suffix
     features = ln(last, 'norm_f.weight', 'norm_f.bias'); // [B, D]
   }
-  const norm = g.op('Max', [
-    g.op('ReduceL2', [features], { axes: { ints: [-1] }, keepdims: { i: 1 } }),
-    g.scalar(1e-12),
-  ]); // [B, 1]
+  const unit = (x: string) =>
+    g.op('Div', [
+      x,
+      g.op('Max', [
+        g.op('ReduceL2', [x], { axes: { ints: [-1] }, keepdims: { i: 1 } }),
+        g.scalar(1e-12),
+      ]), // [B, 1]
+    ]); // [B, D]
+  // The learned whitening (model/whitening.ts) acts on the unit features, as it was learnt;
+  // fp32 at every precision.
+  const embedding = cfg.whiten
+    ? unit(
+        g.op(
+          'Gemm',
+          [
+            unit(features),
+            g.weight('whiten_w', param(model, 'whiten.weight'), [D, D]),
+            g.weight('whiten_b', param(model, 'whiten.bias'), [D]),
+          ],
+          { transB: { i: 1 } },
+        ),
+      )
+    : unit(features);
   g.output(features, ['batch', D], ONNX_FEATURES);
-  g.output(g.op('Div', [features, norm]), ['batch', D], ONNX_EMBEDDING); // [B, D]
+  g.output(embedding, ['batch', D], ONNX_EMBEDDING); // [B, D]
   if (nClasses > 0) {
     const head = g.op(
       'Gemm',

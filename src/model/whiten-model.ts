@@ -1,0 +1,98 @@
+/**
+ * `matsearch model whiten`: fits a learned whitening (whitening.ts) to a trained model on pairs
+ * from its training images (train/whiten-pairs.ts) and writes a new model folder with it: the
+ * same weights plus `whiten.weight` and `whiten.bias`, config `whiten: true`, so a new model id.
+ */
+import { openEmbedder } from '../embed/open.js';
+import { loadCorpus, type CorpusSet } from '../data/corpus/load.js';
+import type { ImageSet } from '../data/image-set.js';
+import { ValidationError } from '../errors.js';
+import { augmentFor } from '../train/data.js';
+import { collectWhiteningPairs, type PairKind } from '../train/whiten-pairs.js';
+import { readModelDir } from './model-dir.js';
+import { DEFAULT_PREPROCESS } from './preprocess-spec.js';
+import { readSafetensors } from './safetensors.js';
+import { readTrainedWidths } from './trained-widths.js';
+import { saveWeights } from './weights.js';
+import { learnWhitening } from './whitening.js';
+
+export interface WhitenModelOptions {
+  readonly modelDir: string;
+  readonly out: string;
+  /** The new model's name (default: the source's). */
+  readonly name?: string;
+  /** Training images sampled for pairs (default 10,000). */
+  readonly images?: number;
+  readonly seed?: number;
+  /** The greyscale rate of the training views (the trainer's --grey; default 0.5). */
+  readonly grey?: number;
+  /** Ridge on C_S, a fraction of its mean eigenvalue (default 0.01). */
+  readonly epsilon?: number;
+  readonly log?: (done: number, total: number) => void;
+  /** The training images (default: the general corpus's train split, loaded here). */
+  readonly trainImages?: ImageSet;
+}
+
+export interface WhitenModelResult {
+  readonly modelId: string;
+  readonly counts: Record<PairKind, number>;
+  readonly widths: readonly string[];
+}
+
+export async function whitenModel(o: WhitenModelOptions): Promise<WhitenModelResult> {
+  const info = readModelDir(o.modelDir);
+  if (info.config.whiten)
+    throw new ValidationError(
+      `${o.modelDir} already has a learned whitening: whiten the model it was made from`,
+    );
+  // The pairs are the general trainer's views of its training images, at our own resize.
+  if (
+    info.config.inChans !== 3 ||
+    JSON.stringify(info.preprocess) !== JSON.stringify(DEFAULT_PREPROCESS)
+  )
+    throw new ValidationError(
+      `${o.modelDir}: model whiten fits our own RGB models trained on the general corpus`,
+    );
+  const widths = readTrainedWidths(o.modelDir) ?? ['1', '1/2', '1/4', '1/8'];
+  if (!widths.includes('1')) throw new ValidationError(`${o.modelDir} was not trained at width 1`);
+  const queryWidths = ['1', ...widths.filter((w) => w !== '1')];
+  const corpus: CorpusSet | null = o.trainImages ? null : loadCorpus('train');
+  const images: ImageSet = o.trainImages ?? corpus!;
+  const entries = corpus?.entries ?? null;
+  const embedder = await openEmbedder(o.modelDir);
+  let pairs;
+  try {
+    pairs = await collectWhiteningPairs({
+      embedder,
+      images,
+      augment: augmentFor({ kind: 'general' }, embedder.inputSize, 3, o.grey ?? 0.5),
+      widths: queryWidths,
+      count: o.images ?? 10_000,
+      // Every corpus source equally often: the few real photos count as much as the many icons.
+      ...(entries ? { groupOf: (i: number) => entries[i]!.source } : {}),
+      seed: o.seed ?? 1,
+      ...(o.log ? { log: o.log } : {}),
+    });
+  } finally {
+    await embedder.close();
+  }
+  const D = info.config.dModel;
+  const w = learnWhitening(pairs.database, pairs.families, D, {
+    ...(o.epsilon !== undefined ? { epsilon: o.epsilon } : {}),
+  });
+  const arrays = new Map(
+    [...readSafetensors(info.weightsPath).tensors].map(([k, t]) => [k, t.data]),
+  );
+  arrays.set('whiten.weight', w.weight);
+  arrays.set('whiten.bias', w.bias);
+  const modelId = saveWeights(o.out, { ...info.config, whiten: true }, arrays, {
+    name: o.name ?? info.name,
+    trainedWidths: widths,
+    extra: {
+      whitened_from: info.modelId,
+      whiten_args: `--images ${o.images ?? 10_000} --seed ${o.seed ?? 1} --grey ${o.grey ?? 0.5}${o.epsilon !== undefined ? ` --epsilon ${o.epsilon}` : ''}`,
+      whitening: `learned from ${pairs.database.length / D} training images drawn equally from each corpus source (seed ${o.seed ?? 1}, grey ${o.grey ?? 0.5}), widths ${queryWidths.join(' ')}`,
+    },
+  });
+  return { modelId, counts: pairs.counts, widths: queryWidths };
+}
