@@ -147,7 +147,9 @@ const LIMITS: Record<string, string[]> = {
     '  in another style" and category search are no better than 16x16 pixels (the targets below).',
     '  For photo semantics import the official ImageNet checkpoints.',
     '- 64 px input in 16 px patches (16 tokens): fine detail and small text are lost.',
-    '- Greyscale copies of colour photos are its weakest transform (see the per-transform tables).',
+    '- Its weakest copies are greyscale photos with blur and an overlay, then quarter turns and crops',
+    '  (the per-transform tables). The learned whitening (where the model has one) lifted greyscale',
+    '  copies by about 20 points but cost quarter turns about 11 (docs/eval/general-pilots.md).',
   ],
 };
 

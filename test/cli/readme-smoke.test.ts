@@ -44,6 +44,10 @@ const NOT_RUN: [RegExp, string][] = [
   [/^npm run bench\b/, 'benchmarks run for minutes'],
   [/--queue\b/, 'needs a Redis server; test/queue/ starts one'],
   [/^npx matsearch (model (pull|import)|classify)\b/, 'another section with its own test'],
+  [
+    /^npx matsearch model whiten\b/,
+    'fits on the downloaded training corpus; test/model/whiten-model.test.ts runs it on generated images',
+  ],
 ];
 
 interface Command {
