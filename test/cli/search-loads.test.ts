@@ -3,6 +3,7 @@
  * tfjs, the exporter, the training code, zod, the ingest walk or the HNSW bindings (a small
  * library is scanned exactly). Evidence: every module the process (and its worker threads)
  * loaded, logged by a module hook; the modules a search does need show the hook sees them.
+ * The same log shows the encoder's thread starting before the command's modules load.
  */
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
@@ -80,6 +81,15 @@ test('a one-off search loads no module it does not need', async () => {
       (u) => packageOf(u) === null && UNNEEDED_FILES.some((re) => re.test(u)),
     );
     assert.deepEqual([...extra, ...ownExtra], [], 'search loaded modules it does not need');
+
+    // The encoder's thread starts first thing, so that its start-up overlaps the main thread's
+    // module loading: before the search command's own module is even resolved.
+    const worker = loaded.findIndex((l) => /^worker .*\/ort-worker\.js$/.test(l));
+    const command = loaded.findIndex((u) => u.endsWith('/dist/src/cli/search.js'));
+    assert.ok(
+      worker >= 0 && worker < command,
+      'the encoder thread started after the command loaded',
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
