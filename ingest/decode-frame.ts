@@ -4,7 +4,7 @@
  * sRGB image on white of `work` size (decode.ts workBox), and from that raw image the model
  * input and (optionally) the thumbnail, which decode nothing.
  */
-import sharp from 'sharp';
+import sharp from '../src/util/sharp.js';
 import type { FailureLimit } from '../src/store/store.js';
 import { preprocessImage } from '../src/runtime/preprocess.js';
 import type { PreprocessSpec } from '../src/model/preprocess-spec.js';

@@ -44,7 +44,7 @@ const UNNEEDED_FILES = [
 ];
 const NEEDED_PACKAGES = ['onnxruntime-node', 'sharp', 'better-sqlite3'];
 /** CommonJS packages of a search, loaded by `require` (the hook logs an ES import as a URL). */
-const REQUIRED_PACKAGES = ['onnxruntime-node', 'better-sqlite3'];
+const REQUIRED_PACKAGES = ['onnxruntime-node', 'better-sqlite3', 'sharp'];
 
 /** The package a resolved module belongs to ('@scope/name' or 'name'), or null for our own. */
 function packageOf(url: string): string | null {
@@ -85,8 +85,9 @@ test('a one-off search loads no module it does not need', async () => {
     );
     assert.deepEqual([...extra, ...ownExtra], [], 'search loaded modules it does not need');
 
-    // CommonJS packages are required, not imported: an import first scans the package's code
-    // for its export names (10-15 ms each of the start-up, measured), a require does not.
+    // CommonJS packages (and sharp's CommonJS build) are required, not imported: an import first
+    // scans CommonJS code for its export names (sharp's ES build: its dependencies), a require
+    // does not.
     const imported = loaded.filter(
       (u) => u.startsWith('file:') && REQUIRED_PACKAGES.includes(packageOf(u) ?? ''),
     );
