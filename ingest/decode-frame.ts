@@ -4,12 +4,19 @@
  * sRGB image on white of `work` size (decode.ts workBox), and from that raw image the model
  * input and (optionally) the thumbnail, which decode nothing.
  */
-import sharp from 'sharp';
+import sharp from '../src/util/sharp.js';
 import type { FailureLimit } from '../src/store/store.js';
 import { preprocessImage } from '../src/runtime/preprocess.js';
 import type { PreprocessSpec } from '../src/model/preprocess-spec.js';
 import { decodeBmp, isBmp } from './bmp.js';
 import { DecodeError, firstLine } from './decode-error.js';
+
+/**
+ * The thumbnail's WebP settings: libwebp's fastest method. On 12 MP photos' 256x192 thumbnails it
+ * takes 40% less CPU than method 2 (2.5-3.2 vs 4.4-4.8 ms) for 15% more bytes (10.2 vs 8.9 KB),
+ * and the thumbnail is a fifth of ingest's work beyond the decode itself.
+ */
+const THUMBNAIL_WEBP = { quality: 80, effort: 0 } as const;
 
 export interface FrameOptions {
   readonly maxPixels: number;
@@ -69,7 +76,7 @@ export async function decodeFrame(
     if (!thumb) return { input };
     const thumbnail = await sharp(data, { raw })
       .resize(o.thumbnailSize, o.thumbnailSize, { fit: 'inside', withoutEnlargement: true })
-      .webp({ quality: 80, effort: 2 }) // 40% less time than the default 4 for 2% more bytes
+      .webp(THUMBNAIL_WEBP)
       .toBuffer();
     return { thumbnail, input };
   } catch (err) {

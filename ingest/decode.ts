@@ -16,7 +16,8 @@
  */
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import sharp, { type Metadata } from 'sharp';
+import type { Metadata } from 'sharp';
+import sharp from '../src/util/sharp.js';
 import { ValidationError } from '../src/errors.js';
 import type { FailureLimit } from '../src/store/store.js';
 import type { PreprocessSpec } from '../src/model/preprocess-spec.js';

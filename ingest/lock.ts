@@ -7,8 +7,8 @@
  * only to tell a refused writer who holds the library.
  */
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
-import Database from 'better-sqlite3';
 import { MatsearchError } from '../src/errors.js';
+import { Database } from '../src/store/sqlite.js';
 
 export class LockedError extends MatsearchError {
   constructor(message: string) {

@@ -23,7 +23,7 @@ import { join, sep } from 'node:path';
 import type { PathRow, Store } from '../src/store/store.js';
 import type { RequestHandler } from 'express';
 import multer from 'multer';
-import sharp from 'sharp';
+import sharp from '../src/util/sharp.js';
 import { ApiError, badRequest } from './errors.js';
 import { ACCEPTED_FORMATS, sniffImage, type Sniffed } from './sniff.js';
 

@@ -30,6 +30,21 @@ export const COMMANDS: Record<string, () => Promise<Command>> = {
   worker: async () => (await import('./worker.js')).workerCommand,
 };
 
+/** Commands that run images through the ONNX encoder in this process. */
+const ENCODING_COMMANDS = new Set(['search', 'ingest', 'classify', 'refine']);
+
+/**
+ * Whether `main` starts the encoder's worker thread before it loads the command's modules, so
+ * that the thread's start-up (a Node environment, the onnxruntime binding) runs beside theirs.
+ * Not for help, a queued ingest (its workers encode) or the tfjs runtime: they run no session.
+ */
+export function startsEncoderEarly(name: string, args: readonly string[]): boolean {
+  if (!ENCODING_COMMANDS.has(name) || process.env['MATSEARCH_RUNTIME'] === 'tfjs') return false;
+  return !args.some(
+    (a) => a === '-h' || a === '--help' || a === '--queue' || a.startsWith('--queue='),
+  );
+}
+
 export async function help(): Promise<string> {
   const rows = await Promise.all(
     Object.entries(COMMANDS).map(

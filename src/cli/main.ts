@@ -6,7 +6,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { MatsearchError } from '../errors.js';
 import { isDiskFull } from '../../ingest/fatal.js';
-import { commandHelp, COMMANDS, help } from './commands.js';
+import { commandHelp, COMMANDS, help, startsEncoderEarly } from './commands.js';
 
 export interface Command {
   readonly summary: string;
@@ -48,6 +48,8 @@ export async function main(argv: string[]): Promise<number> {
   }
   const rest = argv.slice(name.split(' ').length);
   try {
+    if (startsEncoderEarly(name, rest))
+      (await import('../runtime/worker-pool.js')).WorkerPool.prestart();
     const cmd = await load();
     const { values, positionals } = parseArgs({
       args: rest,

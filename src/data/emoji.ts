@@ -8,7 +8,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import sharp from 'sharp';
+import sharp from '../util/sharp.js';
 import { NotFoundError } from '../errors.js';
 import { Rng } from '../util/rng.js';
 import { dataDir } from './paths.js';

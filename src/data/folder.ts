@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import sharp from 'sharp';
+import sharp from '../util/sharp.js';
 import { walk } from '../../ingest/walk.js';
 import { NotFoundError, ValidationError } from '../errors.js';
 import { Rng } from '../util/rng.js';

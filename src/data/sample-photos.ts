@@ -7,7 +7,8 @@
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import sharp, { type Sharp } from 'sharp';
+import type { Sharp } from 'sharp';
+import sharp from '../util/sharp.js';
 import { Rng } from '../util/rng.js';
 import { corpusDir, readManifest, type CorpusEntry } from './corpus/manifest.js';
 import { dataDir } from './paths.js';

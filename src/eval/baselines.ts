@@ -9,7 +9,7 @@
  *     of the square-rooted, L1-normalised histograms).
  * Resizing goes through sharp (its default Lanczos-3) from a copy at most 256 px on a side.
  */
-import sharp from 'sharp';
+import sharp from '../util/sharp.js';
 import type { RawImage } from '../runtime/preprocess.js';
 import { dHash, HASH_WORDS, pHash } from './hashes.js';
 

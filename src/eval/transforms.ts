@@ -3,7 +3,8 @@
  * (RGB, 3 channels in and out). Every random parameter comes from the Rng passed in, so a seeded
  * run makes the same queries on every machine.
  */
-import sharp, { type Sharp } from 'sharp';
+import type { Sharp } from 'sharp';
+import sharp from '../util/sharp.js';
 import type { RawImage } from '../runtime/preprocess.js';
 import type { Rng } from '../util/rng.js';
 import { ValidationError } from '../errors.js';

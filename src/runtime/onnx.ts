@@ -25,9 +25,14 @@ export type OrtSession = InferenceSession;
 type Ort = typeof import('onnxruntime-node');
 let ortModule: Promise<Ort> | undefined;
 
-/** onnxruntime-node, loaded on first use (importing the library does not load the binding). */
+/**
+ * onnxruntime-node, loaded on first use (importing the library does not load the binding), by
+ * `require`: an import of this CommonJS package would first scan its code for export names.
+ */
 function loadOrt(): Promise<Ort> {
-  ortModule ??= import('onnxruntime-node').then((m) => ('default' in m ? m.default : m) as Ort);
+  ortModule ??= new Promise<Ort>((resolve) =>
+    resolve(createRequire(import.meta.url)('onnxruntime-node') as Ort),
+  );
   return ortModule;
 }
 

@@ -99,7 +99,7 @@ export async function loadPixels(input: ImageInput, opts: ModelInputOptions): Pr
   if (!(cropPct > 0 && cropPct <= 1)) {
     throw new ValidationError(`cropPct must be in (0, 1], got ${cropPct}`);
   }
-  const { default: sharp } = await import('sharp');
+  const { default: sharp } = await import('../util/sharp.js');
   const src =
     typeof input === 'string' || input instanceof Uint8Array
       ? sharp(input)
@@ -199,7 +199,7 @@ function toChannels(img: Sharp, channels: number) {
 async function cropResizePixels(input: ImageInput, opts: ModelInputOptions): Promise<Uint8Array> {
   const spec = opts.preprocess!;
   const S = opts.size;
-  const { default: sharp } = await import('sharp');
+  const { default: sharp } = await import('../util/sharp.js');
   const raw = typeof input === 'object' && 'data' in input ? input : null;
   let pixels: Uint8Array;
   let box: CropBox;

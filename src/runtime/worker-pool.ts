@@ -32,10 +32,10 @@ class PoolWorker {
 
   constructor() {
     this.worker = new Worker(new URL('./ort-worker.js', import.meta.url));
-    this.worker.unref();
     this.worker.on('message', (reply: WorkerReply) => this.settle(reply));
     this.worker.on('error', (err) => this.fail(err));
     this.worker.on('exit', (code) => this.fail(new Error(`worker exited with code ${code}`)));
+    this.worker.unref(); // after the listeners: a 'message' listener refs the worker again
   }
 
   post(req: WorkerRequest, transfer: ArrayBuffer[]): Promise<Extract<WorkerReply, { ok: true }>> {
@@ -89,12 +89,21 @@ export class WorkerPool {
 
   /** The process-wide pool (created on first use), counted until `release()`. */
   static acquire(): WorkerPool {
+    WorkerPool.prestart();
+    WorkerPool.users++;
+    return WorkerPool.shared!;
+  }
+
+  /**
+   * Makes the process-wide pool now, uncounted, so that its first worker boots and loads
+   * onnxruntime while the caller goes on loading its own modules (on another core); the first
+   * `acquire()` takes it over. Never acquired, its idle worker is unref'd: the process still exits.
+   */
+  static prestart(): void {
     const env = Number(process.env['MATSEARCH_WORKERS']);
     WorkerPool.shared ??= new WorkerPool(
       Number.isInteger(env) && env > 0 ? env : availableParallelism(),
     );
-    WorkerPool.users++;
-    return WorkerPool.shared;
   }
 
   /** Gives back one acquisition; the last one terminates the workers. */

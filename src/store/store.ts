@@ -3,10 +3,10 @@
  * prepared once; every multi-row write runs in `transaction()`. Vectors are float32 BLOBs tagged
  * with the model id, width label and dimension that made them.
  */
-import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { ModelMismatchError, NotOpenError, ValidationError } from '../errors.js';
+import { Database } from './sqlite.js';
 import { MIGRATIONS } from './schema.js';
 import { prepare, type Statements } from './statements.js';
 
@@ -93,10 +93,10 @@ function fromBlob(b: Buffer): Float32Array {
 }
 
 export class Store {
-  private db: Database.Database | null;
+  private db: Database | null;
   private readonly s: Statements;
 
-  private constructor(db: Database.Database) {
+  private constructor(db: Database) {
     this.db = db;
     this.s = prepare(db);
   }
@@ -115,7 +115,7 @@ export class Store {
   }
 
   /** Sets the connection up and brings the schema up to date (or refuses a newer one). */
-  private static prepare(db: Database.Database, file: string, opts: { readonly?: boolean }) {
+  private static prepare(db: Database, file: string, opts: { readonly?: boolean }) {
     if (!opts.readonly) {
       db.pragma('journal_mode = WAL');
       // WAL + FULL: every commit is fsynced, so an acknowledged write survives a power cut
@@ -156,7 +156,7 @@ export class Store {
     if (!this.db) throw new NotOpenError('the library database is closed');
   }
 
-  private get conn(): Database.Database {
+  private get conn(): Database {
     if (!this.db) throw new NotOpenError('the library database is closed');
     return this.db;
   }

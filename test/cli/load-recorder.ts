@@ -1,10 +1,12 @@
 /**
  * `node --import` this file to log every module a process loads, one resolved URL or path a
  * line, to $MATSEARCH_LOAD_LOG: ESM imports through a resolve hook, CommonJS `require` calls
- * (packages load native addons that way) by wrapping Module._load. Worker threads inherit it.
+ * (packages load native addons that way) by wrapping Module._load, and each worker thread's start
+ * (`worker <entry>`) by wrapping the Worker class. Worker threads inherit it.
  */
 import { appendFileSync } from 'node:fs';
-import { createRequire, register } from 'node:module';
+import { createRequire, register, syncBuiltinESMExports } from 'node:module';
+import * as threads from 'node:worker_threads';
 
 const log = process.env['MATSEARCH_LOAD_LOG'];
 if (log) {
@@ -24,4 +26,15 @@ if (log) {
     appendFileSync(log, `${where}\n`);
     return load.call(this, request, parent, isMain);
   };
+  // A worker thread's start, logged in order with the loads: `worker <its entry URL>`.
+  const wt = createRequire(import.meta.url)('node:worker_threads') as typeof threads;
+  const Base = wt.Worker;
+  const file = log;
+  wt.Worker = class extends Base {
+    constructor(...args: ConstructorParameters<typeof threads.Worker>) {
+      appendFileSync(file, `worker ${String(args[0])}\n`);
+      super(...args);
+    }
+  };
+  syncBuiltinESMExports();
 }

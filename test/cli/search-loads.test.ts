@@ -3,6 +3,8 @@
  * tfjs, the exporter, the training code, zod, the ingest walk or the HNSW bindings (a small
  * library is scanned exactly). Evidence: every module the process (and its worker threads)
  * loaded, logged by a module hook; the modules a search does need show the hook sees them.
+ * The same log shows the encoder's thread starting before the command's modules load, and the
+ * CommonJS packages loaded by require rather than by an ES import.
  */
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
@@ -41,6 +43,8 @@ const UNNEEDED_FILES = [
   /\/dist\/ingest\/(pipeline|walk|writer)\.js$/,
 ];
 const NEEDED_PACKAGES = ['onnxruntime-node', 'sharp', 'better-sqlite3'];
+/** CommonJS packages of a search, loaded by `require` (the hook logs an ES import as a URL). */
+const REQUIRED_PACKAGES = ['onnxruntime-node', 'better-sqlite3', 'sharp'];
 
 /** The package a resolved module belongs to ('@scope/name' or 'name'), or null for our own. */
 function packageOf(url: string): string | null {
@@ -80,6 +84,23 @@ test('a one-off search loads no module it does not need', async () => {
       (u) => packageOf(u) === null && UNNEEDED_FILES.some((re) => re.test(u)),
     );
     assert.deepEqual([...extra, ...ownExtra], [], 'search loaded modules it does not need');
+
+    // CommonJS packages (and sharp's CommonJS build) are required, not imported: an import first
+    // scans CommonJS code for its export names (sharp's ES build: its dependencies), a require
+    // does not.
+    const imported = loaded.filter(
+      (u) => u.startsWith('file:') && REQUIRED_PACKAGES.includes(packageOf(u) ?? ''),
+    );
+    assert.deepEqual(imported, [], 'a CommonJS package was imported as an ES module');
+
+    // The encoder's thread starts first thing, so that its start-up overlaps the main thread's
+    // module loading: before the search command's own module is even resolved.
+    const worker = loaded.findIndex((l) => /^worker .*\/ort-worker\.js$/.test(l));
+    const command = loaded.findIndex((u) => u.endsWith('/dist/src/cli/search.js'));
+    assert.ok(
+      worker >= 0 && worker < command,
+      'the encoder thread started after the command loaded',
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -5,7 +5,7 @@
 import { rmSync } from 'node:fs';
 import { basename } from 'node:path';
 import { Router, type RequestHandler, type Response } from 'express';
-import sharp from 'sharp';
+import sharp from '../../src/util/sharp.js';
 import { decodedBytes, decodeMemory } from '../../ingest/decode.js';
 import { NotFoundError } from '../../src/errors.js';
 import type { ImageRow } from '../../src/store/store.js';

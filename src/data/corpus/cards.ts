@@ -7,7 +7,7 @@
  */
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import sharp from 'sharp';
+import sharp from '../../util/sharp.js';
 import { sharedKeyCount } from './keys.js';
 import type { CorpusEntry } from './manifest.js';
 import type { CorpusSource } from './source.js';

@@ -1,7 +1,7 @@
 /** File helpers shared by the drawn sources: walking unpacked packages, checking SVGs render. */
 import { lstatSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import sharp from 'sharp';
+import sharp from '../../util/sharp.js';
 
 /** Regular files under `root` (symlinks skipped: they repeat another file), as relative paths. */
 export function walkFiles(root: string, rel = ''): string[] {

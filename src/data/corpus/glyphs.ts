@@ -6,7 +6,7 @@
  */
 import { readFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import sharp from 'sharp';
+import sharp from '../../util/sharp.js';
 import { walkFiles } from './files.js';
 import { fontName, type FontName } from './font-name.js';
 import type { CorpusEntry } from './manifest.js';

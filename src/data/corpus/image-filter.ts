@@ -7,7 +7,8 @@
  * never is (transparent pixels are not counted). Sampled nearest-neighbour (no blending), quantised to 5 bits per channel, the most
  * common colour of a photo covers a few percent of it; of a dialog, a third or more.
  */
-import sharp, { type Sharp } from 'sharp';
+import type { Sharp } from 'sharp';
+import sharp from '../../util/sharp.js';
 import { decodeDds } from './decode-dds.js';
 import { decodeTga } from './decode-tga.js';
 

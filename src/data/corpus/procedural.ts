@@ -6,7 +6,7 @@
  */
 import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import sharp from 'sharp';
+import sharp from '../../util/sharp.js';
 import { imageAt } from '../image-set.js';
 import { Rng } from '../../util/rng.js';
 import { loadCorpus, rasterisedSources } from './load.js';

@@ -8,7 +8,7 @@
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import sharp from 'sharp';
+import sharp from '../../util/sharp.js';
 import { loadPixels } from '../../runtime/preprocess.js';
 import { dataDir } from '../paths.js';
 import { readRasterCache, writeRasterCache } from '../raster-cache.js';

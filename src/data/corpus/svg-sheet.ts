@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
-import sharp from 'sharp';
+import sharp from '../../util/sharp.js';
 
 /** The text of an .svg or gzipped .svgz file. */
 export function readSvgText(path: string): string {
