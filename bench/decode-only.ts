@@ -5,7 +5,8 @@
  *   node dist/bench/decode-only.js FILE...
  */
 import { readFile } from 'node:fs/promises';
-import sharp from 'sharp';
+// The same loader as the product's (src/util/sharp.ts), so start-up is compared like for like.
+import sharp from '../src/util/sharp.js';
 
 const files = process.argv.slice(2);
 let next = 0;
