@@ -11,7 +11,7 @@ import { augmentFor } from '../train/data.js';
 import { collectWhiteningPairs, type PairKind } from '../train/whiten-pairs.js';
 import { readModelDir } from './model-dir.js';
 import { DEFAULT_PREPROCESS } from './preprocess-spec.js';
-import { readSafetensors } from './safetensors.js';
+import { readSafetensors, readSafetensorsMetadata } from './safetensors.js';
 import { readTrainedWidths } from './trained-widths.js';
 import { saveWeights } from './weights.js';
 import { learnWhitening } from './whitening.js';
@@ -41,10 +41,13 @@ export interface WhitenModelResult {
 
 export async function whitenModel(o: WhitenModelOptions): Promise<WhitenModelResult> {
   const info = readModelDir(o.modelDir);
-  if (info.config.whiten)
+  if (info.config.whiten) {
+    const from = readSafetensorsMetadata(info.weightsPath)['whitened_from'];
     throw new ValidationError(
-      `${o.modelDir} already has a learned whitening: whiten the model it was made from`,
+      `${o.modelDir} already has a learned whitening: whiten the unwhitened model it was made ` +
+        `from${from ? ` (${from})` : ''}, as its training run writes it`,
     );
+  }
   // The pairs are the general trainer's views of its training images, at our own resize.
   if (
     info.config.inChans !== 3 ||
