@@ -41,8 +41,11 @@ function loadOrt(): Promise<Ort> {
  * the binding loads while the main thread is still reading the model it will be sent. A failure
  * shows on the first session instead.
  */
-export function preloadOrt(): void {
-  loadOrt().catch(() => undefined);
+export function preloadOrt(): Promise<void> {
+  return loadOrt().then(
+    () => undefined,
+    () => undefined,
+  );
 }
 
 /** Where the CUDA provider library would sit next to the native binding. */

@@ -5,7 +5,7 @@
 import { parentPort } from 'node:worker_threads';
 import { MatsearchError, ValidationError } from '../errors.js';
 import { createSession, preloadOrt, runImages, type OrtSession } from './onnx.js';
-import type { WorkerReply, WorkerRequest } from './worker-protocol.js';
+import { READY_ID, type WorkerReply, type WorkerRequest } from './worker-protocol.js';
 
 const sessions = new Map<string, Promise<OrtSession>>();
 
@@ -41,7 +41,8 @@ async function handle(req: WorkerRequest): Promise<WorkerReply> {
 
 const port = parentPort;
 if (!port) throw new Error('ort-worker.js must run as a worker thread');
-preloadOrt(); // every worker runs sessions: load the binding while the first model is on its way
+// Every worker runs sessions: load the binding while the first model is on its way, then say so.
+void preloadOrt().then(() => port.postMessage({ id: READY_ID, ok: true } satisfies WorkerReply));
 // Requests are handled one at a time, in order: a session is loaded before the runs that use it.
 let queue = Promise.resolve();
 port.on('message', (req: WorkerRequest) => {

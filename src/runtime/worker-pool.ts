@@ -9,7 +9,7 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { BackendError, MatsearchError, ShapeError, ValidationError } from '../errors.js';
-import type { WorkerReply, WorkerRequest } from './worker-protocol.js';
+import { READY_ID, type WorkerReply, type WorkerRequest } from './worker-protocol.js';
 
 type Pending = {
   resolve: (r: Extract<WorkerReply, { ok: true }>) => void;
@@ -29,13 +29,16 @@ class PoolWorker {
   readonly loaded = new Set<string>();
   private readonly worker: Worker;
   dead = false;
+  /** Until the thread says its binding loaded (READY_ID), it keeps the process alive. */
+  private booting = true;
 
   constructor() {
     this.worker = new Worker(new URL('./ort-worker.js', import.meta.url));
     this.worker.on('message', (reply: WorkerReply) => this.settle(reply));
     this.worker.on('error', (err) => this.fail(err));
     this.worker.on('exit', (code) => this.fail(new Error(`worker exited with code ${code}`)));
-    this.worker.unref(); // after the listeners: a 'message' listener refs the worker again
+    // Ref'd while it boots: a process that ends while the thread is inside onnxruntime's load
+    // aborts ("terminate called after throwing an instance of 'Napi::Error'").
   }
 
   post(req: WorkerRequest, transfer: ArrayBuffer[]): Promise<Extract<WorkerReply, { ok: true }>> {
@@ -47,10 +50,15 @@ class PoolWorker {
   }
 
   private settle(reply: WorkerReply): void {
+    if (reply.id === READY_ID) {
+      this.booting = false;
+      if (this.pending.size === 0) this.worker.unref();
+      return;
+    }
     const p = this.pending.get(reply.id);
     if (!p) return;
     this.pending.delete(reply.id);
-    if (this.pending.size === 0) this.worker.unref();
+    if (this.pending.size === 0 && !this.booting) this.worker.unref();
     if (reply.ok) p.resolve(reply);
     else p.reject(remoteError(reply.code, reply.message));
   }

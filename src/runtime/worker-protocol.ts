@@ -43,6 +43,13 @@ export type WorkerRequest =
   /** How many sessions the worker holds. */
   | { readonly id: number; readonly kind: 'stats' };
 
+/**
+ * The id of the one message a worker sends unasked: its onnxruntime binding has loaded (or
+ * failed to). Until then the pool keeps the thread ref'd, so the process never exits while the
+ * thread is inside the binding's load, which aborts the whole process.
+ */
+export const READY_ID = -1;
+
 export type WorkerReply =
   | {
       readonly id: number;

@@ -30,6 +30,30 @@ test('a prestarted pool that is never used lets the process exit', () => {
   }
 });
 
+test('a process that ends while the prestarted worker is still loading onnxruntime exits cleanly', () => {
+  // Ending mid-boot used to abort the process ("terminate called after throwing an instance of
+  // 'Napi::Error'", no exit status) when the thread was stopped inside the binding's load.
+  const dir = mkdtempSync(join(tmpdir(), 'prestart-'));
+  try {
+    const script = join(dir, 'prestart-exit.mjs');
+    writeFileSync(
+      script,
+      `(await import(${JSON.stringify(pool)})).WorkerPool.prestart();\n` +
+        `setTimeout(() => { process.exitCode = 3; }, Number(process.argv[2]));\n`,
+    );
+    for (const delay of [0, 10, 20, 40, 60, 80, 100, 120, 150, 180, 220, 300]) {
+      const r = spawnSync(process.execPath, [script, String(delay)], {
+        encoding: 'utf8',
+        timeout: LIMIT_MS,
+      });
+      assert.equal(r.signal, null, `after ${delay} ms: killed by ${r.signal}: ${r.stderr}`);
+      assert.equal(r.status, 3, `after ${delay} ms: ${r.stderr}`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('a search refused before it encodes exits with its error', () => {
   const dir = mkdtempSync(join(tmpdir(), 'prestart-'));
   try {
