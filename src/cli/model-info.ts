@@ -89,9 +89,12 @@ export const modelInfoCommand: Command = {
     if (typeof model === 'string')
       console.log(`trained widths: ${trained ? trained.join(', ') : 'unknown'}`);
     if (preprocess) console.log(`preprocess: ${describePreprocess(preprocess, c.imageSize)}`);
-    if (c.whiten)
+    if (c.whiten || c.adapters?.length)
       console.log(
-        'embedding: features through a learned whitening (matsearch model whiten), unit length',
+        'embedding: features' +
+          (c.adapters?.length ? `, width adapters at ${c.adapters.join(', ')}` : '') +
+          (c.whiten ? ', a learned whitening' : '') +
+          ' (matsearch model whiten), unit length',
       );
     const rows = info.widths.map((w) => [
       w.width,

@@ -306,15 +306,22 @@ function whiteningLines(cfg: MatMambaVisionConfig, modelDir: string): string[] {
   if (!cfg.whiten) return [];
   const m = whiteningMeta(modelDir);
   return [
-    '## Learned whitening',
+    '## Learned whitening and width adapters',
     '',
-    `After training, a linear map on the unit features was fitted in closed form (learned ` +
-      `whitening, Radenović et al., TPAMI 2018): ${m['whitening'] ?? 'recipe not recorded'}. ` +
-      'Matching pairs are each training image whole at full width against its training views, ' +
-      'its flips and quarter turns alone, its colour and distortion changes alone, and itself ' +
-      'at each narrower width, each kind an equal share; it flattens what those pairs change ' +
-      `and keeps what tells images apart. Made from \`${m['whitened_from'] ?? '?'}\`; it adds ` +
-      `${cfg.dModel}x${cfg.dModel} MACs per image (in the table above).`,
+    `After training, two linear maps were fitted in closed form (\`matsearch model whiten\`, ` +
+      `made from \`${m['whitened_from'] ?? '?'}\`): ${m['whitening'] ?? 'recipe not recorded'}.`,
+    '',
+    '- Width adapters' +
+      (cfg.adapters?.length ? ` (${cfg.adapters.join(', ')})` : '') +
+      ': for each narrower width, the least-squares map from its unit vectors to the full ' +
+      "width's of the same images, so a narrow query lands nearer the full-width vectors it " +
+      "searches. Mix'n'Match lists use none.",
+    '- Learned whitening (Radenović et al., TPAMI 2018): matching pairs are each training image ' +
+      'whole at full width against its training views, its flips and quarter turns alone, its ' +
+      'colour and distortion changes alone, and itself at each narrower width, each kind an equal ' +
+      'share; it flattens what those pairs change and keeps what tells images apart.',
+    '',
+    `Each adds ${cfg.dModel}x${cfg.dModel} MACs per image (in the table above).`,
     '',
   ];
 }

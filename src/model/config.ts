@@ -44,6 +44,12 @@ export interface MatMambaVisionConfig {
    * learnt after training (`matsearch model whiten`), never trained by gradient.
    */
   readonly whiten?: boolean;
+  /**
+   * Query widths (uniform labels such as '1/4') with a width adapter: a [D, D] map, fitted in
+   * closed form after training (whitening.ts fitAdapter), that takes a unit feature of that width
+   * towards the full width's, before the whitening. Other widths (Mix'n'Match) use none.
+   */
+  readonly adapters?: readonly string[];
 }
 
 /** The fields a caller may leave out; `headDim` defaults to dModel / 32 as in the official code. */
@@ -110,7 +116,7 @@ export function presetConfig(name: string, overrides: Partial<MatMambaVisionConf
 }
 
 function validateConfig(c: MatMambaVisionConfig): void {
-  const positiveInt: Exclude<keyof MatMambaVisionConfig, 'pool' | 'whiten'>[] = [
+  const positiveInt: Exclude<keyof MatMambaVisionConfig, 'pool' | 'whiten' | 'adapters'>[] = [
     'dModel',
     'nLayer',
     'dState',
@@ -136,6 +142,14 @@ function validateConfig(c: MatMambaVisionConfig): void {
     throw new ValidationError(`config.pool must be 'cls' or 'avg', got ${String(c.pool)}`);
   if (c.whiten !== undefined && typeof c.whiten !== 'boolean')
     throw new ValidationError(`config.whiten must be true or false, got ${String(c.whiten)}`);
+  if (
+    c.adapters !== undefined &&
+    (!Array.isArray(c.adapters) ||
+      c.adapters.some((a) => typeof a !== 'string' || !/^1\/\d+$/.test(a)))
+  )
+    throw new ValidationError(
+      `config.adapters must list narrow widths such as "1/4", got ${JSON.stringify(c.adapters)}`,
+    );
   const dInner = c.expand * c.dModel;
   if (!Number.isInteger(dInner)) {
     throw new ValidationError(`expand * dModel must be an integer, got ${dInner}`);
@@ -178,7 +192,7 @@ export function dims(c: MatMambaVisionConfig) {
  * The JSON form's field checks. Hand-written rather than zod: config.json is read on every
  * process start, and loading zod alone cost a one-query `matsearch search` ~0.15 s of CPU.
  */
-type FieldKind = 'posInt' | 'positive' | 'nonNegInt' | 'pool' | 'bool';
+type FieldKind = 'posInt' | 'positive' | 'nonNegInt' | 'pool' | 'bool' | 'widths';
 type Fields = Readonly<Record<string, readonly [FieldKind, 'required' | 'optional']>>;
 
 const KIND_TEXT: Record<FieldKind, string> = {
@@ -187,11 +201,14 @@ const KIND_TEXT: Record<FieldKind, string> = {
   nonNegInt: 'an integer >= 0',
   pool: "'cls' or 'avg'",
   bool: 'true or false',
+  widths: 'a list of narrow widths such as ["1/4"]',
 };
 
 function fits(kind: FieldKind, v: unknown): boolean {
   if (kind === 'pool') return v === 'cls' || v === 'avg';
   if (kind === 'bool') return typeof v === 'boolean';
+  if (kind === 'widths')
+    return Array.isArray(v) && v.every((a) => typeof a === 'string' && /^1\/\d+$/.test(a));
   if (typeof v !== 'number' || !Number.isFinite(v)) return false;
   switch (kind) {
     case 'posInt':
@@ -233,6 +250,7 @@ const CAMEL: Fields = {
   normEps: ['positive', 'optional'],
   pool: ['pool', 'optional'],
   whiten: ['bool', 'optional'],
+  adapters: ['widths', 'optional'],
 };
 
 /** Parses a config object read from JSON (ours or the official snake_case form). */

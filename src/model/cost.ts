@@ -6,6 +6,7 @@
 import type { MatMambaVisionConfig } from './config.js';
 import { dims } from './config.js';
 import { activeSizes, resolveWidths, type WidthSpec } from './nesting.js';
+import { adapterFor } from './params.js';
 
 export interface ModelCost {
   /** Parameters the submodel uses (shared embedding, norms and head included). */
@@ -52,6 +53,11 @@ export function modelCost(cfg: MatMambaVisionConfig, widths: WidthSpec = 1): Mod
   let macs = T * D * patchIn + cfg.nClasses * D;
   if (cfg.whiten) {
     params += D * D + D;
+    macs += D * D;
+  }
+  // A uniform width with an adapter runs one more D x D map (Mix'n'Match lists have none).
+  if (adapterFor(cfg, layerDims)) {
+    params += D * D;
     macs += D * D;
   }
   for (const d of layerDims) {

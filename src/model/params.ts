@@ -7,6 +7,7 @@
 import type { MatMambaVisionConfig } from './config.js';
 import { dims } from './config.js';
 import { Rng } from '../util/rng.js';
+import { widthLabel } from './nesting.js';
 
 export type ParamShapes = Map<string, number[]>;
 
@@ -23,6 +24,15 @@ export const MIXER_KEYS = [
 ] as const;
 
 export const layerKey = (i: number, suffix: string) => `layers.${i}.${suffix}`;
+/** The width adapter of a narrow query width ('1/4' -> 'adapters.1_4.weight'). */
+export const adapterKey = (width: string) => `adapters.${width.replace('/', '_')}.weight`;
+
+/** The adapter's parameter name for per-layer active dims, or null (not uniform, or none). */
+export function adapterFor(cfg: MatMambaVisionConfig, layerDims: readonly number[]): string | null {
+  if (!cfg.adapters?.length || new Set(layerDims).size !== 1) return null;
+  const label = widthLabel(cfg, layerDims);
+  return cfg.adapters.includes(label) ? adapterKey(label) : null;
+}
 export const mixerKey = (i: number, suffix: (typeof MIXER_KEYS)[number]) =>
   `layers.${i}.mixer.${suffix}`;
 
@@ -53,6 +63,7 @@ export function paramShapes(cfg: MatMambaVisionConfig): ParamShapes {
   }
   s.set('norm_f.weight', [D]);
   s.set('norm_f.bias', [D]);
+  for (const w of cfg.adapters ?? []) s.set(adapterKey(w), [D, D]); // [out, in], whitening.ts
   if (cfg.whiten) {
     s.set('whiten.weight', [D, D]); // [out, in], learnt after training (whitening.ts)
     s.set('whiten.bias', [D]);
@@ -84,7 +95,7 @@ export function initParams(cfg: MatMambaVisionConfig, seed = 0): Map<string, Flo
     const n = numel(shape);
     const fanIn = numel(shape.slice(1));
     let v: Float32Array;
-    if (name === 'whiten.weight') {
+    if (name === 'whiten.weight' || name.startsWith('adapters.')) {
       v = new Float32Array(n);
       for (let i = 0; i < shape[0]!; i++) v[i * shape[0]! + i] = 1; // identity until learnt
     } else if (

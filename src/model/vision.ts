@@ -21,7 +21,7 @@ import { dims } from './config.js';
 import { layerNorm, linear } from './layers.js';
 import { mamba2Forward, type MixerWeights } from './mamba2.js';
 import { resolveWidths, sliceMixer, widthLabel, type WidthSpec } from './nesting.js';
-import { initParams, layerKey, mixerKey, paramShapes } from './params.js';
+import { adapterFor, initParams, layerKey, mixerKey, paramShapes } from './params.js';
 
 export interface ForwardResult {
   /** Pooled features [B, D] (CLS suffix, or patch mean, after the final norm), not normalised. */
@@ -170,21 +170,25 @@ export class MatMambaVision {
   }
 
   /**
-   * The embedding [B, D] before its final L2 normalisation: the features, or where the config has
-   * a learned whitening (whitening.ts), whiten.weight · unit(features) + whiten.bias.
+   * The embedding [B, D] before its final L2 normalisation (whitening.ts):
+   *   e = features
+   *   e = adapter_w · unit(e)               where the config has an adapter for this width
+   *   e = whiten.weight · unit(e) + whiten.bias   where the config has a learned whitening
    */
   embed(images: tf.Tensor4D, widths: WidthSpec = 1): tf.Tensor2D {
     const features = this.encode(images, widths);
-    if (!this.config.whiten) return features;
-    const white = tf.tidy(() =>
-      linear(
-        tf.div(features, tf.maximum(tf.norm(features, 2, 1, true), 1e-12)),
-        this.p('whiten.weight'),
-        this.p<tf.Tensor1D>('whiten.bias'),
-      ),
-    );
+    const adapter = adapterFor(this.config, resolveWidths(this.config, widths));
+    if (!adapter && !this.config.whiten) return features;
+    const unit = (x: tf.Tensor) => tf.div(x, tf.maximum(tf.norm(x, 2, 1, true), 1e-12));
+    const out = tf.tidy(() => {
+      let e: tf.Tensor = features;
+      if (adapter) e = linear(unit(e), this.p(adapter));
+      if (this.config.whiten)
+        e = linear(unit(e), this.p('whiten.weight'), this.p<tf.Tensor1D>('whiten.bias'));
+      return e;
+    });
     features.dispose();
-    return white as tf.Tensor2D;
+    return out as tf.Tensor2D;
   }
 
   /** Copies of all weights as named float32 arrays. */

@@ -14,7 +14,8 @@ import { DEFAULT_PREPROCESS } from './preprocess-spec.js';
 import { readSafetensors, readSafetensorsMetadata } from './safetensors.js';
 import { readTrainedWidths } from './trained-widths.js';
 import { saveWeights } from './weights.js';
-import { learnWhitening } from './whitening.js';
+import { adapterKey } from './params.js';
+import { fitAdapter, learnWhitening } from './whitening.js';
 
 export interface WhitenModelOptions {
   readonly modelDir: string;
@@ -41,7 +42,7 @@ export interface WhitenModelResult {
 
 export async function whitenModel(o: WhitenModelOptions): Promise<WhitenModelResult> {
   const info = readModelDir(o.modelDir);
-  if (info.config.whiten) {
+  if (info.config.whiten || info.config.adapters?.length) {
     const from = readSafetensorsMetadata(info.weightsPath)['whitened_from'];
     throw new ValidationError(
       `${o.modelDir} already has a learned whitening: whiten the unwhitened model it was made ` +
@@ -83,17 +84,24 @@ export async function whitenModel(o: WhitenModelOptions): Promise<WhitenModelRes
   const w = learnWhitening(pairs.database, pairs.families, D, {
     ...(o.epsilon !== undefined ? { epsilon: o.epsilon } : {}),
   });
+  // Width adapters: each narrower width's unit vectors mapped towards the full width's.
+  const adapters = [...pairs.narrow.keys()];
+  const adapterArrays = adapters.map(
+    (w) => [adapterKey(w), fitAdapter(pairs.narrow.get(w)!, pairs.database, D)] as const,
+  );
   const arrays = new Map(
     [...readSafetensors(info.weightsPath).tensors].map(([k, t]) => [k, t.data]),
   );
+  for (const [k, a] of adapterArrays) arrays.set(k, a);
   arrays.set('whiten.weight', w.weight);
   arrays.set('whiten.bias', w.bias);
-  const modelId = saveWeights(o.out, { ...info.config, whiten: true }, arrays, {
+  const modelId = saveWeights(o.out, { ...info.config, whiten: true, adapters }, arrays, {
     name: o.name ?? info.name,
     trainedWidths: widths,
     extra: {
       whitened_from: info.modelId,
       whiten_args: `--images ${o.images ?? 10_000} --seed ${o.seed ?? 1} --grey ${o.grey ?? 0.5}${o.epsilon !== undefined ? ` --epsilon ${o.epsilon}` : ''}`,
+      adapters: `widths ${adapters.join(' ')}, ridge 1, fitted on the same images`,
       whitening: `learned from ${pairs.database.length / D} training images drawn equally from each corpus source (seed ${o.seed ?? 1}, grey ${o.grey ?? 0.5}), widths ${queryWidths.join(' ')}`,
     },
   });

@@ -145,3 +145,47 @@ export function applyWhitening(w: Whitening, x: ArrayLike<number>, dim: number):
   }
   return y;
 }
+
+/**
+ * A width adapter: the [D, D] map A (out × in) closest, in least squares with a ridge towards the
+ * identity, to taking each narrow-width vector x_i to the full-width vector y_i of the same image:
+ *   A = argmin Σ_i ‖A x_i − y_i‖² + ridge · ‖A − I‖²_F = (Σ y xᵀ + ridge I)(Σ x xᵀ + ridge I)⁻¹
+ * Rows of `from` and `to` are [n, D]; the adapter is applied to unit vectors, as it was fitted.
+ */
+export function fitAdapter(
+  from: Float32Array,
+  to: Float32Array,
+  dim: number,
+  ridge = 1,
+): Float32Array {
+  const n = from.length / dim;
+  if (to.length !== from.length || !Number.isInteger(n) || n === 0)
+    throw new RangeError(`adapter: ${from.length} and ${to.length} values for dim ${dim}`);
+  const XX = new Float64Array(dim * dim);
+  const YX = new Float64Array(dim * dim);
+  for (let i = 0; i < n; i++)
+    for (let a = 0; a < dim; a++) {
+      const xa = from[i * dim + a]!;
+      const ya = to[i * dim + a]!;
+      for (let b = 0; b < dim; b++) {
+        const xb = from[i * dim + b]!;
+        XX[a * dim + b]! += xa * xb;
+        YX[a * dim + b]! += ya * xb;
+      }
+    }
+  for (let a = 0; a < dim; a++) {
+    XX[a * dim + a]! += ridge;
+    YX[a * dim + a]! += ridge;
+  }
+  // (XX)⁻¹ from its eigen-decomposition (symmetric, positive definite with the ridge).
+  const { values, vectors } = symmetricEigen(XX, dim);
+  const inv = new Float64Array(dim * dim);
+  for (let k = 0; k < dim; k++) {
+    const s = 1 / values[k]!;
+    for (let a = 0; a < dim; a++) {
+      const va = s * vectors[k * dim + a]!;
+      for (let b = 0; b < dim; b++) inv[a * dim + b]! += va * vectors[k * dim + b]!;
+    }
+  }
+  return Float32Array.from(matmul(YX, inv, dim));
+}

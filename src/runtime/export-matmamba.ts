@@ -6,7 +6,8 @@
  *     and tail padding to whole SSD chunks ─ + (pos_embed + patch bias | cls + pos_embed[T] | 0)
  *     ─ [B, Lp, D] ─ n_layer × ( x + Mamba2_w(LayerNorm(x)) ) ─ token T (CLS) ─ LayerNorm
  *     (pool 'avg': LayerNorm of tokens 0..T-1, then their mean) ─ features [B, D]
- *     ─ / ‖·‖₂ ─ (where the config has it: · whiten.weightᵀ + whiten.bias ─ / ‖·‖₂) ─ embedding
+ *     ─ / ‖·‖₂ ─ (where the config has them: · adapterᵀ of this width ─ / ‖·‖₂, then
+ *     · whiten.weightᵀ + whiten.bias ─ / ‖·‖₂) ─ embedding [B, D]
  *       features ─ · head.weightᵀ + head.bias ─ logits [B, n_classes]   (on request)
  *
  * The weights of a width are cut by nesting.ts's `sliceMixer` (the only place that knows the
@@ -17,7 +18,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { NoHeadError, ValidationError } from '../errors.js';
 import type { MatMambaVisionConfig } from '../model/config.js';
 import { resolveWidths, sliceMixer, widthLabel, type WidthSpec } from '../model/nesting.js';
-import { layerKey } from '../model/params.js';
+import { adapterFor, layerKey } from '../model/params.js';
 import type { MatMambaVision } from '../model/vision.js';
 import { GraphBuilder } from './onnx-graph.js';
 import { mamba2Graph, type MixerArrays } from './onnx-mamba2.js';
@@ -70,6 +71,13 @@ export interface OnnxExport {
 
 function arr(t: tf.Tensor): Float32Array {
   return t.dataSync() as Float32Array;
+}
+
+/** [n, n] row-major, transposed (an [out, in] weight as MatMul's [in, out]). */
+function transpose(a: Float32Array, n: number): Float32Array {
+  const t = new Float32Array(n * n);
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) t[j * n + i] = a[i * n + j]!;
+  return t;
 }
 
 function param(model: MatMambaVision, name: string): Float32Array {
@@ -234,21 +242,26 @@ function* buildSteps(
         g.scalar(1e-12),
       ]), // [B, 1]
     ]); // [B, D]
-  // The learned whitening (model/whitening.ts) acts on the unit features, as it was learnt;
-  // fp32 at every precision.
-  const embedding = cfg.whiten
-    ? unit(
-        g.op(
-          'Gemm',
-          [
-            unit(features),
-            g.weight('whiten_w', param(model, 'whiten.weight'), [D, D]),
-            g.weight('whiten_b', param(model, 'whiten.bias'), [D]),
-          ],
-          { transB: { i: 1 } },
-        ),
-      )
-    : unit(features);
+  // The width adapter, then the learned whitening (model/whitening.ts), each on unit vectors
+  // as they were fitted; fp32 at every precision.
+  const adapter = adapterFor(cfg, layerDims);
+  let embedded = features; // [B, D]
+  if (adapter)
+    embedded = g.op('MatMul', [
+      unit(embedded),
+      g.weight('adapter_wt', transpose(param(model, adapter), D), [D, D]),
+    ]);
+  if (cfg.whiten)
+    embedded = g.op(
+      'Gemm',
+      [
+        unit(embedded),
+        g.weight('whiten_w', param(model, 'whiten.weight'), [D, D]),
+        g.weight('whiten_b', param(model, 'whiten.bias'), [D]),
+      ],
+      { transB: { i: 1 } },
+    );
+  const embedding = unit(embedded);
   g.output(features, ['batch', D], ONNX_FEATURES);
   g.output(embedding, ['batch', D], ONNX_EMBEDDING); // [B, D]
   if (nClasses > 0) {

@@ -24,6 +24,8 @@ export interface WhiteningPairs {
   readonly families: PairFamily[];
   /** Pairs per kind (over all widths). */
   readonly counts: Record<PairKind, number>;
+  /** Each narrower width's vectors of the database images [n, D] (the 'width' kind's queries). */
+  readonly narrow: ReadonlyMap<string, Float32Array>;
 }
 
 export interface PairOptions {
@@ -116,7 +118,7 @@ export async function collectWhiteningPairs(o: PairOptions): Promise<WhiteningPa
     // Each kind's share is 1, split evenly over its widths.
     for (const q of byWidth) families.push({ a: database, b: q, weight: 1 / byWidth.length });
   }
-  return { database, families, counts };
+  return { database, families, counts, narrow: queries.get('width')! };
 }
 
 /** Draws an image index: a group uniformly, then an image of it uniformly (or any image). */

@@ -1,6 +1,7 @@
 /**
  * `model whiten` end to end on a small model and synthetic training images: the new model's
- * embeddings equal unit(W · e + b) of the source model's embeddings e, with W and b read back
+ * embeddings equal unit(W · unit(A_w · e) + b) of the source model's embeddings e (A_w the
+ * width's adapter; none at width 1), with W, b and A_w read back
  * from the new weights (applied here by whitening.ts's reference, in float64).
  */
 import { test, before } from 'node:test';
@@ -64,8 +65,13 @@ test('model whiten: the new embeddings are the learnt map of the old, under a ne
     const meta = readSafetensorsMetadata(after.weightsPath);
     assert.equal(meta['whitened_from'], before.modelId);
     assert.equal(meta['whiten_args'], '--images 128 --seed 3 --grey 0.5');
+    assert.deepEqual(after.config.adapters, ['1/2', '1/4', '1/8']);
     const t = readSafetensors(after.weightsPath).tensors;
     const w = { weight: t.get('whiten.weight')!.data, bias: t.get('whiten.bias')!.data };
+    const unit = (v: Float32Array) => {
+      const n = Math.hypot(...v);
+      return v.map((x) => x / n);
+    };
     const D = after.config.dModel;
     const rng = new Rng(9);
     const inputs = Array.from({ length: 3 }, () =>
@@ -78,7 +84,11 @@ test('model whiten: the new embeddings are the learnt map of the old, under a ne
         const plain = await a.embed(inputs, width);
         const white = await b.embed(inputs, width);
         plain.forEach((e, k) => {
-          const y = applyWhitening(w, e, D);
+          // A narrow width goes through its adapter (a map without bias) first.
+          const A =
+            width === '1' ? null : t.get(`adapters.${width.replace('/', '_')}.weight`)!.data;
+          const x = A ? unit(applyWhitening({ weight: A, bias: new Float32Array(D) }, e, D)) : e;
+          const y = applyWhitening(w, x, D);
           const n = Math.hypot(...y);
           const diff = Math.max(...y.map((v, i) => Math.abs(v / n - white[k]![i]!)));
           assert.ok(diff < 1e-4, `width ${width}, image ${k}: ${diff}`);

@@ -1,6 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { applyWhitening, learnWhitening, pairCovariance } from '../../src/model/whitening.js';
+import {
+  applyWhitening,
+  fitAdapter,
+  learnWhitening,
+  pairCovariance,
+} from '../../src/model/whitening.js';
 import { Rng } from '../../src/util/rng.js';
 
 const D = 8;
@@ -101,4 +106,25 @@ test('families are weighted by share, not by size; bad input is refused', () => 
     assert.ok(Math.abs(both[k]! - (one[k]! + other[k]!) / 2) < 1e-9, `entry ${k}`);
   assert.throws(() => pairCovariance([{ a: x, b: new Float32Array(D), weight: 1 }], D), RangeError);
   assert.throws(() => learnWhitening(new Float32Array(D), [small], D), RangeError);
+});
+
+test('an adapter fitted to y = M x recovers M (and with a large ridge stays near I)', () => {
+  const rng = new Rng(4);
+  const n = 500;
+  const M = Float32Array.from({ length: D * D }, () => rng.normal() / Math.sqrt(D));
+  const x = Float32Array.from({ length: n * D }, () => rng.normal());
+  const y = new Float32Array(n * D);
+  for (let i = 0; i < n; i++)
+    for (let o = 0; o < D; o++) {
+      let acc = 0;
+      for (let k = 0; k < D; k++) acc += M[o * D + k]! * x[i * D + k]!;
+      y[i * D + o] = acc;
+    }
+  const A = fitAdapter(x, y, D, 1e-9);
+  for (let k = 0; k < D * D; k++) assert.ok(Math.abs(A[k]! - M[k]!) < 1e-4, `entry ${k}`);
+  const near = fitAdapter(x, y, D, 1e9);
+  for (let i = 0; i < D; i++)
+    for (let j = 0; j < D; j++)
+      assert.ok(Math.abs(near[i * D + j]! - (i === j ? 1 : 0)) < 1e-3, `ridge entry ${i},${j}`);
+  assert.throws(() => fitAdapter(x, y.subarray(D), D), RangeError);
 });

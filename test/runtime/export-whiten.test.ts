@@ -1,6 +1,6 @@
 /**
  * A model with a learned whitening (config `whiten`): the ONNX embedding and the tfjs embedding
- * both equal unit(W · unit(features) + b), computed here in float64 from the tfjs features, at full
+ * both equal unit(W · unit(A · unit(features)) + b), A the width's adapter where it has one, computed here in float64 from the tfjs features, at full
  * and narrow widths; the weights survive a save and load.
  */
 import { test, before } from 'node:test';
@@ -25,28 +25,37 @@ import {
 
 before(setup);
 
-const cfg = smallConfig({ whiten: true, nClasses: 0 });
+const cfg = smallConfig({ whiten: true, adapters: ['1/4'], nClasses: 0 });
 const D = cfg.dModel;
 
-/** unit(W unit(f) + b) per row, in float64. */
-function whitenedRef(features: Float32Array, w: Float32Array, b: Float32Array): Float32Array {
+const unit = (v: Float64Array) => {
+  const n = Math.hypot(...v);
+  return v.map((x) => x / n);
+};
+const matvec = (w: Float32Array, x: Float64Array, b?: Float32Array) =>
+  Float64Array.from({ length: D }, (_, o) => {
+    let acc = b ? b[o]! : 0;
+    for (let k = 0; k < D; k++) acc += w[o * D + k]! * x[k]!;
+    return acc;
+  });
+
+/** unit(W unit(A unit(f)) + b) per row, in float64 (A only where given). */
+function whitenedRef(
+  features: Float32Array,
+  w: Float32Array,
+  b: Float32Array,
+  adapter: Float32Array | null,
+): Float32Array {
   const out = new Float32Array(features.length);
   for (let r = 0; r < features.length / D; r++) {
-    const f = features.subarray(r * D, (r + 1) * D);
-    const fn = Math.hypot(...f);
-    const y = new Float64Array(D);
-    for (let o = 0; o < D; o++) {
-      let acc = b[o]!;
-      for (let k = 0; k < D; k++) acc += (w[o * D + k]! * f[k]!) / fn;
-      y[o] = acc;
-    }
-    const n = Math.hypot(...y);
-    for (let o = 0; o < D; o++) out[r * D + o] = y[o]! / n;
+    let u = unit(Float64Array.from(features.subarray(r * D, (r + 1) * D)));
+    if (adapter) u = unit(matvec(adapter, u));
+    out.set(unit(matvec(w, u, b)), r * D);
   }
   return out;
 }
 
-test('ONNX and tfjs embeddings are the whitened, normalised features at every width', async () => {
+test('ONNX and tfjs embeddings are the adapted, whitened, normalised features at every width', async () => {
   const weights = randomWeights(cfg, 41);
   const model = MatMambaVision.fromArrays(cfg, weights);
   const images = randomImages(cfg, 3, 7);
@@ -54,7 +63,13 @@ test('ONNX and tfjs embeddings are the whitened, normalised features at every wi
     const features = tf.tidy(() =>
       model.encode(imagesTensor(cfg, images), widths).dataSync().slice(),
     ) as Float32Array;
-    const ref = whitenedRef(features, weights.get('whiten.weight')!, weights.get('whiten.bias')!);
+    // Only the uniform width 1/4 has an adapter; width 1 and a Mix'n'Match list use none.
+    const ref = whitenedRef(
+      features,
+      weights.get('whiten.weight')!,
+      weights.get('whiten.bias')!,
+      widths === '1/4' ? weights.get('adapters.1_4.weight')! : null,
+    );
     const ex = exportMatMamba(model, { widths });
     const session = await createSession(ex.bytes, 'cpu');
     const out = await runImages(session, images, 3, ex, 8);
@@ -78,7 +93,7 @@ test('ONNX and tfjs embeddings are the whitened, normalised features at every wi
   model.dispose();
 });
 
-test('a whitened model saves and loads with its whitening, and costs D² more MACs', () => {
+test('a whitened model saves and loads with its whitening and adapters, and costs D² more MACs', () => {
   const dir = mkdtempSync(join(tmpdir(), 'whiten-'));
   try {
     const weights = randomWeights(cfg, 42);
@@ -94,10 +109,14 @@ test('a whitened model saves and loads with its whitening, and costs D² more MA
     const back = loaded.model.toArrays();
     assert.deepEqual(back.get('whiten.weight'), weights.get('whiten.weight'));
     assert.deepEqual(back.get('whiten.bias'), weights.get('whiten.bias'));
+    assert.deepEqual(back.get('adapters.1_4.weight'), weights.get('adapters.1_4.weight'));
+    assert.deepEqual(loaded.model.config.adapters, ['1/4']);
     loaded.model.dispose();
     const plain = smallConfig({ nClasses: 0 });
     assert.equal(modelCost(cfg).macs - modelCost(plain).macs, D * D);
     assert.equal(modelCost(cfg).params - modelCost(plain).params, D * D + D);
+    // The adapted width runs one more D x D map.
+    assert.equal(modelCost(cfg, '1/4').macs - modelCost(plain, '1/4').macs, 2 * D * D);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
