@@ -4,26 +4,18 @@ import { ValidationError } from '../errors.js';
 import { whitenModel } from '../model/whiten-model.js';
 import { Progress } from '../util/progress.js';
 import { modelOutDir } from './model-import.js';
-
-function positive(v: unknown, what: string, integer: boolean): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isFinite(n) || (integer && !Number.isInteger(n)) || n < 0)
-    throw new ValidationError(
-      `--${what} must be ${integer ? 'a whole number' : 'a number'} >= 0, got '${String(v)}'`,
-    );
-  return n;
-}
+import { intOption, numberOption } from './options.js';
 
 export const modelWhitenCommand: Command = {
-  summary: 'fit a learned whitening to a trained model (better copy detection), as a new model',
+  summary: 'fit width adapters and a learned whitening to a trained model, as a new model',
   usage:
     '--model DIR (--out DIR | --name N) [--images 10000] [--seed 1] [--grey 0.5] [--epsilon 0.01]\n\n' +
-    '  Fits a linear map after the encoder, in closed form, on pairs made from the general\n' +
-    "  corpus's training images (never the held-out ones): each image whole at full width\n" +
-    '  against its training views, its flips and quarter turns, its colour and distortion\n' +
-    '  changes, and itself at each narrower trained width. The new folder has the same weights\n' +
-    '  plus the whitening, so a new model id: libraries embedded with the old one re-embed.\n' +
+    "  Fits two linear maps after the encoder, in closed form, on the general corpus's training\n" +
+    '  images (never the held-out ones): per narrower trained width an adapter towards the full\n' +
+    "  width's vectors, and a whitening from pairs of each image whole at full width against its\n" +
+    '  training views, its flips and quarter turns, its colour and distortion changes, and\n' +
+    '  itself at each narrower width. The new folder has the same weights plus the maps, so a\n' +
+    '  new model id: libraries embedded with the old one re-embed.\n' +
     '  --images N    training images sampled (default 10000)\n' +
     "  --grey R      greyscale rate of the views (the trainer's --grey; default 0.5)\n" +
     "  --epsilon E   ridge on the pairs' covariance, a fraction of its mean eigenvalue",
@@ -43,15 +35,13 @@ export const modelWhitenCommand: Command = {
     const name = values['name'] as string | undefined;
     if (out === undefined && name === undefined)
       throw new ValidationError('say where the model goes: --out DIR or --name N (models/N)');
-    const images = positive(values['images'], 'images', true);
-    if (images !== undefined && images < 100)
-      throw new ValidationError('--images: at least 100 images, to estimate a covariance');
-    const grey = positive(values['grey'], 'grey', false);
-    if (grey !== undefined && grey > 1) throw new ValidationError('--grey is a rate from 0 to 1');
-    const seed = positive(values['seed'], 'seed', true);
-    const epsilon = positive(values['epsilon'], 'epsilon', false);
+    // At least 100 images, to estimate a covariance.
+    const images = intOption(values['images'], 'images', 100, 10_000_000);
+    const seed = intOption(values['seed'], 'seed', 0, 2 ** 32 - 1);
+    const grey = numberOption(values['grey'], 'grey', 0, 1);
+    const epsilon = numberOption(values['epsilon'], 'epsilon', 0, 1e6);
     const started = Date.now();
-    const bar: { p: Progress | null } = { p: null };
+    let bar = undefined as Progress | undefined; // set in the callback: no narrowing to undefined
     const r = await whitenModel({
       modelDir: model,
       out: modelOutDir(out, name),
@@ -61,11 +51,11 @@ export const modelWhitenCommand: Command = {
       ...(grey !== undefined ? { grey } : {}),
       ...(epsilon !== undefined ? { epsilon } : {}),
       log(done, total) {
-        bar.p ??= new Progress(total, 'images');
-        bar.p.update(done, done, 'images');
+        bar ??= new Progress(total, 'images');
+        bar.update(done, done, 'images');
       },
     });
-    bar.p?.done();
+    bar?.done();
     const pairs = Object.entries(r.counts)
       .map(([k, n]) => `${n} ${k}`)
       .join(', ');

@@ -11,16 +11,7 @@ import type { Precision } from '../runtime/quantize.js';
 import { serveUntilSignal, startServer } from '../../web/server.js';
 import { checkApiKey } from '../../web/auth.js';
 import { openApiDocument } from '../../web/openapi.js';
-
-function int(v: unknown, name: string, min: number, max: number): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min || n > max)
-    throw new ValidationError(
-      `--${name} must be a whole number from ${min} to ${max}, got '${String(v)}'`,
-    );
-  return n;
-}
+import { intOption as int } from './options.js';
 
 function positive(v: unknown, name: string, max: number): number | undefined {
   if (v === undefined) return undefined;

@@ -164,6 +164,8 @@ export function writeModelCard(c: CardInputs): string {
     model: MatMambaVisionConfig;
   };
   const cfg = cfgJson.model;
+  // What the weights file says of its learned whitening (model/whiten-model.ts writes it).
+  const whitening = cfg.whiten ? readSafetensorsMetadata(join(c.modelDir, WEIGHTS_FILE)) : {};
   const o = state.options;
   const r = c.report;
   const name = r?.model ?? o.name;
@@ -232,13 +234,13 @@ export function writeModelCard(c: CardInputs): string {
     `![held-out accuracy during training](${name}-training.svg)`,
     '',
     ...scheduleLines(state),
-    ...whiteningLines(cfg, c.modelDir),
+    ...whiteningLines(cfg, whitening),
     '## Reproduce',
     '',
     '```sh',
     kind === 'general' ? 'npx matsearch data --corpus all' : 'npm run data',
     ...trainCommands(state),
-    ...(cfg.whiten ? [whitenCommand(c.modelDir)] : []),
+    ...(cfg.whiten ? [whitenCommand(c.modelDir, whitening)] : []),
     c.evalCommand,
     '```',
     '',
@@ -297,14 +299,8 @@ function segments(s: RunState) {
  * The `matsearch train` lines that reproduce a run, from its stored options: one per schedule
  * segment, each later one resuming, each but the last stopping where the next one began.
  */
-/** What the weights file says of its learned whitening (model/whiten-model.ts writes it). */
-function whiteningMeta(modelDir: string): Record<string, string> {
-  return readSafetensorsMetadata(join(modelDir, WEIGHTS_FILE));
-}
-
-function whiteningLines(cfg: MatMambaVisionConfig, modelDir: string): string[] {
+function whiteningLines(cfg: MatMambaVisionConfig, m: Record<string, string>): string[] {
   if (!cfg.whiten) return [];
-  const m = whiteningMeta(modelDir);
   return [
     '## Learned whitening and width adapters',
     '',
@@ -327,9 +323,9 @@ function whiteningLines(cfg: MatMambaVisionConfig, modelDir: string): string[] {
 }
 
 /** Whitens the trained model in place (the command refuses a model already whitened). */
-function whitenCommand(modelDir: string): string {
+function whitenCommand(modelDir: string, m: Record<string, string>): string {
   const dir = relative(process.cwd(), modelDir);
-  const args = whiteningMeta(modelDir)['whiten_args'];
+  const args = m['whiten_args'];
   return `npx matsearch model whiten --model ${dir} --out ${dir}${args ? ` ${args}` : ''}`;
 }
 

@@ -1,7 +1,8 @@
 /**
- * `matsearch model whiten`: fits a learned whitening (whitening.ts) to a trained model on pairs
- * from its training images (train/whiten-pairs.ts) and writes a new model folder with it: the
- * same weights plus `whiten.weight` and `whiten.bias`, config `whiten: true`, so a new model id.
+ * `matsearch model whiten`: fits width adapters and a learned whitening (whitening.ts) to a
+ * trained model on its training images (train/whiten-pairs.ts) and writes a new model folder: the
+ * same weights plus `adapters.*.weight`, `whiten.weight` and `whiten.bias`, config `adapters` and
+ * `whiten: true`, so a new model id.
  */
 import { openEmbedder } from '../embed/open.js';
 import { loadCorpus, type CorpusSet } from '../data/corpus/load.js';

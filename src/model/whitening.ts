@@ -13,7 +13,7 @@
  * first (what separates images is kept). ε, a fraction of C_S's mean eigenvalue, keeps directions
  * where neither matrix has variance (a LayerNorm output has one) from being blown up.
  */
-import { symmetricEigen } from '../util/eigen.js';
+import { spectralMap, symmetricEigen } from '../util/eigen.js';
 
 /** One family of matching pairs: row i of `a` matches row i of `b`, both [n, D]. */
 export interface PairFamily {
@@ -80,18 +80,11 @@ export function pairCovariance(families: readonly PairFamily[], dim: number): Fl
 
 /** (C + εI)^{-1/2} for a symmetric positive semi-definite C, ε = epsilon · mean eigenvalue. */
 function inverseSqrt(C: Float64Array, dim: number, epsilon: number): Float64Array {
-  const { values, vectors } = symmetricEigen(C, dim);
-  const mean = values.reduce((s, v) => s + Math.max(v, 0), 0) / dim;
-  const ridge = Math.max(epsilon * mean, Number.MIN_VALUE);
-  const out = new Float64Array(dim * dim);
-  for (let k = 0; k < dim; k++) {
-    const s = (Math.max(values[k]!, 0) + ridge) ** -0.5;
-    for (let a = 0; a < dim; a++) {
-      const va = s * vectors[k * dim + a]!;
-      for (let b = 0; b < dim; b++) out[a * dim + b]! += va * vectors[k * dim + b]!;
-    }
-  }
-  return out;
+  // Eigenvalues below 0 are rounding; the ridge keeps directions without variance finite.
+  return spectralMap(C, dim, (v, mean) => {
+    const ridge = Math.max(epsilon * Math.max(mean, 0), Number.MIN_VALUE);
+    return (Math.max(v, 0) + ridge) ** -0.5;
+  });
 }
 
 function matmul(A: Float64Array, B: Float64Array, n: number): Float64Array {
@@ -177,15 +170,6 @@ export function fitAdapter(
     XX[a * dim + a]! += ridge;
     YX[a * dim + a]! += ridge;
   }
-  // (XX)⁻¹ from its eigen-decomposition (symmetric, positive definite with the ridge).
-  const { values, vectors } = symmetricEigen(XX, dim);
-  const inv = new Float64Array(dim * dim);
-  for (let k = 0; k < dim; k++) {
-    const s = 1 / values[k]!;
-    for (let a = 0; a < dim; a++) {
-      const va = s * vectors[k * dim + a]!;
-      for (let b = 0; b < dim; b++) inv[a * dim + b]! += va * vectors[k * dim + b]!;
-    }
-  }
+  const inv = spectralMap(XX, dim, (v) => 1 / v); // positive definite with the ridge
   return Float32Array.from(matmul(YX, inv, dim));
 }

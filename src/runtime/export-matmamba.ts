@@ -73,13 +73,6 @@ function arr(t: tf.Tensor): Float32Array {
   return t.dataSync() as Float32Array;
 }
 
-/** [n, n] row-major, transposed (an [out, in] weight as MatMul's [in, out]). */
-function transpose(a: Float32Array, n: number): Float32Array {
-  const t = new Float32Array(n * n);
-  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) t[j * n + i] = a[i * n + j]!;
-  return t;
-}
-
 function param(model: MatMambaVision, name: string): Float32Array {
   const v = model.params.get(name);
   if (!v) throw new ValidationError(`model has no parameter '${name}'`);
@@ -247,10 +240,13 @@ function* buildSteps(
   const adapter = adapterFor(cfg, layerDims);
   let embedded = features; // [B, D]
   if (adapter)
-    embedded = g.op('MatMul', [
-      unit(embedded),
-      g.weight('adapter_wt', transpose(param(model, adapter), D), [D, D]),
-    ]);
+    embedded = g.op(
+      'Gemm',
+      [unit(embedded), g.weight('adapter_w', param(model, adapter), [D, D])],
+      {
+        transB: { i: 1 },
+      },
+    );
   if (cfg.whiten)
     embedded = g.op(
       'Gemm',

@@ -37,9 +37,9 @@ function loadOrt(): Promise<Ort> {
 }
 
 /**
- * Starts loading onnxruntime-node now, without waiting: a worker thread calls it as it starts, so
- * the binding loads while the main thread is still reading the model it will be sent. A failure
- * shows on the first session instead.
+ * Starts loading onnxruntime-node now: a worker thread calls it as it starts, so the binding loads
+ * while the main thread is still reading the model it will be sent. Resolves once the load ended;
+ * a failure shows on the first session instead.
  */
 export function preloadOrt(): Promise<void> {
   return loadOrt().then(

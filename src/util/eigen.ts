@@ -63,3 +63,25 @@ export function symmetricEigen(a: Float64Array, n: number): SymmetricEigen {
   });
   return { values, vectors };
 }
+
+/**
+ * f(A) = V f(Λ) Vᵀ for the symmetric [n, n] `a` (e.g. f = λ^-½ for an inverse square root, 1/λ
+ * for an inverse): `f` gets each eigenvalue and the spectrum's mean.
+ */
+export function spectralMap(
+  a: Float64Array,
+  n: number,
+  f: (value: number, mean: number) => number,
+): Float64Array {
+  const { values, vectors } = symmetricEigen(a, n);
+  const mean = values.reduce((s, v) => s + v, 0) / n;
+  const out = new Float64Array(n * n);
+  for (let k = 0; k < n; k++) {
+    const s = f(values[k]!, mean);
+    for (let i = 0; i < n; i++) {
+      const vi = s * vectors[k * n + i]!;
+      for (let j = 0; j < n; j++) out[i * n + j]! += vi * vectors[k * n + j]!;
+    }
+  }
+  return out;
+}
