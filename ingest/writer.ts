@@ -15,7 +15,7 @@ import type { LibraryIndex } from '../index/library-index.js';
 import { DecodeError } from './decode.js';
 import type { EmbeddedImage } from './stage.js';
 import type { FoundFile } from './walk.js';
-import { thumbnailPath } from './thumbs.js';
+import { thumbnailPath, thumbnailPaths } from './thumbs.js';
 
 export interface IngestContext {
   readonly store: Store;
@@ -98,7 +98,7 @@ export class IngestWriter {
     return this.ctx.index.mirror(fn, (r) => {
       for (const g of this.gone) {
         this.ctx.index.remove(g.id);
-        rmSync(thumbnailPath(this.ctx.thumbsDir, g.hash), { force: true });
+        for (const t of thumbnailPaths(this.ctx.thumbsDir, g.hash)) rmSync(t, { force: true });
       }
       this.gone = [];
       after?.(r);
@@ -174,8 +174,14 @@ export class IngestWriter {
     if (items.length === 0) return;
     for (const it of items) {
       const file = thumbnailPath(this.ctx.thumbsDir, it.hash);
-      mkdirSync(dirname(file), { recursive: true });
-      writeFileSync(`${file}.tmp`, it.thumbnail);
+      try {
+        writeFileSync(`${file}.tmp`, it.thumbnail);
+      } catch (err) {
+        // Its folder (one of 256) is made on the first write into it, not asked for every time.
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+        mkdirSync(dirname(file), { recursive: true });
+        writeFileSync(`${file}.tmp`, it.thumbnail);
+      }
       renameSync(`${file}.tmp`, file);
     }
     const { store } = this;

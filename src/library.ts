@@ -16,7 +16,7 @@ import { LibraryIndex, type LibraryIndexOptions } from '../index/library-index.j
 import { parseCoarse } from '../index/engines.js';
 import { Searcher, type SearchOptions, type SearchResponse } from './search/searcher.js';
 import type { IngestOptions, IngestSummary } from '../ingest/pipeline.js';
-import { thumbnailPath } from '../ingest/thumbs.js';
+import { findThumbnail, thumbnailPaths } from '../ingest/thumbs.js';
 import { acquireLock, LockedError } from '../ingest/lock.js';
 import { decodeInput } from '../ingest/decode.js';
 import {
@@ -312,7 +312,7 @@ export class Library {
         () => this.store.deleteImage(imageId),
         () => this.index.remove(imageId),
       );
-      rmSync(thumbnailPath(this.thumbsDir, img.hash), { force: true });
+      for (const t of thumbnailPaths(this.thumbsDir, img.hash)) rmSync(t, { force: true });
       try {
         this.index.save();
       } catch (err) {
@@ -374,7 +374,7 @@ export class Library {
 
   thumbnailOf(imageId: number): string | undefined {
     const img = this.store.getImage(imageId);
-    return img ? thumbnailPath(this.thumbsDir, img.hash) : undefined;
+    return img ? findThumbnail(this.thumbsDir, img.hash) : undefined;
   }
 
   stats(): LibraryStats {

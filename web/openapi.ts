@@ -130,9 +130,15 @@ export const ROUTES: readonly RouteDoc[] = [
     method: 'get',
     path: '/api/images/{id}/thumbnail',
     tag: 'images',
-    summary: 'The 256 px WebP thumbnail.',
+    summary: 'The 256 px JPEG thumbnail.',
     params: ImageIdParams,
-    responses: { 200: { description: 'The thumbnail.', media: 'image/webp' } },
+    responses: {
+      200: {
+        description:
+          'The thumbnail: JPEG (a library made by an earlier version may still answer WebP, as Content-Type says).',
+        media: 'image/jpeg',
+      },
+    },
   },
   {
     method: 'get',

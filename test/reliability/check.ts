@@ -12,7 +12,7 @@
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Embedder } from '../../src/embed/embedder.js';
 import { Library } from '../../src/library.js';
@@ -121,7 +121,7 @@ export function checkLibrary(libDir: string, embedder: Embedder): LibrarySnapsho
 
     let orphanThumbnails = 0;
     for (const f of filesUnder(lib.thumbsDir))
-      if (f.endsWith('.webp') && !hashes.has(f.slice(f.lastIndexOf('/') + 1, -5)))
+      if (/\.(jpg|webp)$/.test(f) && !hashes.has(basename(f).replace(/\.\w+$/, '')))
         orphanThumbnails++;
     const tmpFiles = [...filesUnder(libDir)].filter((f) => /\.tmp$/.test(f));
     return {

@@ -16,6 +16,7 @@ import type { Embedder } from '../../src/embed/embedder.js';
 import { Library } from '../../src/library.js';
 import { preprocessImage } from '../../src/runtime/preprocess.js';
 import { Store } from '../../src/store/store.js';
+import { thumbnailPath } from '../../ingest/thumbs.js';
 import { setup } from '../helpers.js';
 import { checkLibrary } from './check.js';
 import { Child, reportFigures, script, testEmbedder } from './helpers.js';
@@ -164,12 +165,7 @@ test('every hostile file is a recorded error or a correct embedding; no crash, n
     assert.deepEqual(requests, [], 'an SVG fetched a URL');
     const local = store.findPath(join(dir, 'hostile', 'svg-local-file.svg'))!;
     const thumb = await sharp(
-      join(
-        lib,
-        'thumbs',
-        store.getImage(local.imageId)!.hash.slice(0, 2),
-        `${store.getImage(local.imageId)!.hash}.webp`,
-      ),
+      thumbnailPath(join(lib, 'thumbs'), store.getImage(local.imageId)!.hash),
     )
       .removeAlpha()
       .raw()

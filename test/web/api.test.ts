@@ -176,9 +176,24 @@ test('search by upload and by id, thumbnails, similar', async () => {
 
   const thumb = await fetch(srv.url + res.results[0]!.thumbnail_url);
   assert.equal(thumb.status, 200);
-  assert.equal(thumb.headers.get('content-type'), 'image/webp');
-  const webp = Buffer.from(await thumb.arrayBuffer());
-  assert.equal(webp.subarray(8, 12).toString('latin1'), 'WEBP');
+  assert.equal(thumb.headers.get('content-type'), 'image/jpeg');
+  const jpeg = Buffer.from(await thumb.arrayBuffer());
+  assert.deepEqual([...jpeg.subarray(0, 3)], [0xff, 0xd8, 0xff], 'a JPEG');
+  // A library made by an earlier version has WebP thumbnails: served as such.
+  const hit = res.results[0]!;
+  const jpegPath = lib.thumbnailOf(hit.id)!;
+  const webpPath = jpegPath.replace(/\.jpg$/, '.webp');
+  await sharp(jpeg).webp().toFile(webpPath);
+  rmSync(jpegPath);
+  try {
+    const old = await fetch(srv.url + hit.thumbnail_url);
+    assert.equal(old.headers.get('content-type'), 'image/webp');
+    const bytes = Buffer.from(await old.arrayBuffer());
+    assert.equal(bytes.subarray(8, 12).toString('latin1'), 'WEBP');
+  } finally {
+    await sharp(webpPath).jpeg().toFile(jpegPath);
+    rmSync(webpPath);
+  }
 
   const noRerank = await call('/api/search', {
     method: 'POST',

@@ -14,6 +14,7 @@ import type { ApiContext } from '../context.js';
 import { isDiskFull } from '../../ingest/fatal.js';
 import { ApiError, badRequest } from '../errors.js';
 import { isInside, servableFile, shownImage } from '../files.js';
+import { thumbnailMime } from '../../ingest/thumbs.js';
 import { ImageIdParams, ListQuery, parseRequest } from '../schemas.js';
 import { checkUpload, multipart, saveUpload, uploadedFiles } from '../uploads.js';
 import { imageUrl } from './search.js';
@@ -147,7 +148,7 @@ export function imageRoutes(ctx: ApiContext): Router {
     await sendFile(
       res,
       path,
-      { 'Content-Type': 'image/webp', 'Cache-Control': 'no-cache', ETag: `"${img.hash}"` },
+      { 'Content-Type': thumbnailMime(path), 'Cache-Control': 'no-cache', ETag: `"${img.hash}"` },
       gone,
     );
   });

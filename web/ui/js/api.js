@@ -86,7 +86,7 @@ const RASTER = /^image\/(jpeg|png|gif|webp|avif|tiff)\b/;
 
 /**
  * A library image as a query file: the original when the server may serve it and accepts its
- * format as a query, else the thumbnail (always there, small, WebP).
+ * format as a query, else the thumbnail (always there, small, JPEG).
  * @param {{file_url?: string, thumbnail_url: string}} img
  */
 export async function imageBlob(img, signal) {
