@@ -88,7 +88,8 @@ export interface DialResult {
   readonly load: { start: number; end: number };
   readonly minutes: number;
   readonly clients: readonly number[];
-  readonly rounds: number;
+  /** Rounds the widths take turns in, per model role. */
+  readonly rounds: { readonly shipped: number; readonly big: number };
   readonly server: string;
   readonly queryImages: string;
   readonly evalSets: EvalSetInfo[];
@@ -233,7 +234,8 @@ export function report(r: DialResult): string {
     `- Cost: ${r.server}, over loopback, on a library embedded at full width. For each client ` +
       `count (${r.clients.join(', ')}), that many clients of our own (node:http, keep-alive) upload ` +
       `query images one after another (POST /api/search, multipart, k 10, refine off). The widths ` +
-      `take turns in ${r.rounds} rounds, the order rotated each round, after an untimed warm-up ` +
+      `take turns in rounds (${r.rounds.shipped} for the shipped model, whose widths differ by a ` +
+      `few % of a query's CPU; ${r.rounds.big} at 35M), the order rotated each round, after an untimed warm-up ` +
       `per width (its ONNX export and a session on each encoder worker). Before each timed batch, ` +
       `two untimed queries at its width: at 35M an exported Mix'n'Match model is larger than the ` +
       `encoder's cache of exported specs (16 MiB), so turning from one spec to the other exports ` +

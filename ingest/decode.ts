@@ -1,5 +1,5 @@
 /**
- * Decoding one image file for the library: content hash, metadata, a 256 px WebP thumbnail and
+ * Decoding one image file for the library: content hash, metadata, a 256 px JPEG thumbnail and
  * the model's input pixels. Anything sharp (libvips) reads is accepted: JPEG, PNG, WebP, AVIF,
  * GIF (first frame), TIFF, SVG; and BMP, which libvips lacks, through bmp.ts. EXIF orientation is applied; CMYK, 16-bit, grey and alpha are
  * brought to 8-bit sRGB on white; a decompression bomb is refused before decoding, by a pixel cap
@@ -336,6 +336,42 @@ export function mayBeSlow(meta: Metadata, shrink = 1): boolean {
 }
 
 /**
+ * Whether a query's model input may come straight from the decode (decode-frame.ts `direct`):
+ * the work image would be the file unscaled, and a format and colour space for which the two
+ * steps ingest takes (decode to 8-bit sRGB on white, then resize) give the same bytes as one
+ * (test/ingest/direct-input.test.ts compares them). Else the query takes ingest's two steps,
+ * so a library image searched for gives the very vector it was stored with.
+ */
+export function directInput(
+  meta: Metadata,
+  work: Box,
+  source: Box,
+  o: Pick<DecodeOptions, 'inputSize' | 'inputChannels' | 'preprocess'>,
+): boolean {
+  // JPEG and WebP shrink on load once a resize halves them: one pipeline would decode them
+  // smaller than the two steps do.
+  const scaledOnLoad =
+    SHRINK_ON_LOAD.has(meta.format ?? '') && Math.max(work.width, work.height) >= 2 * o.inputSize;
+  return (
+    work.width === source.width &&
+    work.height === source.height &&
+    DIRECT_FORMATS.has(meta.format ?? '') &&
+    !scaledOnLoad &&
+    meta.depth === 'uchar' &&
+    // Turned by EXIF, one pipeline resizes before it turns: its rounding differs.
+    (meta.orientation ?? 1) === 1 &&
+    (meta.space === 'srgb' || meta.space === 'b-w') &&
+    !meta.hasProfile &&
+    o.inputChannels === 3 &&
+    (o.preprocess?.mode ?? 'resize') !== 'crop-resize'
+  );
+}
+
+/** Formats whose 8-bit decodes take the one-step query path (directInput). */
+const DIRECT_FORMATS = new Set(['png', 'jpeg', 'webp', 'gif']);
+const SHRINK_ON_LOAD = new Set(['jpeg', 'webp']);
+
+/**
  * The header checks, then one decode (within the memory budget and the timeout): in a decoder
  * process that is killed at the timeout when the file may be slow, else here.
  */
@@ -358,7 +394,8 @@ async function decodeOnce(
     const source = swap
       ? { width: meta.height!, height: meta.width! }
       : { width: meta.width!, height: meta.height! };
-    const fo = { ...o, work, source };
+    const direct = !thumb && directInput(meta, work, source, o);
+    const fo = { ...o, work, source, direct };
     const frame = killable
       ? await decodePool.decode(bytes, fo, thumb)
       : await decodeFrame(bytes, fo, thumb);

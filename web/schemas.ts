@@ -65,7 +65,7 @@ const searchShape = {
     .max(200, { error: 'must be at most 200 characters' })
     .optional()
     .describe(
-      "Query encoder width: '1', '1/2', '1/4', '1/8', a Mix'n'Match spec such as '1/8x10,1/4x10', or 'auto' (the widest expected within budget_ms, the search queue included). Default '1', or 'auto' on a server started with --target-ms.",
+      "Query encoder width: '1', '1/2', '1/4', '1/8', a Mix'n'Match spec such as '1/8x10,1/4x10', or 'auto' (the widest expected within budget_ms, the search queue included). Default '1', or 'auto' on a server started with --target-ms. One encode at that width; the shortlist is rescored against the stored full-width vectors. Narrower is cheaper and a little less exact (docs/bench/dial.md: general-tiny 143 to 178 queries/s from '1' to '1/8' for held-out emoji mAP@10 29.0 to 22.4%; the 35M model 4.3x the queries/s at '1/8'); /api/stats gives this server's measured encode ms and quality per width.",
     ),
   budget_ms: number(0.001, 60_000)
     .optional()
@@ -76,7 +76,7 @@ const searchShape = {
   refine: boolean()
     .optional()
     .describe(
-      'Also encode the query at full width and rescore the shortlist with it: a second encode, reported as timings_ms.refine_encode (default false; no effect at width 1).',
+      "Also encode the query at full width and rescore the shortlist with it: a second encode, costing what width '1' costs, reported as timings_ms.refine_encode (default false; no effect at width 1).",
     ),
   min_score: minScore,
   shortlist,

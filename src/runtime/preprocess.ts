@@ -106,27 +106,43 @@ export async function loadPixels(input: ImageInput, opts: ModelInputOptions): Pr
       : sharp(input.data, {
           raw: { width: input.width, height: input.height, channels: input.channels },
         });
-  const R = Math.max(S, Math.round(S / cropPct));
-  let img;
   try {
-    const oriented = src.rotate();
-    // A strip (1 x 2,000,000 px, a few KB of PNG) would be resized to millions of rows before
-    // the crop, for minutes and gigabytes: keep only its centre (what the crop keeps anyway).
-    const centre = await stripCentre(
-      oriented,
-      typeof input === 'object' && 'data' in input ? input : null,
+    return await shortSideCrop(
+      src,
+      opts,
+      typeof input === 'object' && 'data' in input ? input : undefined,
     );
-    if (centre) oriented.extract(centre);
-    img = await oriented
-      .flatten({ background: '#ffffff' })
-      .resize({ width: R, height: R, fit: 'outside' })
-      .toColourspace(opts.channels === 1 ? 'b-w' : 'srgb')
-      .raw()
-      .toBuffer({ resolveWithObject: true });
   } catch (err) {
+    if (err instanceof ValidationError) throw err;
     const what = typeof input === 'string' ? input : 'image data';
     throw new ValidationError(`cannot decode ${what}: ${(err as Error).message}`, { cause: err });
   }
+}
+
+/**
+ * The default preprocessing of an image sharp has opened: EXIF orientation -> alpha flattened
+ * onto white -> short side resized to S / cropPct -> centre S x S crop, as bytes [S, S, C].
+ * `size`: the image's oriented size when known, else its header is read. Sharp's errors pass
+ * through for the caller to word.
+ */
+export async function shortSideCrop(
+  src: Sharp,
+  opts: ModelInputOptions,
+  size?: { readonly width: number; readonly height: number },
+): Promise<Uint8Array> {
+  const S = opts.size;
+  const R = Math.max(S, Math.round(S / (opts.cropPct ?? 1)));
+  const oriented = src.rotate();
+  // A strip (1 x 2,000,000 px, a few KB of PNG) would be resized to millions of rows before
+  // the crop, for minutes and gigabytes: keep only its centre (what the crop keeps anyway).
+  const centre = await stripCentre(oriented, size);
+  if (centre) oriented.extract(centre);
+  const img = await oriented
+    .flatten({ background: '#ffffff' })
+    .resize({ width: R, height: R, fit: 'outside' })
+    .toColourspace(opts.channels === 1 ? 'b-w' : 'srgb')
+    .raw()
+    .toBuffer({ resolveWithObject: true });
   const { width, height, channels } = img.info;
   if (channels !== opts.channels) {
     throw new ValidationError(`decoder gave ${channels} channels, expected ${opts.channels}`);
@@ -147,13 +163,13 @@ const MAX_ASPECT = 8;
 
 /** The centre region (long side MAX_ASPECT x the short one) of an oriented strip, else null. */
 async function stripCentre(
-  img: import('sharp').Sharp,
-  raw: RawImage | null,
+  img: Sharp,
+  size?: { readonly width: number; readonly height: number },
 ): Promise<{ left: number; top: number; width: number; height: number } | null> {
-  // Raw pixels have no header and no orientation: their size is known.
-  const m = raw ? null : await img.metadata(); // the header only
-  const w = raw?.width ?? m?.autoOrient?.width ?? m?.width ?? 0;
-  const h = raw?.height ?? m?.autoOrient?.height ?? m?.height ?? 0;
+  // Raw pixels (or a caller that read the header) know their oriented size.
+  const m = size ? null : await img.metadata(); // the header only
+  const w = size?.width ?? m?.autoOrient?.width ?? m?.width ?? 0;
+  const h = size?.height ?? m?.autoOrient?.height ?? m?.height ?? 0;
   const short = Math.min(w, h);
   if (!short || Math.max(w, h) <= MAX_ASPECT * short) return null;
   const keep = MAX_ASPECT * short;

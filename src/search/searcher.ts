@@ -358,11 +358,13 @@ export class Searcher {
         }
       }
       if (j >= pathsTo) {
-        // The paths of the next candidates, in one query.
-        const ids = scored.slice(j, j + BATCH).map((x) => x.id);
+        // The paths of the next candidates, in one query: about as many as are still wanted
+        // (a few more for those dropped), not the whole shortlist.
+        const n = Math.min(BATCH, 2 * (k - kept.length) + 8);
+        const ids = scored.slice(j, j + n).map((x) => x.id);
         const found = this.store.pathsOfMany(ids);
         for (const id of ids) paths.set(id, found.get(id) ?? []);
-        pathsTo = j + BATCH;
+        pathsTo = j + n;
       }
       const p = paths.get(s.id)!;
       if (p.length === 0 && !this.store.getImage(s.id)) continue; // deleted meanwhile

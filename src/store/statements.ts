@@ -12,7 +12,7 @@ const JOB_COLS = `id, kind, state, total, done, errors, message, started_at AS s
   updated_at AS updatedAt, finished_at AS finishedAt`;
 
 /** Every statement the Store runs, by name. */
-const SQL = {
+export const SQL = {
   getMeta: 'SELECT value FROM meta WHERE key = ?',
   setMeta:
     'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value',
@@ -35,7 +35,13 @@ const SQL = {
     'SELECT image_id AS imageId, path FROM paths WHERE image_id IN (SELECT value FROM json_each(?)) ORDER BY image_id, path',
   pathsUnder:
     'SELECT path, image_id AS imageId, root, size, mtime_ms AS mtimeMs FROM paths WHERE root = ?',
-  roots: 'SELECT DISTINCT root FROM paths ORDER BY root',
+  // The distinct roots by skipping through the root index, one lookup per root: DISTINCT would
+  // read every path (tens of ms at a million), and the server asks on every request.
+  roots: `WITH RECURSIVE r(root) AS (
+      SELECT MIN(root) FROM paths
+      UNION ALL
+      SELECT (SELECT MIN(root) FROM paths WHERE root > r.root) FROM r WHERE r.root IS NOT NULL
+    ) SELECT root FROM r WHERE root IS NOT NULL`,
   pathsLike:
     "SELECT path, image_id AS imageId, root, size, mtime_ms AS mtimeMs FROM paths WHERE path LIKE ? ESCAPE '\\'",
   movePath: 'UPDATE paths SET path = ?, root = ? WHERE path = ?',

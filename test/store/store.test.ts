@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync, truncateSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { Store } from '../../src/store/store.js';
+import { SQL } from '../../src/store/statements.js';
 import { LibraryIndex, slug } from '../../index/library-index.js';
 import { Rng } from '../../src/util/rng.js';
 
@@ -137,6 +139,34 @@ test('the index is a cache of the database: built, persisted, caught up and rebu
   logs.length = 0;
   LibraryIndex.open(s, join(dir, 'index'), 'm@1', d, opts).close();
   assert.match(logs.join('\n'), /another model.*rebuilding/);
+  s.close();
+  rmSync(dir, { recursive: true });
+});
+
+test('the roots are every distinct root, sorted, found without reading every path', () => {
+  const dir = tmp();
+  const s = Store.open(join(dir, 'matsearch.db'));
+  assert.deepEqual(s.roots(), []);
+  const rng = new Rng(3);
+  const roots = ['/x', '/x/y', '/xa', '/a b', '/é', '/Z'];
+  s.transaction(() => {
+    for (let i = 0; i < 2000; i++) {
+      const id = s.insertImage({ hash: `h${i}`, size: 1, status: 'ready' });
+      const root = roots[rng.int(roots.length)]!;
+      s.putPath({ path: `${root}/f${i}.png`, imageId: id, root, size: 1, mtimeMs: 1 });
+    }
+  });
+  // The oracle: every row read, deduplicated and sorted by code unit (SQLite's BINARY order).
+  const db = new Database(join(dir, 'matsearch.db'), { readonly: true });
+  const all = (db.prepare('SELECT root FROM paths').all() as { root: string }[]).map((r) => r.root);
+  const want = [...new Set(all)].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+  assert.equal(want.length, roots.length);
+  assert.deepEqual(s.roots(), want);
+  const plan = (db.prepare(`EXPLAIN QUERY PLAN ${SQL.roots}`).all() as { detail: string }[]).map(
+    (r) => r.detail,
+  );
+  assert.ok(!plan.some((d) => /^SCAN paths\b/.test(d)), `reads every path: ${plan.join('; ')}`);
+  db.close();
   s.close();
   rmSync(dir, { recursive: true });
 });

@@ -10,7 +10,7 @@ import type { SearchOptions, SearchResponse } from '../../src/search/searcher.js
 import { searchJson } from '../../src/wire-json.js';
 import { checkWidth, type ApiContext } from '../context.js';
 import { badRequest } from '../errors.js';
-import { shownImage } from '../files.js';
+import { ShownImages } from '../files.js';
 import { ImageIdParams, parseRequest, SearchForm, SearchJson, SimilarQuery } from '../schemas.js';
 import { checkUpload, multipart, uploadedFiles } from '../uploads.js';
 
@@ -60,8 +60,7 @@ function present(
   t: { t0: number; queueMs: number; decodeMs: number },
 ) {
   const total = performance.now() - t.t0;
-  const roots = ctx.fileRoots();
-  const { store } = ctx.library;
+  const shown = new ShownImages(ctx.fileRoots());
   ctx.metrics.observeSearch(r.widths.query, {
     encode: r.timings.encode,
     ...(r.refined ? { refine_encode: r.timings.refineEncode } : {}),
@@ -70,7 +69,7 @@ function present(
     total,
   });
   return searchJson(r, { queueMs: t.queueMs, decodeMs: t.decodeMs, totalMs: total }, (h) => ({
-    path: shownImage(store.pathsOf(h.id), roots) ? h.path : null,
+    path: shown.shows(h.paths) ? h.path : null,
     image_url: imageUrl(h.id),
     thumbnail_url: `${imageUrl(h.id)}/thumbnail`,
     file_url: `${imageUrl(h.id)}/file`,
