@@ -224,6 +224,7 @@ function profile(r: Parameters<typeof report>[0]): string {
   const startup = (r.startup.ingestCpuMs - r.startup.decodeCpuMs) / r.files;
   // Ingest's own decode (to the work image) stands in for the bound's.
   const extra = stages.reduce((t, s) => t + s.cpuMs, 0) - bound!.cpuMs + startup;
+  const gap = ingest.cpuMsPerFile - r.decodeOnly.cpuMsPerFile;
   return (
     `\n## Where the CPU goes\n\n` +
     `Both runs keep the 2 cores busy, so their rates follow their CPU per file: ingest spends ` +
@@ -244,7 +245,8 @@ function profile(r: Parameters<typeof report>[0]): string {
     ) +
     `\nBeyond the bound's decode (its own decode to the work image standing in for it), ` +
     `ingest's stages and start-up add ${extra.toFixed(1)} CPU ms per file; the whole runs ` +
-    `differ by ${(ingest.cpuMsPerFile - r.decodeOnly.cpuMsPerFile).toFixed(1)} ms. The rest is ` +
-    `the writes (SQLite, thumbnail files), the queue between stages and the garbage collector.\n`
+    `differ by ${gap.toFixed(1)} ms, which leaves ${(gap - extra).toFixed(1)} ms for the writes ` +
+    `(SQLite, thumbnail files), the queue between stages and the garbage collector (the stages ` +
+    `alone and the runs are separate measurements: a small or negative rest is noise).\n`
   );
 }
