@@ -19,7 +19,10 @@ export interface LevelRow {
   readonly queries: number;
   /** Wall time the clients took for them (summed over rounds). */
   readonly seconds: number;
+  /** The median round's queries/s. */
   readonly qps: number;
+  /** All rounds' queries over all their wall time. */
+  readonly pooledQps: number;
   /** timings_ms.total: arrival to response, inside the server (queue, decode, encode, search). */
   readonly server: Stats;
   /** The client's round trip: upload, server, download. */
@@ -243,8 +246,10 @@ export function report(r: DialResult): string {
     `- Query images: ${r.queryImages}. A repeated image would be answered from that cache and ` +
       `show encode 0, measuring no encoder at all; cache hits are counted below.`,
     '- End to end: upload, decode, encode, search and download, timed by the client. Server side: ' +
-      'timings_ms.total (arrival to response inside the server). q/s: queries answered over the ' +
-      "clients' wall time.",
+      'timings_ms.total (arrival to response inside the server). q/s: the median round of each ' +
+      "width's queries answered over the clients' wall time for them (a burst of the machine's " +
+      'other load spoils one round, not the width); dial.json also has the pooled rate ' +
+      '(pooledQps, every round together).',
     "- CPU ms per query: the server's encode time (timings_ms.encode, p50 at the first client " +
       "count), the x axis of the figure. Server CPU ms / query: the server process's CPU time (all " +
       'threads, /proc) over those queries, so HTTP, multipart, decode and search too.',
