@@ -348,10 +348,10 @@ export function directInput(
   source: Box,
   o: Pick<DecodeOptions, 'inputSize' | 'inputChannels' | 'preprocess'>,
 ): boolean {
-  // JPEG and WebP shrink on load once a resize halves them: one pipeline would decode them
-  // smaller than the two steps do.
+  // A JPEG shrinks on load once a resize halves it: one pipeline would decode it smaller than
+  // the two steps do. (A WebP scales on load at any reduction: it never takes this path.)
   const scaledOnLoad =
-    SHRINK_ON_LOAD.has(meta.format ?? '') && Math.max(work.width, work.height) >= 2 * o.inputSize;
+    meta.format === 'jpeg' && Math.max(work.width, work.height) >= 2 * o.inputSize;
   return (
     work.width === source.width &&
     work.height === source.height &&
@@ -363,13 +363,12 @@ export function directInput(
     (meta.space === 'srgb' || meta.space === 'b-w') &&
     !meta.hasProfile &&
     o.inputChannels === 3 &&
-    (o.preprocess?.mode ?? 'resize') !== 'crop-resize'
+    o.preprocess?.mode !== 'crop-resize'
   );
 }
 
-/** Formats whose 8-bit decodes take the one-step query path (directInput). */
-const DIRECT_FORMATS = new Set(['png', 'jpeg', 'webp', 'gif']);
-const SHRINK_ON_LOAD = new Set(['jpeg', 'webp']);
+/** Formats whose 8-bit decodes may take the one-step query path (directInput). */
+const DIRECT_FORMATS = new Set(['png', 'jpeg', 'gif']);
 
 /**
  * The header checks, then one decode (within the memory budget and the timeout): in a decoder
