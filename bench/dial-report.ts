@@ -2,6 +2,7 @@
  * The dial benchmark's report (bench/dial.ts): the acceptance checks, one Markdown table per
  * model and the SVG of quality against CPU ms per query.
  */
+import { clusterBootstrap } from '../src/eval/bootstrap.js';
 import type { MatMambaVisionConfig } from '../src/model/config.js';
 import { STANDARD_WIDTHS } from '../src/model/nesting.js';
 import { chartRow, type Series } from '../src/util/svg-plot.js';
@@ -23,6 +24,8 @@ export interface LevelRow {
   readonly qps: number;
   /** All rounds' queries over all their wall time. */
   readonly pooledQps: number;
+  /** Each round's queries/s, in the order the rounds ran. */
+  readonly roundQps: readonly number[];
   /** timings_ms.total: arrival to response, inside the server (queue, decode, encode, search). */
   readonly server: Stats;
   /** The client's round trip: upload, server, download. */
@@ -108,16 +111,42 @@ const standard = (m: ModelResult) =>
 /** CPU ms per query on the plot and in the tables: the server's encode p50 at the first level. */
 export const cpuMsOf = (w: WidthResult) => w.levels[0]?.encode.p50 ?? NaN;
 
+/**
+ * A narrower width's rate over the next wider one's, paired by round (both ran within seconds
+ * of each other, so a slow drift of the machine's speed falls on both): the geometric mean of
+ * the per-round ratios, with a 95% bootstrap interval over rounds.
+ */
+function pairedRatio(narrow: readonly number[], wide: readonly number[]) {
+  const n = Math.min(narrow.length, wide.length);
+  const logs = Float64Array.from({ length: n }, (_, r) => Math.log(narrow[r]! / wide[r]!));
+  const b = clusterBootstrap(
+    logs,
+    Int32Array.from({ length: n }, (_, r) => r),
+    { seed: 1 },
+  );
+  const x = (v: number) => +Math.exp(v).toFixed(3);
+  return { ratio: x(b.mean), lo: x(b.lo), hi: x(b.hi), rounds: n };
+}
+
 export function acceptance(models: readonly ModelResult[]) {
   const narrowing = models.flatMap((m) => {
     const std = standard(m);
     return (std[0]?.levels ?? []).map((level, li) => {
       const qps = std.map((w) => w.levels[li]!.qps);
+      const steps = std.slice(1).map((w, i) => ({
+        from: std[i]!.width,
+        to: w.width,
+        ...pairedRatio(w.levels[li]!.roundQps, std[i]!.levels[li]!.roundQps),
+      }));
       return {
         model: m.name,
         clients: level.clients,
         qps: Object.fromEntries(std.map((w, i) => [w.width, qps[i]!])),
-        strictlyIncreasing: qps.every((q, i) => i === 0 || q > qps[i - 1]!),
+        /** The median rounds in order (shown; the verdict is the paired comparison). */
+        medianOrder: qps.every((q, i) => i === 0 || q > qps[i - 1]!),
+        steps,
+        // Strictly more: every step's paired interval lies above 1.
+        strictlyIncreasing: steps.every((st) => st.lo > 1),
       };
     });
   });
@@ -249,7 +278,10 @@ export function report(r: DialResult): string {
       'timings_ms.total (arrival to response inside the server). q/s: the median round of each ' +
       "width's queries answered over the clients' wall time for them (a burst of the machine's " +
       'other load spoils one round, not the width); dial.json also has the pooled rate ' +
-      '(pooledQps, every round together).',
+      '(pooledQps, every round together) and every round. Neighbouring widths are compared ' +
+      'round by round: the ratio of their rates in each round, whose geometric mean and 95% ' +
+      'bootstrap interval (over rounds) the acceptance reports; a slow change in the speed of ' +
+      'the machine falls on both sides of each ratio.',
     "- CPU ms per query: the server's encode time (timings_ms.encode, p50 at the first client " +
       "count), the x axis of the figure. Server CPU ms / query: the server process's CPU time (all " +
       'threads, /proc) over those queries, so HTTP, multipart, decode and search too.',
@@ -287,7 +319,13 @@ export function report(r: DialResult): string {
           const prev = i === 0 ? undefined : all[i - 1]![1];
           return `${prev === undefined ? '' : q > prev ? ' < ' : ' >= '}${f(q)} (${w})`;
         })
-        .join('')}: strictly more as the width narrows: ${yes(n.strictlyIncreasing)}`,
+        .join(
+          '',
+        )} (median rounds); narrower over wider, paired by round (${n.steps[0]?.rounds ?? 0} ` +
+        `rounds, 95% interval): ${n.steps
+          .map((st) => `${st.to} / ${st.from} ${st.ratio}x [${st.lo}, ${st.hi}]`)
+          .join(', ')}: strictly more as the width narrows (every interval above 1): ` +
+        `${yes(n.strictlyIncreasing)}`,
     );
   for (const x of a.ratio35M)
     lines.push(

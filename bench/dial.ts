@@ -254,6 +254,7 @@ function levelRow(clients: number, t: Tally): LevelRow {
     // The median round: a burst of the machine's other load spoils a round, not the width.
     qps: r2(median(t.roundQps)),
     pooledQps: r2(n / t.seconds),
+    roundQps: t.roundQps.map(r2),
     server: stats(t.server),
     endToEnd: stats(t.e2e),
     encode: stats(t.encode),
@@ -530,11 +531,12 @@ export async function benchDial(args: string[]): Promise<void> {
   });
   const [given] = v.queries === undefined ? [undefined] : positiveInts(v, ['queries']);
   // Queries per width and client count: the 35M model costs ~100x the shipped one per image.
-  const queries = { shipped: given ?? (quick ? 40 : 640), big: given ?? (quick ? 20 : 60) };
+  const queries = { shipped: given ?? (quick ? 60 : 960), big: given ?? (quick ? 20 : 60) };
   // Rounds: the shipped model's widths differ by a few % of a query's CPU (its encode is a
   // fraction of the upload, decode and search around it), so they take turns often, in short
-  // rounds, and each width's rate is its median round.
-  const rounds = { shipped: quick ? 3 : 16, big: quick ? 3 : 3 };
+  // rounds: each width's rate is its median round, and neighbouring widths are compared round
+  // by round (dial-report.ts acceptance).
+  const rounds = { shipped: quick ? 3 : 32, big: quick ? 3 : 3 };
   const dataRoot = v['data-root'] ?? join(ROOT, '.cache/data');
   const started = performance.now();
   const loadStart = +loadavg()[0]!.toFixed(2);
