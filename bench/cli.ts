@@ -18,7 +18,7 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { resolveModelDir } from '../src/embed/open.js';
-import { machine, mdTable, positiveInts, writeReport } from './util.js';
+import { machine, mdTable, median, positiveInts, writeReport } from './util.js';
 
 const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const SAMPLES = fileURLToPath(new URL('../../samples/twemoji/', import.meta.url));
@@ -34,11 +34,6 @@ function wall(args: string[], env: NodeJS.ProcessEnv): { ms: number; stderr: str
 
 function stats(xs: number[]) {
   return { median: median(xs), min: Math.min(...xs), max: Math.max(...xs) };
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
 }
 
 export async function benchCli(argv: string[]): Promise<void> {

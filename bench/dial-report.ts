@@ -142,8 +142,6 @@ export function acceptance(models: readonly ModelResult[]) {
         model: m.name,
         clients: level.clients,
         qps: Object.fromEntries(std.map((w, i) => [w.width, qps[i]!])),
-        /** The median rounds in order (shown; the verdict is the paired comparison). */
-        medianOrder: qps.every((q, i) => i === 0 || q > qps[i - 1]!),
         steps,
         // Strictly more: every step's paired interval lies above 1.
         strictlyIncreasing: steps.every((st) => st.lo > 1),

@@ -267,6 +267,7 @@ function levelRow(clients: number, t: Tally): LevelRow {
   };
 }
 
+/** The median round: with an even count of rounds (32), the mean of the middle two. */
 const median = (xs: readonly number[]) => {
   const v = [...xs].sort((a, b) => a - b);
   return v.length % 2 ? v[v.length >> 1]! : (v[v.length / 2 - 1]! + v[v.length / 2]!) / 2;

@@ -23,7 +23,7 @@ import { readModelDir } from '../src/model/model-dir.js';
 import { decodedBytes, DECODE_DEFAULTS, loadShrink, workBox } from '../ingest/decode.js';
 import { profileStages, type StageCost } from './ingest-profile.js';
 import { photos12mp } from './photos-12mp.js';
-import { machine, mdTable, writeReport } from './util.js';
+import { machine, mdTable, median, writeReport } from './util.js';
 
 const DIST = fileURLToPath(new URL('../', import.meta.url));
 const MAX_RSS = join(DIST, 'bench', 'max-rss.js');
@@ -45,8 +45,6 @@ function timed(args: string[], env: NodeJS.ProcessEnv): Run & { stdout: string }
   const cpuMs = Number(/cpu-ms (\d+)/.exec(r.stderr)?.[1] ?? NaN);
   return { ms, maxRssMb: +(kb / 1024).toFixed(0), cpuMs, stdout: r.stdout };
 }
-
-const median = (xs: readonly number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 
 export interface PhotoOptions {
   readonly photos: number;

@@ -46,14 +46,13 @@ export async function profileStages(
   const files = paths.slice(0, n).map((p) => readFileSync(p));
   const embedder = await openEmbedder(modelDir);
   try {
-    const frames: FrameOptions[] = [];
+    const pairs: { bytes: Buffer; o: FrameOptions }[] = [];
     for (const bytes of files) {
-      const meta = await sharp(bytes).metadata();
       const o = { ...DECODE_DEFAULTS, inputSize: embedder.inputSize };
-      const work = workBox(meta, o);
-      frames.push({ ...o, inputChannels: embedder.inputChannels, work });
+      const work = workBox(await sharp(bytes).metadata(), o);
+      pairs.push({ bytes, o: { ...o, inputChannels: embedder.inputChannels, work } });
     }
-    const pairs = files.map((bytes, i) => ({ bytes, o: frames[i]! }));
+    // Each file's work image, as ingest decodes it (oriented, shrunk on load to the work box).
     const raws = await Promise.all(
       pairs.map(({ bytes, o }) =>
         sharp(bytes)
@@ -63,14 +62,14 @@ export async function profileStages(
           .toBuffer({ resolveWithObject: true }),
       ),
     );
-    const inputs = await Promise.all(
-      raws.map(({ data, info }) =>
-        preprocessImage(
-          { data, width: info.width, height: info.height, channels: 3 },
-          { size: embedder.inputSize, channels: embedder.inputChannels === 1 ? 1 : 3 },
-        ),
-      ),
-    );
+    const work = ({ data, info }: (typeof raws)[number]) =>
+      ({ data, width: info.width, height: info.height, channels: 3 }) as const;
+    const toInput = (r: (typeof raws)[number]) =>
+      preprocessImage(work(r), {
+        size: embedder.inputSize,
+        channels: embedder.inputChannels === 1 ? 1 : 3,
+      });
+    const inputs = await Promise.all(raws.map(toInput));
     const batches = Array.from({ length: Math.ceil(inputs.length / 16) }, (_, i) =>
       inputs.slice(i * 16, i * 16 + 16),
     );
@@ -78,12 +77,7 @@ export async function profileStages(
     const encodeMs = await perCall(batches, reps, (b) => embedder.embed(b, 1));
     const decodeOnly = await perCall(files, reps, (b) => sharp(b).resize(64, 64).raw().toBuffer());
     const decodeInput = await perCall(pairs, reps, ({ bytes, o }) => decodeFrame(bytes, o, false));
-    const input = await perCall(raws, reps, ({ data, info }) =>
-      preprocessImage(
-        { data, width: info.width, height: info.height, channels: 3 },
-        { size: embedder.inputSize, channels: embedder.inputChannels === 1 ? 1 : 3 },
-      ),
-    );
+    const input = await perCall(raws, reps, toInput);
     return [
       { stage: 'decode only (the bound: 64 px, shrink-on-load)', cpuMs: decodeOnly },
       {
@@ -101,8 +95,8 @@ export async function profileStages(
       { stage: 'model input from the work image (a sharp resize)', cpuMs: input },
       {
         stage: 'thumbnail from the work image (JPEG q80)',
-        cpuMs: await perCall(raws, reps, ({ data, info }) =>
-          encodeThumbnail(data, { width: info.width, height: info.height, channels: 3 }, 256),
+        cpuMs: await perCall(raws, reps, (r) =>
+          encodeThumbnail(r.data, work(r), DECODE_DEFAULTS.thumbnailSize),
         ),
       },
       { stage: 'encoder, per image at batch 16', cpuMs: +(encodeMs / 16).toFixed(2) },

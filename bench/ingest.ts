@@ -45,7 +45,7 @@ import { CONFIG_FILE, saveModel } from '../src/model/weights.js';
 import { walk } from '../ingest/walk.js';
 import { benchIngestPhotos } from './ingest-photos.js';
 import { report, plot, type IngestResult, type Rate } from './ingest-report.js';
-import { machine, positiveInts, writeReport } from './util.js';
+import { machine, median, positiveInts, writeReport } from './util.js';
 
 const EMOJI = fileURLToPath(new URL('../../.cache/data/emoji/', import.meta.url));
 const PNG_DIR = join(EMOJI, 'twitter/img/twitter/64');
@@ -155,8 +155,6 @@ interface Sample {
   images: number;
   seconds: number;
 }
-
-const median = (xs: readonly number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 
 /** Median images/s over the reps (and the median run's seconds), with the slowest and fastest. */
 function rate(samples: readonly Sample[]): Rate {

@@ -4,6 +4,11 @@ import { dirname } from 'node:path';
 import { cpus, loadavg } from 'node:os';
 import { ValidationError } from '../src/errors.js';
 
+/** The median of `xs`: its middle value once sorted (the upper middle for an even count). */
+export function median(xs: readonly number[]): number {
+  return [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+}
+
 /** Median of `reps` timed runs after `warmup` untimed ones, in ms. */
 export function timeMedian(
   fn: () => void,

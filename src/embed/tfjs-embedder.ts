@@ -4,6 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../model/backend.js';
+import { unitRows } from '../model/layers.js';
 import { widthRank, type WidthSpec } from '../model/nesting.js';
 import type { MatMambaVision } from '../model/vision.js';
 import { DEFAULT_PREPROCESS, type PreprocessSpec } from '../model/preprocess-spec.js';
@@ -50,8 +51,7 @@ export class TfjsEmbedder implements Embedder {
 
   async embed(inputs: readonly Float32Array[], width: WidthSpec): Promise<Float32Array[]> {
     return this.rows(inputs, this.dim, (x) => {
-      const feats = this.model.embed(x, width);
-      return tf.div(feats, tf.maximum(tf.norm(feats, 2, 1, true), 1e-12));
+      return unitRows(this.model.embed(x, width));
     });
   }
 

@@ -295,10 +295,7 @@ function segments(s: RunState) {
   return s.schedule ?? [{ fromStep: 0, steps: s.options.steps }];
 }
 
-/**
- * The `matsearch train` lines that reproduce a run, from its stored options: one per schedule
- * segment, each later one resuming, each but the last stopping where the next one began.
- */
+/** The card's section on the learned whitening and width adapters, where the model has them. */
 function whiteningLines(cfg: MatMambaVisionConfig, m: Record<string, string>): string[] {
   if (!cfg.whiten) return [];
   return [
@@ -329,6 +326,10 @@ function whitenCommand(modelDir: string, m: Record<string, string>): string {
   return `npx matsearch model whiten --model ${dir} --out ${dir}${args ? ` ${args}` : ''}`;
 }
 
+/**
+ * The `matsearch train` lines that reproduce a run, from its stored options: one per schedule
+ * segment, each later one resuming, each but the last stopping where the next one began.
+ */
 function trainCommands(s: RunState): string[] {
   const o = s.options;
   const perUnit = o.data.kind === 'emoji' ? 3 : o.data.kind === 'general' ? 2 : 1;

@@ -22,6 +22,11 @@ const linearNoBias = tf.customGrad((x, w, save) => {
   };
 });
 
+/** Each row scaled to unit L2 length [B, D] (a zero row stays zero). */
+export function unitRows(x: tf.Tensor): tf.Tensor {
+  return tf.div(x, tf.maximum(tf.norm(x, 2, 1, true), 1e-12));
+}
+
 /** Linear layer on the last axis, PyTorch weight layout [out, in]. x: [..., in] -> [..., out]. */
 export function linear(x: tf.Tensor, w: tf.Tensor2D, b?: tf.Tensor1D): tf.Tensor {
   const inDim = x.shape[x.shape.length - 1]!;

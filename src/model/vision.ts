@@ -18,7 +18,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { NotOpenError, ShapeError, ValidationError } from '../errors.js';
 import type { MatMambaVisionConfig } from './config.js';
 import { dims } from './config.js';
-import { layerNorm, linear } from './layers.js';
+import { layerNorm, linear, unitRows } from './layers.js';
 import { mamba2Forward, type MixerWeights } from './mamba2.js';
 import { resolveWidths, sliceMixer, widthLabel, type WidthSpec } from './nesting.js';
 import { adapterFor, initParams, layerKey, mixerKey, paramShapes } from './params.js';
@@ -179,12 +179,11 @@ export class MatMambaVision {
     const features = this.encode(images, widths);
     const adapter = adapterFor(this.config, resolveWidths(this.config, widths));
     if (!adapter && !this.config.whiten) return features;
-    const unit = (x: tf.Tensor) => tf.div(x, tf.maximum(tf.norm(x, 2, 1, true), 1e-12));
     const out = tf.tidy(() => {
       let e: tf.Tensor = features;
-      if (adapter) e = linear(unit(e), this.p(adapter));
+      if (adapter) e = linear(unitRows(e), this.p(adapter));
       if (this.config.whiten)
-        e = linear(unit(e), this.p('whiten.weight'), this.p<tf.Tensor1D>('whiten.bias'));
+        e = linear(unitRows(e), this.p('whiten.weight'), this.p<tf.Tensor1D>('whiten.bias'));
       return e;
     });
     features.dispose();

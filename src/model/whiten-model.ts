@@ -61,6 +61,9 @@ export async function whitenModel(o: WhitenModelOptions): Promise<WhitenModelRes
   const widths = readTrainedWidths(o.modelDir) ?? ['1', '1/2', '1/4', '1/8'];
   if (!widths.includes('1')) throw new ValidationError(`${o.modelDir} was not trained at width 1`);
   const queryWidths = ['1', ...widths.filter((w) => w !== '1')];
+  const count = o.images ?? 10_000;
+  const seed = o.seed ?? 1;
+  const grey = o.grey ?? 0.5;
   const corpus: CorpusSet | null = o.trainImages ? null : loadCorpus('train');
   const images: ImageSet = o.trainImages ?? corpus!;
   const entries = corpus?.entries ?? null;
@@ -70,12 +73,12 @@ export async function whitenModel(o: WhitenModelOptions): Promise<WhitenModelRes
     pairs = await collectWhiteningPairs({
       embedder,
       images,
-      augment: augmentFor({ kind: 'general' }, embedder.inputSize, 3, o.grey ?? 0.5),
+      augment: augmentFor({ kind: 'general' }, embedder.inputSize, 3, grey),
       widths: queryWidths,
-      count: o.images ?? 10_000,
+      count,
       // Every corpus source equally often: the few real photos count as much as the many icons.
       ...(entries ? { groupOf: (i: number) => entries[i]!.source } : {}),
-      seed: o.seed ?? 1,
+      seed,
       ...(o.log ? { log: o.log } : {}),
     });
   } finally {
@@ -101,9 +104,9 @@ export async function whitenModel(o: WhitenModelOptions): Promise<WhitenModelRes
     trainedWidths: widths,
     extra: {
       whitened_from: info.modelId,
-      whiten_args: `--images ${o.images ?? 10_000} --seed ${o.seed ?? 1} --grey ${o.grey ?? 0.5}${o.epsilon !== undefined ? ` --epsilon ${o.epsilon}` : ''}`,
+      whiten_args: `--images ${count} --seed ${seed} --grey ${grey}${o.epsilon !== undefined ? ` --epsilon ${o.epsilon}` : ''}`,
       adapters: `widths ${adapters.join(' ')}, ridge 1, fitted on the same images`,
-      whitening: `learned from ${pairs.database.length / D} training images drawn equally from each corpus source (seed ${o.seed ?? 1}, grey ${o.grey ?? 0.5}), widths ${queryWidths.join(' ')}`,
+      whitening: `learned from ${pairs.database.length / D} training images drawn equally from each corpus source (seed ${seed}, grey ${grey}), widths ${queryWidths.join(' ')}`,
     },
   });
   return { modelId, counts: pairs.counts, widths: queryWidths };
