@@ -5,11 +5,13 @@ import { whitenModel } from '../model/whiten-model.js';
 import { Progress } from '../util/progress.js';
 import { modelOutDir } from './model-import.js';
 import { intOption, numberOption } from './options.js';
+import { parseViewsName, VIEW_NAMES } from '../model/views.js';
 
 export const modelWhitenCommand: Command = {
   summary: 'fit width adapters and a learned whitening to a trained model, as a new model',
   usage:
-    '--model DIR (--out DIR | --name N) [--images 10000] [--seed 1] [--grey 0.5] [--epsilon 0.01]\n\n' +
+    '--model DIR (--out DIR | --name N) [--images 10000] [--seed 1] [--grey 0.5] [--epsilon 0.01]\n' +
+    '    [--views d4|c4|c2|d2|mirror|none[+grey]]\n\n' +
     "  Fits two linear maps after the encoder, in closed form, on the general corpus's training\n" +
     '  images (never the held-out ones): per narrower trained width an adapter towards the full\n' +
     "  width's vectors, and a whitening from pairs of each image whole at full width against its\n" +
@@ -18,7 +20,12 @@ export const modelWhitenCommand: Command = {
     '  new model id: libraries embedded with the old one re-embed.\n' +
     '  --images N    training images sampled (default 10000)\n' +
     "  --grey R      greyscale rate of the views (the trainer's --grey; default 0.5)\n" +
-    "  --epsilon E   ridge on the pairs' covariance, a fraction of its mean eigenvalue",
+    "  --epsilon E   ridge on the pairs' covariance, a fraction of its mean eigenvalue\n" +
+    '  --views G     pool the embedding over a group of views, so that turned or mirrored copies\n' +
+    '                embed alike, at one encoder pass per view: d4 = 4 quarter turns, each\n' +
+    '                also mirrored (8 passes); c4 = 4 turns (4); d2 = half turn x mirror (4);\n' +
+    '                c2 = half turn (2); mirror (2); none (1). G+grey (e.g. c4+grey) also\n' +
+    "                takes each view in greyscale (twice the passes). Default: the source model's",
   options: {
     model: { type: 'string', short: 'm' },
     out: { type: 'string', short: 'o' },
@@ -27,6 +34,7 @@ export const modelWhitenCommand: Command = {
     seed: { type: 'string' },
     grey: { type: 'string' },
     epsilon: { type: 'string' },
+    views: { type: 'string' },
   },
   async run(values) {
     const model = values['model'] as string | undefined;
@@ -40,6 +48,12 @@ export const modelWhitenCommand: Command = {
     const seed = intOption(values['seed'], 'seed', 0, 2 ** 32 - 1);
     const grey = numberOption(values['grey'], 'grey', 0, 1);
     const epsilon = numberOption(values['epsilon'], 'epsilon', 0, 1e6);
+    const viewsArg = values['views'] as string | undefined;
+    const views = viewsArg === undefined ? undefined : parseViewsName(viewsArg);
+    if (views === null)
+      throw new ValidationError(
+        `--views must be one of ${VIEW_NAMES.join(', ')}, each optionally followed by +grey, got '${viewsArg}'`,
+      );
     const started = Date.now();
     let bar = undefined as Progress | undefined; // set in the callback: no narrowing to undefined
     const r = await whitenModel({
@@ -50,6 +64,7 @@ export const modelWhitenCommand: Command = {
       ...(seed !== undefined ? { seed } : {}),
       ...(grey !== undefined ? { grey } : {}),
       ...(epsilon !== undefined ? { epsilon } : {}),
+      ...(views !== undefined ? { views } : {}),
       log(done, total) {
         bar ??= new Progress(total, 'images');
         bar.update(done, done, 'images');

@@ -15,6 +15,7 @@ import { NotFoundError } from '../errors.js';
 import { lineChart, type Series } from '../util/svg-plot.js';
 import { existingSection, withSection } from './general-card.js';
 import { formatChange, type QueryWidthLoss, type RetrievalMetrics } from './retrieval.js';
+import { viewCount, viewsTag } from '../model/views.js';
 
 interface RunState {
   step: number;
@@ -147,9 +148,11 @@ const LIMITS: Record<string, string[]> = {
     '  in another style" and category search are no better than 16x16 pixels (the targets below).',
     '  For photo semantics import the official ImageNet checkpoints.',
     '- 64 px input in 16 px patches (16 tokens): fine detail and small text are lost.',
-    '- Its weakest copies are greyscale photos with blur and an overlay, then quarter turns and crops',
-    '  (the per-transform tables). The learned whitening (where the model has one) lifted greyscale',
-    '  copies by about 20 points but cost quarter turns about 11 (docs/eval/general-pilots.md).',
+    '- Where the model pools views (its config `views`), it is blind to what those views change:',
+    '  an image and its quarter turns are one vector, so an arrow pointing left and one pointing',
+    '  right (a half turn apart) look alike, and with grey views colour counts for less.',
+    '- Its weakest copies are crops and crops with JPEG (the per-transform tables); the view pooling',
+    '  and the learned whitening, and what each traded, are in docs/eval/general-pilots.md.',
   ],
 };
 
@@ -299,7 +302,9 @@ function segments(s: RunState) {
 function whiteningLines(cfg: MatMambaVisionConfig, m: Record<string, string>): string[] {
   if (!cfg.whiten) return [];
   return [
-    '## Learned whitening and width adapters',
+    cfg.views
+      ? '## View pooling, learned whitening and width adapters'
+      : '## Learned whitening and width adapters',
     '',
     `After training, two linear maps were fitted in closed form (\`matsearch model whiten\`, ` +
       `made from \`${m['whitened_from'] ?? '?'}\`): ${m['whitening'] ?? 'recipe not recorded'}.`,
@@ -313,8 +318,20 @@ function whiteningLines(cfg: MatMambaVisionConfig, m: Record<string, string>): s
       'whole at full width against its training views, its flips and quarter turns alone, its ' +
       'colour and distortion changes alone, and itself at each narrower width, each kind an equal ' +
       'share; it flattens what those pairs change and keeps what tells images apart.',
+    ...(cfg.views
+      ? [
+          `- View pooling (${m['pooling'] ?? viewsTag(cfg.views)}): the embedding is the mean of ` +
+            `the unit features of the image's ${viewCount(cfg)} views (its quarter turns` +
+            `${cfg.views.mirror ? ' and their mirror images' : ''}` +
+            `${cfg.views.grey ? ', each also in greyscale' : ''}), so turned` +
+            `${cfg.views.mirror ? ' and mirrored' : ''} copies embed exactly alike` +
+            `${cfg.views.grey ? ' and a greyscale copy shares half the mean with its original' : ''}; ` +
+            'the maps are fitted on the pooled vectors. It runs the encoder once per view (in ' +
+            'the table above).',
+        ]
+      : []),
     '',
-    `Each adds ${cfg.dModel}x${cfg.dModel} MACs per image (in the table above).`,
+    `Each map adds ${cfg.dModel}x${cfg.dModel} MACs per image (in the table above).`,
     '',
   ];
 }

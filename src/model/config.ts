@@ -7,6 +7,7 @@
  */
 import { ValidationError } from '../errors.js';
 import { mapOfficialConfig } from './official-config.js';
+import type { ViewSpec } from './views.js';
 
 export interface MatMambaVisionConfig {
   /** Residual-stream width D. Never nested: every submodel emits D-wide features. */
@@ -50,6 +51,12 @@ export interface MatMambaVisionConfig {
    * towards the full width's, before the whitening. Other widths (Mix'n'Match) use none.
    */
   readonly adapters?: readonly string[];
+  /**
+   * View pooling (views.ts): the embedding is the mean of the unit features of the image's
+   * quarter turns (`turns` 2 or 4) and mirror images, so those copies embed exactly alike; it
+   * costs one encoder pass per view. Absent: one view. Embedding models only (no head).
+   */
+  readonly views?: ViewSpec;
 }
 
 /** The fields a caller may leave out; `headDim` defaults to dModel / 32 as in the official code. */
@@ -116,7 +123,10 @@ export function presetConfig(name: string, overrides: Partial<MatMambaVisionConf
 }
 
 function validateConfig(c: MatMambaVisionConfig): void {
-  const positiveInt: Exclude<keyof MatMambaVisionConfig, 'pool' | 'whiten' | 'adapters'>[] = [
+  const positiveInt: Exclude<
+    keyof MatMambaVisionConfig,
+    'pool' | 'whiten' | 'adapters' | 'views'
+  >[] = [
     'dModel',
     'nLayer',
     'dState',
@@ -150,6 +160,18 @@ function validateConfig(c: MatMambaVisionConfig): void {
     throw new ValidationError(
       `config.adapters must list narrow widths such as "1/4", got ${JSON.stringify(c.adapters)}`,
     );
+  if (c.views !== undefined) {
+    if (!fits('views', c.views))
+      throw new ValidationError(
+        `config.views must be ${KIND_TEXT.views}, got ${JSON.stringify(c.views)}`,
+      );
+    if (c.views.grey && c.inChans !== 3)
+      throw new ValidationError('config.views.grey needs RGB input (inChans 3)');
+    if (c.nClasses > 0)
+      throw new ValidationError(
+        'config.views pools embeddings; a model with a classifier head (nClasses > 0) takes one view',
+      );
+  }
   const dInner = c.expand * c.dModel;
   if (!Number.isInteger(dInner)) {
     throw new ValidationError(`expand * dModel must be an integer, got ${dInner}`);
@@ -192,7 +214,7 @@ export function dims(c: MatMambaVisionConfig) {
  * The JSON form's field checks. Hand-written rather than zod: config.json is read on every
  * process start, and loading zod alone cost a one-query `matsearch search` ~0.15 s of CPU.
  */
-type FieldKind = 'posInt' | 'positive' | 'nonNegInt' | 'pool' | 'bool' | 'widths';
+type FieldKind = 'posInt' | 'positive' | 'nonNegInt' | 'pool' | 'bool' | 'widths' | 'views';
 type Fields = Readonly<Record<string, readonly [FieldKind, 'required' | 'optional']>>;
 
 const KIND_TEXT: Record<FieldKind, string> = {
@@ -202,11 +224,22 @@ const KIND_TEXT: Record<FieldKind, string> = {
   pool: "'cls' or 'avg'",
   bool: 'true or false',
   widths: 'a list of narrow widths such as ["1/4"]',
+  views: '{ "turns": 1, 2 or 4, "mirror": true or false, "grey": true or false (optional) }',
 };
 
 function fits(kind: FieldKind, v: unknown): boolean {
   if (kind === 'pool') return v === 'cls' || v === 'avg';
   if (kind === 'bool') return typeof v === 'boolean';
+  if (kind === 'views') {
+    if (!v || typeof v !== 'object' || Array.isArray(v)) return false;
+    const o = v as Record<string, unknown>;
+    return (
+      [1, 2, 4].includes(o['turns'] as number) &&
+      typeof o['mirror'] === 'boolean' &&
+      (o['grey'] === undefined || typeof o['grey'] === 'boolean') &&
+      Object.keys(o).every((k) => k === 'turns' || k === 'mirror' || k === 'grey')
+    );
+  }
   if (kind === 'widths')
     return Array.isArray(v) && v.every((a) => typeof a === 'string' && /^1\/\d+$/.test(a));
   if (typeof v !== 'number' || !Number.isFinite(v)) return false;
@@ -251,6 +284,7 @@ const CAMEL: Fields = {
   pool: ['pool', 'optional'],
   whiten: ['bool', 'optional'],
   adapters: ['widths', 'optional'],
+  views: ['views', 'optional'],
 };
 
 /** Parses a config object read from JSON (ours or the official snake_case form). */

@@ -7,6 +7,7 @@ import type { MatMambaVisionConfig } from './config.js';
 import { dims } from './config.js';
 import { activeSizes, resolveWidths, type WidthSpec } from './nesting.js';
 import { adapterFor } from './params.js';
+import { viewCount } from './views.js';
 
 export interface ModelCost {
   /** Parameters the submodel uses (shared embedding, norms and head included). */
@@ -50,7 +51,16 @@ export function modelCost(cfg: MatMambaVisionConfig, widths: WidthSpec = 1): Mod
   let params =
     D /* cls */ + L * D /* pos */ + D * patchIn + D /* patch embed */ + 2 * D; /* norm_f */
   params += cfg.nClasses > 0 ? cfg.nClasses * D + cfg.nClasses : 0;
-  let macs = T * D * patchIn + cfg.nClasses * D;
+  // Every view (views.ts) runs the encoder once; the pooled vector is mapped once.
+  const V = viewCount(cfg);
+  let encoder = T * D * patchIn;
+  for (const d of layerDims) encoder += blockMacs(cfg, d, L);
+  let macs = V * encoder + cfg.nClasses * D;
+  // The grey views' channel map, once per pixel (views.ts).
+  if (cfg.views?.grey) {
+    macs += cfg.imageSize * cfg.imageSize * cfg.inChans * cfg.inChans;
+    params += cfg.inChans * cfg.inChans + cfg.inChans;
+  }
   if (cfg.whiten) {
     params += D * D + D;
     macs += D * D;
@@ -60,9 +70,6 @@ export function modelCost(cfg: MatMambaVisionConfig, widths: WidthSpec = 1): Mod
     params += D * D;
     macs += D * D;
   }
-  for (const d of layerDims) {
-    params += blockParams(cfg, d);
-    macs += blockMacs(cfg, d, L);
-  }
+  for (const d of layerDims) params += blockParams(cfg, d);
   return { params, macs };
 }

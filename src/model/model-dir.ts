@@ -10,6 +10,7 @@ import { parsePreprocess, type PreprocessSpec } from './preprocess-spec.js';
 import { readSafetensorsMetadata } from './safetensors.js';
 import { defaultCacheDir } from '../util/cache-dir.js';
 import { fileSha256, weightsSha256Cached } from './weights-hash.js';
+import { viewsTag } from './views.js';
 
 export const CONFIG_FILE = 'config.json';
 export const WEIGHTS_FILE = 'model.safetensors';
@@ -65,11 +66,18 @@ export function readModelDir(dir: string, o: { hashCache?: string | false } = {}
   }
   const sha = weightsSha256Cached(weightsPath, o.hashCache ?? defaultCacheDir());
   const obj = json as Record<string, unknown>;
-  // A converted checkpoint may name itself only in the weights' metadata (parsed only then).
-  const name =
-    typeof obj['name'] === 'string'
-      ? obj['name']
-      : (readSafetensorsMetadata(weightsPath)['name'] ?? 'unnamed');
+  const meta = readSafetensorsMetadata(weightsPath);
+  // The model id hashes the weights file only: a config whose view pooling (views.ts) the file
+  // does not record would give other vectors under the same id.
+  const views = config.views ? viewsTag(config.views) : undefined;
+  if (meta['views'] !== views)
+    throw new ValidationError(
+      `${configPath}: views ${views ?? 'none'} but ${weightsPath} was saved with ` +
+        `${meta['views'] ?? 'none'}; save the model again (matsearch model whiten or train) ` +
+        'rather than editing config.json',
+    );
+  // A converted checkpoint may name itself only in the weights' metadata.
+  const name = typeof obj['name'] === 'string' ? obj['name'] : (meta['name'] ?? 'unnamed');
   return {
     config,
     name,

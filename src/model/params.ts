@@ -8,6 +8,8 @@ import type { MatMambaVisionConfig } from './config.js';
 import { dims } from './config.js';
 import { Rng } from '../util/rng.js';
 import { widthLabel } from './nesting.js';
+import { DEFAULT_PREPROCESS } from './preprocess-spec.js';
+import { GREY_BIAS, GREY_WEIGHT, greyMap } from './views.js';
 
 export type ParamShapes = Map<string, number[]>;
 
@@ -68,6 +70,10 @@ export function paramShapes(cfg: MatMambaVisionConfig): ParamShapes {
     s.set('whiten.weight', [D, D]); // [out, in], learnt after training (whitening.ts)
     s.set('whiten.bias', [D]);
   }
+  if (cfg.views?.grey) {
+    s.set(GREY_WEIGHT, [cfg.inChans, cfg.inChans]); // [out, in], fixed by the preprocessing (views.ts)
+    s.set(GREY_BIAS, [cfg.inChans]);
+  }
   return s;
 }
 
@@ -95,7 +101,11 @@ export function initParams(cfg: MatMambaVisionConfig, seed = 0): Map<string, Flo
     const n = numel(shape);
     const fanIn = numel(shape.slice(1));
     let v: Float32Array;
-    if (name === 'whiten.weight' || name.startsWith('adapters.')) {
+    if (name === GREY_WEIGHT || name === GREY_BIAS) {
+      // Our models' preprocessing (preprocess-spec.ts); model whiten sets it from the model's.
+      const g = greyMap(DEFAULT_PREPROCESS.mean, DEFAULT_PREPROCESS.std);
+      v = name === GREY_WEIGHT ? g.weight : g.bias;
+    } else if (name === 'whiten.weight' || name.startsWith('adapters.')) {
       v = new Float32Array(n);
       for (let i = 0; i < shape[0]!; i++) v[i * shape[0]! + i] = 1; // identity until learnt
     } else if (

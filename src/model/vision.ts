@@ -9,7 +9,8 @@
  *     ─ LayerNorm ─ last token (pool 'cls') or mean of the patch tokens (pool 'avg')
  *     = features [B, D] ─ head = logits [B, n_classes]
  *     (embedding: features, or whiten.weight · unit(features) + whiten.bias where the config
- *     has a learned whitening; the embedder scales it to unit length)
+ *     has a learned whitening; the embedder scales it to unit length; a config with `views`
+ *     first pools unit features over turned and mirrored copies, views.ts)
  *
  * Images are NHWC float32, already normalised. Weights are held as tfjs variables under the
  * official state_dict names (params.ts).
@@ -22,6 +23,7 @@ import { layerNorm, linear, unitRows } from './layers.js';
 import { mamba2Forward, type MixerWeights } from './mamba2.js';
 import { resolveWidths, sliceMixer, widthLabel, type WidthSpec } from './nesting.js';
 import { adapterFor, initParams, layerKey, mixerKey, paramShapes } from './params.js';
+import { GREY_BIAS, GREY_WEIGHT, viewList, type View } from './views.js';
 
 export interface ForwardResult {
   /** Pooled features [B, D] (CLS suffix, or patch mean, after the final norm), not normalised. */
@@ -171,12 +173,14 @@ export class MatMambaVision {
 
   /**
    * The embedding [B, D] before its final L2 normalisation (whitening.ts):
-   *   e = features
+   *   e = features, or mean over views v of unit(features(view_v(image)))   with `views`
    *   e = adapter_w · unit(e)               where the config has an adapter for this width
    *   e = whiten.weight · unit(e) + whiten.bias   where the config has a learned whitening
    */
   embed(images: tf.Tensor4D, widths: WidthSpec = 1): tf.Tensor2D {
-    const features = this.encode(images, widths);
+    const features = this.config.views
+      ? this.pooledFeatures(images, widths)
+      : this.encode(images, widths);
     const adapter = adapterFor(this.config, resolveWidths(this.config, widths));
     if (!adapter && !this.config.whiten) return features;
     const out = tf.tidy(() => {
@@ -188,6 +192,32 @@ export class MatMambaVision {
     });
     features.dispose();
     return out as tf.Tensor2D;
+  }
+
+  /**
+   * The mean of the unit features of the config's views (views.ts) [B, D]: the views go through
+   * the encoder as one batch, view-major.
+   */
+  private pooledFeatures(images: tf.Tensor4D, widths: WidthSpec): tf.Tensor2D {
+    const views = viewList(this.config);
+    const B = images.shape[0];
+    const stacked = tf.tidy(() => {
+      // The grey map is per pixel, so it commutes with the turns: applied once, then turned.
+      const grey = this.config.views?.grey
+        ? (linear(images, this.p(GREY_WEIGHT), this.p<tf.Tensor1D>(GREY_BIAS)) as tf.Tensor4D)
+        : null;
+      return tf.concat(
+        views.map((v) => viewImages(v.grey ? grey! : images, v)),
+        0,
+      );
+    }); // [V·B, S, S, C]
+    const features = this.encode(stacked, widths); // [V·B, D]
+    stacked.dispose();
+    const pooled = tf.tidy(() =>
+      tf.mean(tf.reshape(unitRows(features), [views.length, B, this.config.dModel]), 0),
+    ) as tf.Tensor2D; // [B, D]
+    features.dispose();
+    return pooled;
   }
 
   /** Copies of all weights as named float32 arrays. */
@@ -203,4 +233,12 @@ export class MatMambaVision {
     for (const v of this.vars.values()) v.dispose();
     this.vars = null;
   }
+}
+
+/** One view's turns of NHWC images: mirrored (axis 2 reversed), then turned anticlockwise. */
+function viewImages(images: tf.Tensor4D, v: View): tf.Tensor4D {
+  let x: tf.Tensor4D = v.mirror ? tf.reverse(images, 2) : images;
+  // out[i][j] = in[j][S-1-i]: swap rows and columns, then reverse the rows.
+  for (let t = 0; t < v.turns; t++) x = tf.reverse(tf.transpose(x, [0, 2, 1, 3]), 1);
+  return x;
 }

@@ -17,6 +17,7 @@ import {
 import { paramShapes } from './params.js';
 import type { PreprocessSpec } from './preprocess-spec.js';
 import { readSafetensors, writeSafetensors } from './safetensors.js';
+import { viewsTag } from './views.js';
 import { MatMambaVision } from './vision.js';
 
 export { CONFIG_FILE, WEIGHTS_FILE } from './model-dir.js';
@@ -60,7 +61,13 @@ export function saveWeights(
     tensors.set(name, { shape, data });
   }
   const weightsPath = join(dir, WEIGHTS_FILE);
-  writeSafetensors(weightsPath, tensors, { format: 'pt', name: meta.name, ...meta.extra });
+  writeSafetensors(weightsPath, tensors, {
+    format: 'pt',
+    name: meta.name,
+    ...meta.extra,
+    // Recorded in the hashed file, so that the model id tells pooled and unpooled models apart.
+    ...(config.views ? { views: viewsTag(config.views) } : {}),
+  });
   const modelId = modelIdOf(meta.name, weightsSha256(weightsPath));
   writeModelConfig(dir, config, {
     name: meta.name,

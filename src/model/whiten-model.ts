@@ -4,6 +4,9 @@
  * same weights plus `adapters.*.weight`, `whiten.weight` and `whiten.bias`, config `adapters` and
  * `whiten: true`, so a new model id.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { openEmbedder } from '../embed/open.js';
 import { loadCorpus, type CorpusSet } from '../data/corpus/load.js';
 import type { ImageSet } from '../data/image-set.js';
@@ -17,6 +20,17 @@ import { readTrainedWidths } from './trained-widths.js';
 import { saveWeights } from './weights.js';
 import { adapterKey } from './params.js';
 import { fitAdapter, learnWhitening } from './whitening.js';
+import {
+  GREY_BIAS,
+  GREY_WEIGHT,
+  greyMap,
+  NO_VIEWS,
+  viewCount,
+  viewsName,
+  viewsTag,
+  withViews,
+  type ViewSpec,
+} from './views.js';
 
 export interface WhitenModelOptions {
   readonly modelDir: string;
@@ -31,6 +45,11 @@ export interface WhitenModelOptions {
   /** Ridge on C_S, a fraction of its mean eigenvalue (default 0.01). */
   readonly epsilon?: number;
   readonly log?: (done: number, total: number) => void;
+  /**
+   * View pooling for the new model (views.ts): set before the fit, since it changes the vectors
+   * the maps are fitted on. null: none; absent: the source's.
+   */
+  readonly views?: ViewSpec | null;
   /** The training images (default: the general corpus's train split, loaded here). */
   readonly trainImages?: ImageSet;
 }
@@ -67,7 +86,30 @@ export async function whitenModel(o: WhitenModelOptions): Promise<WhitenModelRes
   const corpus: CorpusSet | null = o.trainImages ? null : loadCorpus('train');
   const images: ImageSet = o.trainImages ?? corpus!;
   const entries = corpus?.entries ?? null;
-  const embedder = await openEmbedder(o.modelDir);
+  const arrays = new Map(
+    [...readSafetensors(info.weightsPath).tensors].map(([k, t]) => [k, t.data]),
+  );
+  const asked = o.views === undefined ? info.config.views : o.views;
+  const views = asked && viewCount({ views: asked }) > 1 ? asked : undefined;
+  const config = withViews(info.config, views);
+  // The grey views' channel map follows the model's own preprocessing (views.ts).
+  arrays.delete(GREY_WEIGHT);
+  arrays.delete(GREY_BIAS);
+  if (views?.grey) {
+    const g = greyMap(info.preprocess.mean, info.preprocess.std);
+    arrays.set(GREY_WEIGHT, g.weight);
+    arrays.set(GREY_BIAS, g.bias);
+  }
+  // Other views than the source's: the pairs are embedded by the pooled model, saved aside.
+  const pooledDir =
+    viewsTag(config.views ?? NO_VIEWS) === viewsTag(info.config.views ?? NO_VIEWS)
+      ? null
+      : mkdtempSync(join(tmpdir(), 'matsearch-views-'));
+  if (pooledDir) saveWeights(pooledDir, config, arrays, { name: info.name });
+  const embedder = await openEmbedder(pooledDir ?? o.modelDir).catch((err: unknown) => {
+    if (pooledDir) rmSync(pooledDir, { recursive: true, force: true });
+    throw err;
+  });
   let pairs;
   try {
     pairs = await collectWhiteningPairs({
@@ -83,6 +125,7 @@ export async function whitenModel(o: WhitenModelOptions): Promise<WhitenModelRes
     });
   } finally {
     await embedder.close();
+    if (pooledDir) rmSync(pooledDir, { recursive: true, force: true });
   }
   const D = info.config.dModel;
   const w = learnWhitening(pairs.database, pairs.families, D, {
@@ -93,19 +136,17 @@ export async function whitenModel(o: WhitenModelOptions): Promise<WhitenModelRes
   const adapterArrays = adapters.map(
     (w) => [adapterKey(w), fitAdapter(pairs.narrow.get(w)!, pairs.database, D)] as const,
   );
-  const arrays = new Map(
-    [...readSafetensors(info.weightsPath).tensors].map(([k, t]) => [k, t.data]),
-  );
   for (const [k, a] of adapterArrays) arrays.set(k, a);
   arrays.set('whiten.weight', w.weight);
   arrays.set('whiten.bias', w.bias);
-  const modelId = saveWeights(o.out, { ...info.config, whiten: true, adapters }, arrays, {
+  const modelId = saveWeights(o.out, { ...config, whiten: true, adapters }, arrays, {
     name: o.name ?? info.name,
     trainedWidths: widths,
     extra: {
       whitened_from: info.modelId,
-      whiten_args: `--images ${count} --seed ${seed} --grey ${grey}${o.epsilon !== undefined ? ` --epsilon ${o.epsilon}` : ''}`,
+      whiten_args: `--images ${count} --seed ${seed} --grey ${grey}${o.epsilon !== undefined ? ` --epsilon ${o.epsilon}` : ''}${config.views ? ` --views ${viewsName(config.views)}` : ''}`,
       adapters: `widths ${adapters.join(' ')}, ridge 1, fitted on the same images`,
+      ...(config.views ? { pooling: `mean of unit features over ${viewsTag(config.views)}` } : {}),
       whitening: `learned from ${pairs.database.length / D} training images drawn equally from each corpus source (seed ${seed}, grey ${grey}), widths ${queryWidths.join(' ')}`,
     },
   });

@@ -8,6 +8,8 @@
  *     (pool 'avg': LayerNorm of tokens 0..T-1, then their mean) ─ features [B, D]
  *     ─ / ‖·‖₂ ─ (where the config has them: · adapterᵀ of this width ─ / ‖·‖₂, then
  *     · whiten.weightᵀ + whiten.bias ─ / ‖·‖₂) ─ embedding [B, D]
+ *   With `views` (model/views.ts) the turned and mirrored copies of the batch are concatenated
+ *   view-major before the patchify, and `features` is the mean of their unit features [B, D].
  *       features ─ · head.weightᵀ + head.bias ─ logits [B, n_classes]   (on request)
  *
  * The weights of a width are cut by nesting.ts's `sliceMixer` (the only place that knows the
@@ -20,6 +22,7 @@ import type { MatMambaVisionConfig } from '../model/config.js';
 import { resolveWidths, sliceMixer, widthLabel, type WidthSpec } from '../model/nesting.js';
 import { adapterFor, layerKey } from '../model/params.js';
 import type { MatMambaVision } from '../model/vision.js';
+import { GREY_BIAS, GREY_WEIGHT, viewList, type View } from '../model/views.js';
 import { GraphBuilder } from './onnx-graph.js';
 import { mamba2Graph, type MixerArrays } from './onnx-mamba2.js';
 import { ONNX_EMBEDDING, ONNX_FEATURES, ONNX_INPUT, ONNX_LOGITS } from './onnx-names.js';
@@ -73,6 +76,13 @@ function arr(t: tf.Tensor): Float32Array {
   return t.dataSync() as Float32Array;
 }
 
+/** The transpose of a row-major [n, n] matrix. */
+function transpose(a: Float32Array, n: number): Float32Array {
+  const t = new Float32Array(n * n);
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) t[j * n + i] = a[i * n + j]!;
+  return t;
+}
+
 function param(model: MatMambaVision, name: string): Float32Array {
   const v = model.params.get(name);
   if (!v) throw new ValidationError(`model has no parameter '${name}'`);
@@ -96,6 +106,21 @@ function mixerArrays(model: MatMambaVision, i: number, dim: number): MixerArrays
   // Slices are fresh tensors; at full width they are the model's own variables, kept.
   for (const t of Object.values(w)) if (!(t instanceof tf.Variable)) t.dispose();
   return out;
+}
+
+/**
+ * One view's turns of NHWC images (views.ts): mirrored (columns reversed), then turned
+ * anticlockwise (rows and columns swapped, then rows reversed) once per quarter turn.
+ */
+function viewGraph(g: GraphBuilder, images: string, S: number, v: View): string {
+  const reversed = g.ints(Array.from({ length: S }, (_, i) => S - 1 - i));
+  let x = images;
+  if (v.mirror) x = g.op('Gather', [x, reversed], { axis: { i: 2 } });
+  for (let t = 0; t < v.turns; t++)
+    x = g.op('Gather', [g.op('Transpose', [x], { perm: { ints: [0, 2, 1, 3] } }), reversed], {
+      axis: { i: 1 },
+    });
+  return x; // [B, S, S, C]
 }
 
 /** NHWC patch embedding + positions: tokens [B, Lp, D], the CLS suffix at T, zeros after it. */
@@ -174,7 +199,28 @@ function* buildSteps(
   if (opts.logits && nClasses === 0)
     throw new NoHeadError('this model has no classification head (nClasses is 0)');
   const g = new GraphBuilder(`matmamba_vision_${label}`);
-  const images = g.input(ONNX_INPUT, ['batch', S, S, cfg.inChans]);
+  const input = g.input(ONNX_INPUT, ['batch', S, S, cfg.inChans]);
+  const views = viewList(cfg);
+  const C = cfg.inChans;
+  // The grey view's channel map (views.ts), once: per pixel, it commutes with the turns.
+  const grey = cfg.views?.grey
+    ? g.op('Add', [
+        g.op('MatMul', [
+          input,
+          g.weight('grey_wt', transpose(param(model, GREY_WEIGHT), C), [C, C]),
+        ]),
+        g.weight('grey_b', param(model, GREY_BIAS), [C]),
+      ]) // [B, S, S, C]
+    : null;
+  // With view pooling the encoder sees every view of the batch at once, view-major (views.ts).
+  const images =
+    views.length > 1
+      ? g.op(
+          'Concat',
+          views.map((v) => viewGraph(g, v.grey ? grey! : input, S, v)),
+          { axis: { i: 0 } },
+        ) // [V·B, S, S, C]
+      : input;
 
   let h = embedGraph(g, images, cfg, S, Lp, {
     patchW: param(model, 'patch_embed.proj.weight'),
@@ -235,6 +281,12 @@ function* buildSteps(
         g.scalar(1e-12),
       ]), // [B, 1]
     ]); // [B, D]
+  if (views.length > 1)
+    features = g.op(
+      'ReduceMean',
+      [g.op('Reshape', [unit(features), g.ints([views.length, -1, D])])], // [V, B, D]
+      { axes: { ints: [0] }, keepdims: { i: 0 } },
+    ); // [B, D], the mean of the views' unit features
   // The width adapter, then the learned whitening (model/whitening.ts), each on unit vectors
   // as they were fitted; fp32 at every precision.
   const adapter = adapterFor(cfg, layerDims);

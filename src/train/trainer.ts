@@ -8,7 +8,7 @@ import { Worker } from 'node:worker_threads';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cpus } from 'node:os';
-import type { MatMambaVisionConfig } from '../model/config.js';
+import { makeConfig, type MatMambaVisionConfig } from '../model/config.js';
 import { initParams, paramShapes } from '../model/params.js';
 import { readSafetensors, writeSafetensors, type SafetensorsFile } from '../model/safetensors.js';
 import { saveWeights, WEIGHTS_FILE } from '../model/weights.js';
@@ -282,7 +282,13 @@ export async function train(
     }
     const prev = ck.state.options;
     for (const key of ['config', 'data', 'levels', 'seed', 'units'] as const) {
-      if (JSON.stringify(prev[key]) !== JSON.stringify(o[key])) {
+      // A config is compared with its defaults filled in: a checkpoint written before a field
+      // existed (e.g. `pool`) holds the same model as one that spells out the field's default.
+      const same =
+        key === 'config'
+          ? sortedJson(makeConfig(prev.config)) === sortedJson(o.config)
+          : JSON.stringify(prev[key]) === JSON.stringify(o[key]);
+      if (!same) {
         throw new ValidationError(
           `cannot resume ${o.runDir}: its ${key} was ${JSON.stringify(prev[key])}, now ${JSON.stringify(o[key])}; ` +
             'use the same options or another --run directory',
@@ -557,4 +563,11 @@ function concat<T extends Float32Array | Int32Array>(parts: T[]): T {
     o += p.length;
   }
   return out;
+}
+
+/** JSON of a flat object with its keys sorted (key order is not part of a config). */
+function sortedJson(o: object): string {
+  return JSON.stringify(
+    Object.fromEntries(Object.entries(o).sort(([a], [b]) => a.localeCompare(b))),
+  );
 }

@@ -16,6 +16,7 @@ import { readModelDir } from '../../src/model/model-dir.js';
 import { readSafetensors, readSafetensorsMetadata } from '../../src/model/safetensors.js';
 import { whitenModel } from '../../src/model/whiten-model.js';
 import { applyWhitening } from '../../src/model/whitening.js';
+import { viewList, viewPixels } from '../../src/model/views.js';
 import { Rng } from '../../src/util/rng.js';
 import { setup } from '../helpers.js';
 
@@ -107,6 +108,68 @@ test('model whiten: the new embeddings are the learnt map of the old, under a ne
       trainedWidths?: string[];
     };
     assert.deepEqual(cfg.trainedWidths, ['1', '1/2', '1/4', '1/8']);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('model whiten --views d4: the maps are fitted on, and applied to, the pooled vectors', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'whiten-views-'));
+  try {
+    const src = await writeUntrainedModel(join(root, 'src'));
+    const out = join(root, 'pooled');
+    await whitenModel({
+      modelDir: src,
+      out,
+      images: 128,
+      seed: 3,
+      views: { turns: 4, mirror: true },
+      trainImages: images(64, 48, 1),
+    });
+    const after = readModelDir(out);
+    assert.deepEqual(after.config.views, { turns: 4, mirror: true });
+    const meta = readSafetensorsMetadata(after.weightsPath);
+    assert.equal(meta['whiten_args'], '--images 128 --seed 3 --grey 0.5 --views d4');
+    assert.equal(meta['views'], 'turns 4, mirror');
+    const t = readSafetensors(after.weightsPath).tensors;
+    const w = { weight: t.get('whiten.weight')!.data, bias: t.get('whiten.bias')!.data };
+    const D = after.config.dModel;
+    const S = after.config.imageSize;
+    const rng = new Rng(10);
+    const input = Float32Array.from({ length: S * S * 3 }, () => rng.normal());
+    const views = viewList(after.config).map((v) => viewPixels(input, S, 3, v));
+    const a = await openEmbedder(src);
+    const b = await openEmbedder(out);
+    try {
+      // Oracle: the unpooled source embeds each hand-cut view; mean, unit, then the map.
+      const perView = await a.embed(views, '1');
+      const mean = new Float32Array(D);
+      for (const e of perView) e.forEach((x, i) => (mean[i]! += x / perView.length));
+      const y = applyWhitening(
+        w,
+        mean.map((x) => x / Math.hypot(...mean)),
+        D,
+      );
+      const n = Math.hypot(...y);
+      // Any view of the image gives the same vector.
+      for (const [k, got] of (await b.embed([input, views[3]!, views[6]!], '1')).entries()) {
+        const diff = Math.max(...y.map((v, i) => Math.abs(v / n - got[i]!)));
+        assert.ok(diff < 1e-4, `view ${k}: ${diff}`);
+      }
+    } finally {
+      await a.close();
+      await b.close();
+    }
+    // A pooled, whitened model is not whitened again, with or without its views.
+    await assert.rejects(
+      whitenModel({
+        modelDir: out,
+        out: join(root, 'x'),
+        views: null,
+        trainImages: images(8, 48, 2),
+      }),
+      /already has a learned whitening/,
+    );
   } finally {
     rmSync(root, { recursive: true, force: true });
   }

@@ -1,7 +1,7 @@
 /** End to end: a run stopped and resumed continues the same data order and gives the same losses and weights. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeConfig } from '../../src/model/config.js';
@@ -88,6 +88,24 @@ test('resume reproduces the uninterrupted run exactly', async () => {
     fromOld.map((r) => r.loss),
     straight.map((r) => r.loss),
     'losses differ after resuming the older layout',
+  );
+  // A checkpoint written before a config field existed (here `pool`) resumes under its default.
+  const e = { ...base, runDir: join(root, 'run-e'), outDir: join(root, 'out-e') };
+  await train({ ...e, stopAfterSteps: 2 }, quiet);
+  const statePath = join(root, 'run-e', 'ckpt', 'state.json');
+  const saved = JSON.parse(readFileSync(statePath, 'utf8')) as {
+    options: { config: Record<string, unknown> };
+  };
+  delete saved.options.config['pool'];
+  writeFileSync(statePath, JSON.stringify(saved));
+  assert.deepEqual(
+    (await train({ ...e, resume: true }, quiet)).map((r) => r.loss),
+    straight.map((r) => r.loss),
+    'losses differ after resuming a checkpoint without pool',
+  );
+  await assert.rejects(
+    train({ ...e, config: makeConfig({ ...config, pool: 'avg' }), resume: true }, quiet),
+    { code: 'E_VALIDATION', message: /its config was/ },
   );
   // Resuming with other options is refused rather than silently mixing runs.
   await assert.rejects(train({ ...b, resume: true, seed: 4 }, quiet), {
