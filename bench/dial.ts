@@ -1,6 +1,6 @@
 /**
  * The quality/cost dial: what each query width buys and costs, end to end over HTTP.
- *   npm run bench -- dial [--quick] [--model DIR] [--queries N] [--clients 1,2]
+ *   npm run bench -- dial [--quick] [--model DIR] [--queries N] [--rounds 32] [--clients 1,2]
  *                         [--data-root DIR]
  *
  * Two models: the shipped default (or --model DIR), and the 35M preset at 224 px with seeded
@@ -519,6 +519,7 @@ export async function benchDial(args: string[]): Promise<void> {
       quick: { type: 'boolean', default: false },
       model: { type: 'string' },
       queries: { type: 'string' },
+      rounds: { type: 'string' },
       clients: { type: 'string', default: '1,2' },
       'data-root': { type: 'string' },
     },
@@ -531,13 +532,17 @@ export async function benchDial(args: string[]): Promise<void> {
     return n;
   });
   const [given] = v.queries === undefined ? [undefined] : positiveInts(v, ['queries']);
-  // Queries per width and client count: the 35M model costs ~100x the shipped one per image.
-  const queries = { shipped: given ?? (quick ? 60 : 960), big: given ?? (quick ? 20 : 60) };
+  const [givenRounds] = v.rounds === undefined ? [undefined] : positiveInts(v, ['rounds']);
   // Rounds: the shipped model's widths differ by a few % of a query's CPU (its encode is a
   // fraction of the upload, decode and search around it), so they take turns often, in short
-  // rounds: each width's rate is its median round, and neighbouring widths are compared round
-  // by round (dial-report.ts acceptance).
-  const rounds = { shipped: quick ? 3 : 32, big: quick ? 3 : 3 };
+  // rounds of 30 queries: each width's rate is its median round, and neighbouring widths are
+  // compared round by round (dial-report.ts acceptance); more rounds, narrower intervals.
+  const rounds = { shipped: givenRounds ?? (quick ? 3 : 32), big: quick ? 3 : 3 };
+  // Queries per width and client count: the 35M model costs ~100x the shipped one per image.
+  const queries = {
+    shipped: given ?? (quick ? 60 : 30 * rounds.shipped),
+    big: given ?? (quick ? 20 : 60),
+  };
   const dataRoot = v['data-root'] ?? join(ROOT, '.cache/data');
   const started = performance.now();
   const loadStart = +loadavg()[0]!.toFixed(2);
