@@ -86,3 +86,19 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   for (let i = 0; i < a.length; i++) diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
   return diff;
 }
+
+/** v scaled to unit length, in float64 (a reference for the models' L2 normalisation). */
+export function unit64(v: Float64Array): Float64Array {
+  const n = Math.hypot(...v);
+  return v.map((x) => x / n);
+}
+
+/** m x (+ b) for a row-major [D, D] matrix m, in float64 (a reference for the linear maps). */
+export function matvec64(m: Float32Array, x: Float64Array, b?: Float32Array): Float64Array {
+  const D = x.length;
+  return Float64Array.from({ length: D }, (_, o) => {
+    let acc = b ? b[o]! : 0;
+    for (let k = 0; k < D; k++) acc += m[o * D + k]! * x[k]!;
+    return acc;
+  });
+}

@@ -53,8 +53,9 @@ export interface MatMambaVisionConfig {
   readonly adapters?: readonly string[];
   /**
    * View pooling (views.ts): the embedding is the mean of the unit features of the image's
-   * quarter turns (`turns` 2 or 4) and mirror images, so those copies embed exactly alike; it
-   * costs one encoder pass per view. Absent: one view. Embedding models only (no head).
+   * quarter turns (`turns` 2 or 4), mirror images (`mirror`) and greyscale copies of those
+   * (`grey`), so turned and mirrored copies embed exactly alike; it costs one encoder pass per
+   * view. Absent: one view. Embedding models only (no head); the weights record it (model-dir.ts).
    */
   readonly views?: ViewSpec;
 }

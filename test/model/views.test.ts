@@ -30,11 +30,13 @@ import { exportMatMamba } from '../../src/runtime/export-matmamba.js';
 import { createSession, runImages } from '../../src/runtime/onnx.js';
 import {
   imagesTensor,
+  matvec64,
   maxAbsDiff,
   randomImages,
   randomWeights,
   setup,
   smallConfig,
+  unit64,
 } from '../helpers.js';
 
 before(setup);
@@ -97,27 +99,17 @@ function pooledRef(
   b: Float32Array,
   adapter: Float32Array | null,
 ): Float32Array {
-  const unit = (v: Float64Array) => {
-    const n = Math.hypot(...v);
-    return v.map((x) => x / n);
-  };
-  const matvec = (m: Float32Array, x: Float64Array, bias?: Float32Array) =>
-    Float64Array.from({ length: D }, (_, o) => {
-      let acc = bias ? bias[o]! : 0;
-      for (let k = 0; k < D; k++) acc += m[o * D + k]! * x[k]!;
-      return acc;
-    });
   const B = perView[0]!.length / D;
   const out = new Float32Array(B * D);
   for (let r = 0; r < B; r++) {
     const mean = new Float64Array(D);
     for (const f of perView) {
-      const u = unit(Float64Array.from(f.subarray(r * D, (r + 1) * D)));
+      const u = unit64(Float64Array.from(f.subarray(r * D, (r + 1) * D)));
       for (let d = 0; d < D; d++) mean[d]! += u[d]! / perView.length;
     }
-    let u = unit(mean);
-    if (adapter) u = unit(matvec(adapter, u));
-    out.set(unit(matvec(w, u, b)), r * D);
+    let u = unit64(mean);
+    if (adapter) u = unit64(matvec64(adapter, u));
+    out.set(unit64(matvec64(w, u, b)), r * D);
   }
   return out;
 }

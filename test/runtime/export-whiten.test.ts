@@ -1,6 +1,6 @@
 /**
  * A model with a learned whitening (config `whiten`): the ONNX embedding and the tfjs embedding
- * both equal unit(W · unit(A · unit(features)) + b), A the width's adapter where it has one, computed here in float64 from the tfjs features, at full
+ * both equal unit64(W · unit64(A · unit64(features)) + b), A the width's adapter where it has one, computed here in float64 from the tfjs features, at full
  * and narrow widths; the weights survive a save and load.
  */
 import { test, before } from 'node:test';
@@ -16,11 +16,13 @@ import { exportMatMamba } from '../../src/runtime/export-matmamba.js';
 import { createSession, runImages } from '../../src/runtime/onnx.js';
 import {
   imagesTensor,
+  matvec64,
   maxAbsDiff,
   randomImages,
   randomWeights,
   setup,
   smallConfig,
+  unit64,
 } from '../helpers.js';
 
 before(setup);
@@ -28,18 +30,7 @@ before(setup);
 const cfg = smallConfig({ whiten: true, adapters: ['1/4'], nClasses: 0 });
 const D = cfg.dModel;
 
-const unit = (v: Float64Array) => {
-  const n = Math.hypot(...v);
-  return v.map((x) => x / n);
-};
-const matvec = (w: Float32Array, x: Float64Array, b?: Float32Array) =>
-  Float64Array.from({ length: D }, (_, o) => {
-    let acc = b ? b[o]! : 0;
-    for (let k = 0; k < D; k++) acc += w[o * D + k]! * x[k]!;
-    return acc;
-  });
-
-/** unit(W unit(A unit(f)) + b) per row, in float64 (A only where given). */
+/** unit64(W unit64(A unit64(f)) + b) per row, in float64 (A only where given). */
 function whitenedRef(
   features: Float32Array,
   w: Float32Array,
@@ -48,9 +39,9 @@ function whitenedRef(
 ): Float32Array {
   const out = new Float32Array(features.length);
   for (let r = 0; r < features.length / D; r++) {
-    let u = unit(Float64Array.from(features.subarray(r * D, (r + 1) * D)));
-    if (adapter) u = unit(matvec(adapter, u));
-    out.set(unit(matvec(w, u, b)), r * D);
+    let u = unit64(Float64Array.from(features.subarray(r * D, (r + 1) * D)));
+    if (adapter) u = unit64(matvec64(adapter, u));
+    out.set(unit64(matvec64(w, u, b)), r * D);
   }
   return out;
 }
