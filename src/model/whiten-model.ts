@@ -4,10 +4,11 @@
  * same weights plus `adapters.*.weight`, `whiten.weight` and `whiten.bias`, config `adapters` and
  * `whiten: true`, so a new model id.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { openEmbedder } from '../embed/open.js';
+import { OrtEmbedder } from '../runtime/ort-embedder.js';
+import { initBackend } from './backend.js';
+import type { MatMambaVisionConfig } from './config.js';
+import { MatMambaVision } from './vision.js';
 import { loadCorpus, type CorpusSet } from '../data/corpus/load.js';
 import type { ImageSet } from '../data/image-set.js';
 import { ValidationError } from '../errors.js';
@@ -100,16 +101,17 @@ export async function whitenModel(o: WhitenModelOptions): Promise<WhitenModelRes
     arrays.set(GREY_WEIGHT, g.weight);
     arrays.set(GREY_BIAS, g.bias);
   }
-  // Other views than the source's: the pairs are embedded by the pooled model, saved aside.
-  const pooledDir =
+  // Other views than the source's: the pairs are embedded by the pooled model, in memory.
+  const pooled =
     viewsTag(config.views ?? NO_VIEWS) === viewsTag(info.config.views ?? NO_VIEWS)
       ? null
-      : mkdtempSync(join(tmpdir(), 'matsearch-views-'));
-  if (pooledDir) saveWeights(pooledDir, config, arrays, { name: info.name });
-  const embedder = await openEmbedder(pooledDir ?? o.modelDir).catch((err: unknown) => {
-    if (pooledDir) rmSync(pooledDir, { recursive: true, force: true });
-    throw err;
-  });
+      : await pooledModel(config, arrays);
+  const embedder = pooled
+    ? await OrtEmbedder.open(pooled, `${info.name}@pooled`).catch((err: unknown) => {
+        pooled.dispose();
+        throw err;
+      })
+    : await openEmbedder(o.modelDir);
   let pairs;
   try {
     pairs = await collectWhiteningPairs({
@@ -125,7 +127,7 @@ export async function whitenModel(o: WhitenModelOptions): Promise<WhitenModelRes
     });
   } finally {
     await embedder.close();
-    if (pooledDir) rmSync(pooledDir, { recursive: true, force: true });
+    pooled?.dispose();
   }
   const D = info.config.dModel;
   const w = learnWhitening(pairs.database, pairs.families, D, {
@@ -151,4 +153,13 @@ export async function whitenModel(o: WhitenModelOptions): Promise<WhitenModelRes
     },
   });
   return { modelId, counts: pairs.counts, widths: queryWidths };
+}
+
+/** A model over the given weights in memory (tfjs is started for it). */
+async function pooledModel(
+  config: MatMambaVisionConfig,
+  arrays: ReadonlyMap<string, Float32Array>,
+): Promise<MatMambaVision> {
+  await initBackend({ purpose: 'inference' });
+  return MatMambaVision.fromArrays(config, arrays);
 }

@@ -76,13 +76,6 @@ function arr(t: tf.Tensor): Float32Array {
   return t.dataSync() as Float32Array;
 }
 
-/** The transpose of a row-major [n, n] matrix. */
-function transpose(a: Float32Array, n: number): Float32Array {
-  const t = new Float32Array(n * n);
-  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) t[j * n + i] = a[i * n + j]!;
-  return t;
-}
-
 function param(model: MatMambaVision, name: string): Float32Array {
   const v = model.params.get(name);
   if (!v) throw new ValidationError(`model has no parameter '${name}'`);
@@ -204,12 +197,17 @@ function* buildSteps(
   const C = cfg.inChans;
   // The grey view's channel map (views.ts), once: per pixel, it commutes with the turns.
   const grey = cfg.views?.grey
-    ? g.op('Add', [
-        g.op('MatMul', [
-          input,
-          g.weight('grey_wt', transpose(param(model, GREY_WEIGHT), C), [C, C]),
-        ]),
-        g.weight('grey_b', param(model, GREY_BIAS), [C]),
+    ? g.op('Reshape', [
+        g.op(
+          'Gemm',
+          [
+            g.op('Reshape', [input, g.ints([-1, C])]), // [B·S·S, C]
+            g.weight('grey_w', param(model, GREY_WEIGHT), [C, C]),
+            g.weight('grey_b', param(model, GREY_BIAS), [C]),
+          ],
+          { transB: { i: 1 } },
+        ),
+        g.ints([-1, S, S, C]),
       ]) // [B, S, S, C]
     : null;
   // With view pooling the encoder sees every view of the batch at once, view-major (views.ts).
