@@ -13,6 +13,7 @@ import {
   SLOT_BEAT,
   SLOT_DEAD,
   SLOT_REPLY,
+  type PackedVectors,
   type Reply,
   type Request,
   type WireError,
@@ -40,6 +41,21 @@ function wire(err: unknown): WireError {
   };
 }
 
+/** The stored vectors of `labels`, packed; null when the engine keeps no exact copy. */
+function packedVectors(labels: number[]): PackedVectors | null {
+  const idx = open();
+  if (!idx.vectors) return null;
+  const vs = idx.vectors(labels);
+  const packed = new Float32Array(vs.length * idx.dim);
+  const present = new Uint8Array(vs.length);
+  vs.forEach((v, i) => {
+    if (!v) return;
+    packed.set(v, i * idx.dim);
+    present[i] = 1;
+  });
+  return { packed, present };
+}
+
 function handle(m: Request): unknown {
   switch (m.op) {
     case 'create':
@@ -60,22 +76,13 @@ function handle(m: Request): unknown {
     case 'remove':
       for (const label of m.labels) open().remove(label);
       return null;
-    case 'search':
-      return open().search(m.query, m.k);
-    case 'vectors': {
-      const idx = open();
-      if (!idx.vectors) return null;
-      // Packed into one array: cloned as one piece, not as thousands of small ones.
-      const vs = idx.vectors([...m.labels]);
-      const packed = new Float32Array(vs.length * idx.dim);
-      const present = new Uint8Array(vs.length);
-      vs.forEach((v, i) => {
-        if (!v) return;
-        packed.set(v, i * idx.dim);
-        present[i] = 1;
-      });
-      return { packed, present };
+    case 'search': {
+      const hits = open().search(m.query, m.k);
+      // Flat, so that `packed` is transferred like a 'vectors' answer (below), not copied.
+      return m.vectors ? { ...hits, ...(packedVectors(hits.labels) ?? {}) } : hits;
     }
+    case 'vectors':
+      return packedVectors([...m.labels]);
     case 'save':
       open().save(m.path);
       return null;

@@ -46,9 +46,23 @@ export type Request =
   | { op: 'load'; id: number; sync: true; kind: IndexKind; path: string }
   | { op: 'add'; id?: undefined; sync?: false; labels: Float64Array; vectors: Float32Array }
   | { op: 'remove'; id?: undefined; sync?: false; labels: Float64Array }
-  | { op: 'search'; id: number; sync: boolean; query: Float32Array; k: number }
+  | {
+      op: 'search';
+      id: number;
+      sync: boolean;
+      query: Float32Array;
+      k: number;
+      /** Also answer the hits' stored vectors (packed, as 'vectors' does): one round trip. */
+      vectors?: boolean;
+    }
   | { op: 'vectors'; id: number; sync: false; labels: Float64Array }
   | { op: 'save'; id: number; sync: boolean; path: string };
+
+/** Vectors in one array (cloned as one piece, not as many small ones); present[i] = 0: none. */
+export interface PackedVectors {
+  readonly packed: Float32Array;
+  readonly present: Uint8Array;
+}
 
 export interface WireError {
   code: string;
@@ -234,21 +248,50 @@ export class WorkerIndex implements VectorIndex {
   }
 
   /**
+   * `searchAsync` (unfiltered) with the hits' stored vectors, as `vectorsAsync` gives them, in
+   * one round trip to the worker rather than two: a server's search then its rerank.
+   */
+  async searchWithVectorsAsync(
+    query: Float32Array,
+    k: number,
+  ): Promise<{ hits: SearchHits; vectors: (Float32Array | undefined)[] | null }> {
+    this.checkQuery(query);
+    if (Math.min(k, this.live.size) <= 0) return { hits: { labels: [], scores: [] }, vectors: [] };
+    const r = await this.request<SearchHits & Partial<PackedVectors>>({
+      op: 'search',
+      id: this.nextId++,
+      sync: false,
+      query,
+      k,
+      vectors: true,
+    });
+    return {
+      hits: { labels: r.labels, scores: r.scores },
+      vectors: r.packed && r.present ? this.unpack(r as PackedVectors, r.labels.length) : null,
+    };
+  }
+
+  private unpack(r: PackedVectors, n: number): (Float32Array | undefined)[] {
+    const d = this.dim;
+    return Array.from({ length: n }, (_, i) =>
+      r.present[i] ? r.packed.subarray(i * d, (i + 1) * d) : undefined,
+    );
+  }
+
+  /**
    * The stored unit vectors of `labels` (undefined for one no longer in the index), answered
    * later; null when the engine keeps no exact copy (see `VectorIndex.vectors`).
    */
   async vectorsAsync(labels: readonly number[]): Promise<(Float32Array | undefined)[] | null> {
     this.check();
     if (labels.length === 0) return [];
-    const r = await this.request<{ packed: Float32Array; present: Uint8Array } | null>({
+    const r = await this.request<PackedVectors | null>({
       op: 'vectors',
       id: this.nextId++,
       sync: false,
       labels: Float64Array.from(labels),
     });
-    if (!r) return null;
-    const d = this.dim;
-    return labels.map((_, i) => (r.present[i] ? r.packed.subarray(i * d, (i + 1) * d) : undefined));
+    return r ? this.unpack(r, labels.length) : null;
   }
 
   private checkQuery(query: Float32Array): void {

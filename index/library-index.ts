@@ -412,6 +412,30 @@ export class LibraryIndex {
   }
 
   /**
+   * `searchAsync` (unfiltered) and `fullVectors` of its hits together: with the index in a
+   * worker, in one round trip (a server's search and rerank).
+   */
+  async searchWithVectors(
+    query: Float32Array,
+    k: number,
+  ): Promise<{ hits: SearchHits; vectors: (Float32Array | undefined)[] }> {
+    if (!(this.index instanceof WorkerIndex)) {
+      const hits = this.index.search(query, k);
+      return { hits, vectors: await this.fullVectors(hits.labels) };
+    }
+    const r = await this.index.searchWithVectorsAsync(query, k);
+    return { hits: r.hits, vectors: this.fullOnly(r.hits.labels, r.vectors) };
+  }
+
+  /** Only the vectors that are full width (not a narrow vector awaiting its refine). */
+  private fullOnly(
+    labels: readonly number[],
+    v: (Float32Array | undefined)[] | null,
+  ): (Float32Array | undefined)[] {
+    return labels.map((l, i) => (v && !this.narrow.has(l) ? v[i] : undefined));
+  }
+
+  /**
    * Per label, its stored full-width unit vector when the index holds one in memory; undefined
    * when the engine keeps no exact copy (usearch) or the image has no full-width vector yet. The
    * rerank reads these instead of the database (from the worker in one round trip).
@@ -421,7 +445,7 @@ export class LibraryIndex {
       this.index instanceof WorkerIndex
         ? await this.index.vectorsAsync(labels)
         : (this.index.vectors?.(labels) ?? null);
-    return labels.map((l, i) => (v && !this.narrow.has(l) ? v[i] : undefined));
+    return this.fullOnly(labels, v);
   }
 
   /**

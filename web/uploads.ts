@@ -23,7 +23,7 @@ import { join, sep } from 'node:path';
 import type { PathRow, Store } from '../src/store/store.js';
 import type { RequestHandler } from 'express';
 import multer from 'multer';
-import sharp from '../src/util/sharp.js';
+import { imageHeader } from '../ingest/decode.js';
 import { ApiError, badRequest } from './errors.js';
 import { ACCEPTED_FORMATS, sniffImage, type Sniffed } from './sniff.js';
 
@@ -114,7 +114,7 @@ export async function checkUpload(
   let width = 0;
   let height = 0;
   try {
-    const meta = await sharp(bytes, { limitInputPixels: false }).metadata(); // header only
+    const meta = await imageHeader(bytes); // header only, kept for the decode that follows
     width = meta.width ?? 0;
     height = meta.height ?? 0;
   } catch {

@@ -93,6 +93,10 @@ export const ENCODER_CACHE_BYTES = 16 * 1024 * 1024;
 /** What starting one more worker thread is worth waiting for (its start's CPU, measured). */
 const WORKER_START_MS = 500;
 
+/** Input buffers kept for reuse (one per run in flight, two workers) and the largest kept. */
+const SPARE_BUFFERS = 4;
+const SPARE_MAX_BYTES = 4 * 1024 * 1024;
+
 export interface EncodeResult {
   /** L2-normalised features [batch, dim], row-major. */
   readonly embeddings: Float32Array;
@@ -131,6 +135,8 @@ export class Encoder {
   /** Wall ms per image of each width's last batch run on a single worker. */
   private readonly msPerImage = new Map<string, number>();
   private readonly inflight = new Set<Promise<unknown>>();
+  /** Input buffers workers handed back, for the next runs (`inputBuffer`). */
+  private readonly spare: Float32Array[] = [];
   private readonly id = `enc${encoderCount++}`;
 
   private constructor(
@@ -434,7 +440,8 @@ export class Encoder {
     let start = 0;
     const parts = sizes.map((n, i) => {
       const w = workers[i]!;
-      const shard = images.slice(start * per, (start + n) * per); // a copy, transferred
+      const shard = this.inputBuffer(n * per); // a copy, transferred (and handed back)
+      shard.set(images.subarray(start * per, (start + n) * per));
       start += n;
       const first = !pool.hasLoaded(w, key);
       return pool.call(
@@ -454,11 +461,12 @@ export class Encoder {
           },
           microBatch: this.microBatch,
         },
-        [shard.buffer],
+        [shard.buffer as ArrayBuffer], // ours: never a SharedArrayBuffer
         first ? key : undefined,
       );
     });
     const replies = await Promise.all(parts);
+    for (const r of replies) if (r.images) this.recycle(r.images);
     // Timed only on one worker that already held the session (a load would inflate it).
     if (nShards === 1 && warmed)
       this.msPerImage.set(ex.widthLabel, (performance.now() - t0) / batch);
@@ -481,6 +489,22 @@ export class Encoder {
       layerDims: ex.layerDims,
       provider: this.provider,
     };
+  }
+
+  /**
+   * A buffer of `n` floats for a run's images: one a worker handed back, else a new one. A
+   * query's input is copied for its worker (the caller keeps its own); reusing the copies
+   * spares the garbage collector a 0.6 MB buffer per query at 224 px.
+   */
+  private inputBuffer(n: number): Float32Array {
+    const i = this.spare.findIndex((b) => b.length === n);
+    return i < 0 ? new Float32Array(n) : this.spare.splice(i, 1)[0]!;
+  }
+
+  private recycle(b: Float32Array): void {
+    if (b.byteLength > SPARE_MAX_BYTES) return; // an ingest batch: rare, large, let it go
+    this.spare.push(b);
+    if (this.spare.length > SPARE_BUFFERS) this.spare.shift();
   }
 
   /**

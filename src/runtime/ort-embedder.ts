@@ -103,6 +103,8 @@ export class OrtEmbedder implements Embedder {
   /** Inputs as one NHWC batch. */
   private batch(inputs: readonly Float32Array[]): Float32Array {
     const per = this.inputSize * this.inputSize * this.inputChannels;
+    // One input (a query) is its own batch: the encoder copies what it sends to a worker.
+    if (inputs.length === 1 && inputs[0]!.length === per) return inputs[0]!;
     const batch = new Float32Array(inputs.length * per);
     inputs.forEach((x, i) => {
       if (x.length !== per) {

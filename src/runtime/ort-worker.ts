@@ -36,7 +36,7 @@ async function handle(req: WorkerRequest): Promise<WorkerReply> {
   const s = await session(req);
   if (req.kind === 'load') return { id: req.id, ok: true };
   const out = await runImages(s, req.images, req.batch, req.shape, req.microBatch);
-  return { id: req.id, ok: true, ...out };
+  return { id: req.id, ok: true, ...out, images: req.images };
 }
 
 const port = parentPort;
@@ -55,9 +55,12 @@ port.on('message', (req: WorkerRequest) => {
       reply = { id: req.id, ok: false, message: (err as Error).message, code };
     }
     const transfer = reply.ok
-      ? [reply.features?.buffer, reply.embeddings?.buffer, reply.logits?.buffer].filter(
-          (b) => b !== undefined,
-        )
+      ? [
+          reply.features?.buffer,
+          reply.embeddings?.buffer,
+          reply.logits?.buffer,
+          reply.images?.buffer,
+        ].filter((b) => b !== undefined)
       : [];
     port.postMessage(reply, transfer as ArrayBuffer[]);
   });

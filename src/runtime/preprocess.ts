@@ -24,14 +24,26 @@ export function normalizePixels(
   channels: number,
   spec: PreprocessSpec = DEFAULT_PREPROCESS,
 ): Float32Array {
-  // One multiply-add per value (ingest runs this for every file on the main thread).
+  // A table of the 256 values per channel (p · scale + shift, rounded to float32 as before),
+  // so each value is one lookup: ingest and every query run this on the main thread.
   const mean = channels === 3 ? spec.mean : [spec.mean.reduce((a, b) => a + b) / 3];
   const std = channels === 3 ? spec.std : [spec.std.reduce((a, b) => a + b) / 3];
-  const scale = Array.from({ length: channels }, (_, c) => 1 / (255 * std[c]!));
-  const shift = Array.from({ length: channels }, (_, c) => -mean[c]! / std[c]!);
+  const lut = new Float32Array(channels * 256);
+  for (let c = 0; c < channels; c++) {
+    const scale = 1 / (255 * std[c]!);
+    const shift = -mean[c]! / std[c]!;
+    for (let p = 0; p < 256; p++) lut[c * 256 + p] = p * scale + shift;
+  }
   const out = new Float32Array(pixels.length);
-  for (let i = 0; i < pixels.length; i += channels)
-    for (let c = 0; c < channels; c++) out[i + c] = pixels[i + c]! * scale[c]! + shift[c]!;
+  if (channels === 3)
+    for (let i = 0; i < pixels.length; i += 3) {
+      out[i] = lut[pixels[i]!]!;
+      out[i + 1] = lut[256 + pixels[i + 1]!]!;
+      out[i + 2] = lut[512 + pixels[i + 2]!]!;
+    }
+  else
+    for (let i = 0; i < pixels.length; i += channels)
+      for (let c = 0; c < channels; c++) out[i + c] = lut[c * 256 + pixels[i + c]!]!;
   return out;
 }
 

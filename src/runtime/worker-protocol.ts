@@ -58,5 +58,7 @@ export type WorkerReply =
       readonly embeddings?: Float32Array;
       readonly logits?: Float32Array;
       readonly sessions?: number;
+      /** A run's `images`, handed back (transferred) for the encoder to fill again. */
+      readonly images?: Float32Array;
     }
   | { readonly id: number; readonly ok: false; readonly message: string; readonly code: string };

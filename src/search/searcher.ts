@@ -100,6 +100,9 @@ const dot = (a: Float32Array, b: Float32Array) => {
   return s;
 };
 
+/** Coarse hits, each with its full-width vector when the index holds one in memory. */
+type Shortlist = { id: number; coarse: number; full: Float32Array | undefined }[];
+
 /** Query vectors kept for a repeated query (the same image at the same width). */
 const QUERY_CACHE = 64;
 
@@ -187,8 +190,16 @@ export class Searcher {
     return this.latency;
   }
 
-  /** Searches with a preprocessed query image ([S, S, C] normalised). */
-  async search(input: Float32Array, o: SearchOptions = {}): Promise<SearchResponse> {
+  /**
+   * Searches with a preprocessed query image ([S, S, C] normalised). `inputKey` names the input
+   * for the query cache when the caller has a cheaper name than hashing it (the hash of the file
+   * it was decoded from, by this library's decoding); else the input itself is hashed.
+   */
+  async search(
+    input: Float32Array,
+    o: SearchOptions = {},
+    inputKey?: string,
+  ): Promise<SearchResponse> {
     const t0 = performance.now();
     const k = o.k ?? 10;
     if (!Number.isInteger(k) || k < 1 || k > 1000)
@@ -205,9 +216,11 @@ export class Searcher {
     const rerank = o.rerank ?? 'full';
     const queryLabel = this.embedder.widthLabel(width);
     const refine = o.refine === true && rerank === 'full' && queryLabel !== '1';
-    const digest = createHash('sha256')
-      .update(new Uint8Array(input.buffer, input.byteOffset, input.byteLength))
-      .digest('hex');
+    const digest =
+      inputKey ??
+      createHash('sha256')
+        .update(new Uint8Array(input.buffer, input.byteOffset, input.byteLength))
+        .digest('hex');
     const q = await this.encode(input, width, digest);
     // The refine pass runs while the coarse stage searches (on the worker pool when the
     // embedder has one; in-process embedders simply run it first).
@@ -281,17 +294,21 @@ export class Searcher {
     };
   }
 
-  private async coarse(vector: Float32Array, k: number, o: SearchOptions) {
+  /**
+   * The shortlist, each with its stored full-width vector where the index holds it in memory
+   * (fetched with the search: one round trip to an index in a worker, not two).
+   */
+  private async coarse(vector: Float32Array, k: number, o: SearchOptions): Promise<Shortlist> {
     const K = Math.max(k, o.shortlist ?? Math.max(100, 10 * k));
     const exclude = new Set(o.exclude ?? []);
-    const hits = await this.index.searchAsync(vector, K + exclude.size);
+    const { hits, vectors } = await this.index.searchWithVectors(vector, K + exclude.size);
     return hits.labels
-      .map((id, i) => ({ id, coarse: hits.scores[i]! }))
+      .map((id, i) => ({ id, coarse: hits.scores[i]!, full: vectors[i] }))
       .filter((h) => !exclude.has(h.id));
   }
 
   private async finish(
-    shortlist: { id: number; coarse: number }[],
+    shortlist: Shortlist,
     query: Float32Array | null,
     k: number,
     o: SearchOptions,
@@ -299,9 +316,9 @@ export class Searcher {
     const model = this.embedder.modelId;
     const needVectors = query !== null || o.dedupe !== false;
     const tick = slicer();
-    // From the index's memory where it holds the full-width vector; else from the database,
-    // in batches of one query each.
-    const inMemory = needVectors ? await this.index.fullVectors(shortlist.map((h) => h.id)) : [];
+    // From the index's memory where it holds the full-width vector (came with the shortlist);
+    // else from the database, in batches of one query each.
+    const inMemory = shortlist.map((h) => h.full);
     const fromDb = new Map<number, Float32Array>();
     if (needVectors) {
       const missing = shortlist.filter((_, i) => !inMemory[i]).map((h) => h.id);

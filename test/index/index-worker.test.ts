@@ -30,7 +30,10 @@ for (const engine of ['hnswlib', 'usearch'] as AnnEngine[]) {
     const dir = mkdtempSync(join(tmpdir(), 'idxw-'));
     const d = 24;
     const store = Store.open(join(dir, 'matsearch.db'));
-    const ids = fillStore(store, randomVectors(1500, d, 11));
+    const vecs = randomVectors(1500, d, 11);
+    const ids = fillStore(store, vecs);
+    // What each label's vector is, as written (the oracle for the vectors a search hands back).
+    const truth = new Map(ids.map((id, i) => [id, normalized(vecs[i]!)]));
     const opts = { exactBelow: 500, engine, log: () => {} };
     const open = (thread: 'main' | 'worker') =>
       LibraryIndex.open(store, join(dir, thread), MODEL, d, { ...opts, thread });
@@ -48,6 +51,18 @@ for (const engine of ['hnswlib', 'usearch'] as AnnEngine[]) {
         assert.deepEqual(worker.search(q, 10), expected, what);
         const odd = (l: number) => l % 2 === 1;
         assert.deepEqual(await worker.searchAsync(q, 7, odd), main.search(q, 7, odd), what);
+        // The search with its hits' vectors, in one round trip: the same hits, and each vector
+        // the one the database stores (none where the engine keeps no exact copy).
+        const wv = await worker.searchWithVectors(q, 10);
+        assert.deepEqual(wv.hits, expected, what);
+        const mv = await main.searchWithVectors(q, 10);
+        assert.deepEqual(wv.vectors, mv.vectors, what);
+        assert.equal(wv.vectors.filter(Boolean).length, engine === 'usearch' ? 0 : 10, what);
+        wv.vectors.forEach((v, i) => {
+          if (!v) return;
+          const written = truth.get(wv.hits.labels[i]!)!;
+          assert.ok(Math.max(...v.map((x, j) => Math.abs(x - written[j]!))) < 1e-6, what);
+        });
       }
     };
     await same('built');
@@ -59,6 +74,10 @@ for (const engine of ['hnswlib', 'usearch'] as AnnEngine[]) {
       extra.forEach((v, i) => li.add(ids[100 + i]!, v)); // replace
       extra.forEach((v, i) => li.add(5000 + i, v)); // new
     }
+    extra.forEach((v, i) => {
+      truth.set(ids[100 + i]!, normalized(v));
+      truth.set(5000 + i, normalized(v));
+    });
     assert.equal(worker.size, main.size);
     assert.equal(worker.has(ids[3]!), false);
     assert.equal(worker.has(5003), true);

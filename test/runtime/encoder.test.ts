@@ -91,6 +91,35 @@ test('the event loop keeps turning while the encoder works', async (t) => {
   m.dispose();
 });
 
+test('one-image encodes reuse the buffers workers hand back, and stay exact', async () => {
+  const m = model();
+  const enc = await Encoder.open(m, { provider: 'cpu' });
+  try {
+    const per = cfg.imageSize * cfg.imageSize * cfg.inChans;
+    const images = randomImages(cfg, 3, 8);
+    const one = (i: number) => images.slice(i * per, (i + 1) * per);
+    // The reference: all three in one batch (a buffer of another size, never recycled here).
+    const batch = (await enc.encode(images, '1/2')).embeddings;
+    // Each image alone, twice over, in two at a time: later runs fill buffers handed back.
+    for (let round = 0; round < 2; round++)
+      for (const pair of [
+        [0, 1],
+        [2, 0],
+        [1, 2],
+      ]) {
+        const inputs = pair.map(one);
+        const got = await Promise.all(inputs.map((x) => enc.encode(x, '1/2')));
+        pair.forEach((i, k) => {
+          const want = batch.subarray(i * cfg.dModel, (i + 1) * cfg.dModel);
+          assert.ok(maxAbsDiff(got[k]!.embeddings, want) < 1e-5, `image ${i}, round ${round}`);
+          assert.deepEqual(inputs[k], one(i), "the caller's input is left as it was");
+        });
+      }
+  } finally {
+    await enc.close();
+  }
+});
+
 test('close is idempotent, and use after close throws NotOpenError', async () => {
   const m = model();
   const enc = await Encoder.open(m, { provider: 'cpu' });

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import sharp from 'sharp';
+import { DEFAULT_PREPROCESS } from '../../src/model/preprocess-spec.js';
 import {
   IMAGENET_MEAN,
   IMAGENET_STD,
@@ -23,6 +24,24 @@ test('normalizePixels keeps its ImageNet behaviour', () => {
   assert.ok(Math.abs(out[0]! - (1 - IMAGENET_MEAN[0]) / IMAGENET_STD[0]) < 1e-6);
   assert.ok(Math.abs(out[1]! - -IMAGENET_MEAN[1] / IMAGENET_STD[1]) < 1e-6);
   assert.ok(Math.abs(out[2]! - (128 / 255 - IMAGENET_MEAN[2]) / IMAGENET_STD[2]) < 1e-6);
+});
+
+test('normalizePixels: every value of every channel is (p / 255 - mean) / std', () => {
+  const spec = { ...DEFAULT_PREPROCESS, mean: [0.1, 0.5, 0.9], std: [0.3, 0.2, 0.1] } as const;
+  // Each channel runs through all 256 values, out of step with the others.
+  const px = Uint8Array.from({ length: 256 * 3 }, (_, i) => (i * 7 + (i % 3) * 85) % 256);
+  for (const [channels, mean, std] of [
+    [3, spec.mean, spec.std],
+    [1, [0.5], [0.2]],
+  ] as const) {
+    const out = normalizePixels(px, channels, spec);
+    assert.equal(out.length, px.length);
+    for (let i = 0; i < px.length; i++) {
+      const c = i % channels;
+      const want = (px[i]! / 255 - mean[c]!) / std[c]!;
+      assert.ok(Math.abs(out[i]! - want) < 1e-5, `value ${i} (channel ${c})`);
+    }
+  }
 });
 
 test('an encoded image is resized on its short side and centre-cropped', async () => {

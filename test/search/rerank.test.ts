@@ -155,12 +155,12 @@ for (const [name, opts] of setups) {
     // index has dropped it yet or not.
     for (const dropFromIndex of [true, false]) {
       const victim = [...lib.widest.keys()][1 + Number(dropFromIndex)]!;
-      const searchAsync = index.searchAsync.bind(index);
-      index.searchAsync = async (...a) => {
-        const hits = await searchAsync(...a);
+      const searchWithVectors = index.searchWithVectors.bind(index);
+      index.searchWithVectors = async (...a) => {
+        const found = await searchWithVectors(...a);
         lib.store.deleteImage(victim);
         if (dropFromIndex) index.remove(victim);
-        return hits;
+        return found;
       };
       const q = lib.widest.get(victim)!.v;
       const r = await new Searcher(lib.store, index, new IdentityEmbedder(d, MODEL)).search(q, {
@@ -168,7 +168,7 @@ for (const [name, opts] of setups) {
         shortlist: 50,
         dedupe: false,
       });
-      index.searchAsync = searchAsync;
+      index.searchWithVectors = searchWithVectors;
       assert.ok(
         !r.results.some((h) => h.id === victim),
         `deleted image returned (${dropFromIndex})`,
