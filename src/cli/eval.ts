@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { STANDARD_WIDTHS } from '../model/nesting.js';
 import { evaluateGeneral } from '../eval/general.js';
 import { writeGeneralCard } from '../eval/general-card.js';
-import { writeGeneralReport, type GeneralReport } from '../eval/general-report.js';
+import { reportName, writeGeneralReport, type GeneralReport } from '../eval/general-report.js';
 import type { TaskName } from '../eval/general-tasks.js';
 
 function readReport(path: string): Record<string, unknown> {
@@ -33,7 +33,7 @@ function withoutOption(argv: readonly string[], name: string): string[] {
 export const evalCommand: Command = {
   summary: "evaluate a model: top-1 per width and Mix'n'Match point, retrieval per width pair",
   usage:
-    '--model DIR --data fmnist|emoji|general|FOLDER [--out docs/eval] [--width W ...] [--mix SPEC ... | --mix none] [--queries N] [--split train|test] [--json] [--card docs/models [--run DIR] [--baseline EVAL.json [--baseline-width 1/4]] [--from-report EVAL.json]] [general: --allow-small --seed N --distractors N --task copy|style|category|fmnist ...]',
+    '--model DIR --data fmnist|emoji|general|FOLDER [--out docs/eval] [--width W ...] [--mix SPEC ... | --mix none] [--queries N] [--split train|test] [--json] [--card docs/models [--run DIR] [--baseline EVAL.json [--baseline-width 1/4]] [--from-report EVAL.json]] [general: --allow-small --seed N --distractors N --task copy|style|category|fmnist ...; --split train: copy detection on training photos only, a validation set for choosing settings]',
   options: {
     model: { type: 'string', short: 'm' },
     data: { type: 'string' },
@@ -148,6 +148,7 @@ async function runGeneral(v: Record<string, unknown>, json: boolean): Promise<vo
       seed: count(v['seed'], 'seed'),
       distractors: count(v['distractors'], 'distractors'),
       allowSmall: Boolean(v['allow-small']),
+      split: parseSplit(v['split']),
       ...(tasks ? { tasks: tasks as TaskName[] } : {}),
       log: json ? () => {} : (s) => console.log(s),
     });
@@ -170,7 +171,7 @@ async function runGeneral(v: Record<string, unknown>, json: boolean): Promise<vo
     if (!json) console.log(`model card: ${out}`);
   }
   if (json) console.log(JSON.stringify(report, null, 2));
-  else console.log(`report: ${join(outDir, `${report.model}-general.md`)}`);
+  else console.log(`report: ${join(outDir, `${reportName(report)}.md`)}`);
 }
 
 /** The data kind a training run folder was trained on, or null without one. */

@@ -11,7 +11,7 @@ export const modelWhitenCommand: Command = {
   summary: 'fit width adapters and a learned whitening to a trained model, as a new model',
   usage:
     '--model DIR (--out DIR | --name N) [--images 10000] [--seed 1] [--grey 0.5] [--epsilon 0.01]\n' +
-    '    [--views d4|c4|c2|d2|mirror|none[+grey]]\n\n' +
+    '    [--views d4|c4|c2|d2|mirror|none[+grey[:S]]]\n\n' +
     "  Fits two linear maps after the encoder, in closed form, on the general corpus's training\n" +
     '  images (never the held-out ones): per narrower trained width an adapter towards the full\n' +
     "  width's vectors, and a whitening from pairs of each image whole at full width against its\n" +
@@ -25,7 +25,9 @@ export const modelWhitenCommand: Command = {
     '                embed alike, at one encoder pass per view: d4 = 4 quarter turns, each\n' +
     '                also mirrored (8 passes); c4 = 4 turns (4); d2 = half turn x mirror (4);\n' +
     '                c2 = half turn (2); mirror (2); none (1). G+grey (e.g. c4+grey) also\n' +
-    "                takes each view in greyscale (twice the passes). Default: the source model's",
+    '                takes each view in greyscale (twice the passes); +grey:S gives the grey\n' +
+    '                views the share S of the mean (0 < S < 1; default 0.5). Default: the\n' +
+    "                source model's views.",
   options: {
     model: { type: 'string', short: 'm' },
     out: { type: 'string', short: 'o' },
@@ -52,7 +54,7 @@ export const modelWhitenCommand: Command = {
     const views = viewsArg === undefined ? undefined : parseViewsName(viewsArg);
     if (views === null)
       throw new ValidationError(
-        `--views must be one of ${VIEW_NAMES.join(', ')}, each optionally followed by +grey, got '${viewsArg}'`,
+        `--views must be one of ${VIEW_NAMES.join(', ')}, each optionally followed by +grey or +grey:S (0 < S < 1), got '${viewsArg}'`,
       );
     const started = Date.now();
     let bar = undefined as Progress | undefined; // set in the callback: no narrowing to undefined

@@ -62,15 +62,42 @@ export function heldOutPhotos(images: readonly CorpusImage[]): CorpusImage[] {
 }
 
 /**
- * `count` distractors from sources other than the held-out photo sources: a seeded sample of
- * photos and textures first, topped up with a seeded sample of everything else.
+ * A seeded sample of `count` training photos (never held out, one per distinct content): the
+ * originals of a validation copy set (`eval --split train`), for choosing settings without
+ * looking at the held-out photos. The model trained on them, so its figures run high.
+ */
+export function trainingPhotos(
+  images: readonly CorpusImage[],
+  count: number,
+  seed: number,
+): CorpusImage[] {
+  const seen = new Set<string>();
+  return shuffled(
+    images.filter((e) => e.kind === 'photo' && !isHeldOut(e)),
+    seed,
+  )
+    .filter((e) => {
+      const h = createHash('sha256').update(readFileSync(e.path)).digest('hex');
+      if (seen.has(h)) return false;
+      seen.add(h);
+      return true;
+    })
+    .slice(0, count);
+}
+
+/**
+ * `count` distractors from sources other than the held-out photo sources, never one of
+ * `exclude` (the originals): a seeded sample of photos and textures first, topped up with a
+ * seeded sample of everything else.
  */
 export function distractors(
   images: readonly CorpusImage[],
   count: number,
   seed: number,
+  exclude: readonly CorpusImage[] = [],
 ): CorpusImage[] {
-  const pool = images.filter((e) => !HELDOUT_PHOTO_SOURCES.includes(e.source));
+  const out = new Set(exclude.map((e) => e.path));
+  const pool = images.filter((e) => !HELDOUT_PHOTO_SOURCES.includes(e.source) && !out.has(e.path));
   const photoLike = (e: CorpusImage) => e.kind === 'photo' || e.kind === 'texture';
   return [
     ...shuffled(pool.filter(photoLike), seed),

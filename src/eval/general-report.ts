@@ -31,6 +31,8 @@ export interface GeneralReport {
   readonly corpus: { sources: string[]; images: number };
   /** Some task skipped or run on a subset: not a full result. */
   readonly partial: boolean;
+  /** 'train': copy detection on training photos, a validation set (reportFile), no acceptance. */
+  readonly split?: 'train';
   readonly tasks: TaskResult[];
   readonly acceptance: AcceptanceRow[];
   readonly seconds: Record<string, number>;
@@ -225,7 +227,11 @@ export const taskMetrics = (t: TaskResult): MetricName[] =>
 export function taskSections(r: GeneralReport, level = '##'): string[] {
   const L: string[] = [];
   for (const t of r.tasks) {
-    L.push(`${level} ${TASK_TITLE[t.task]}`, '');
+    const title =
+      r.split === 'train' && t.task === 'copy'
+        ? 'Copy detection on training photos (validation)'
+        : TASK_TITLE[t.task];
+    L.push(`${level} ${title}`, '');
     if (t.status === 'skipped') {
       L.push(`skipped: ${t.reason}`, '');
       continue;
@@ -295,9 +301,13 @@ export function partialLine(r: GeneralReport): string[] {
   return why.length ? [`**Partial result** (not the full protocol): ${why.join('; ')}.`, ''] : [];
 }
 
+/** The report's file name without extension: a validation run never overwrites the held-out one. */
+export const reportName = (r: Pick<GeneralReport, 'model' | 'split'>): string =>
+  `${r.model}-general${r.split === 'train' ? '-train' : ''}`;
+
 export function writeGeneralReport(r: GeneralReport, outDir: string): string {
   mkdirSync(outDir, { recursive: true });
-  const name = `${r.model}-general`;
+  const name = reportName(r);
   const chart = nestingChart(r);
   if (chart) writeFileSync(join(outDir, `${name}-nesting.svg`), chart);
   writeFileSync(join(outDir, `${name}.json`), JSON.stringify(r, null, 2) + '\n');
@@ -312,6 +322,15 @@ export function writeGeneralReport(r: GeneralReport, outDir: string): string {
       'width w and searches the full-width database vectors. Every number: mean over queries in %, ' +
       '[95% cluster-bootstrap interval, 2,000 rounds].',
     '',
+    ...(r.split === 'train'
+      ? [
+          '**Validation on training photos, not held out** (`--split train`): copy detection ' +
+            'with a seeded sample of the photos the model trained on as originals, for choosing ' +
+            'settings without looking at the held-out set. The figures run high; no target is ' +
+            'judged on them.',
+          '',
+        ]
+      : []),
     ...partialLine(r),
     `Corpus: ${r.corpus.images} images in ${r.corpus.sources.length} sources (${r.corpus.sources.join(', ') || 'none'}).`,
     '',

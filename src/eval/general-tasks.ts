@@ -17,6 +17,7 @@ import {
   categorySets,
   distractors,
   heldOutPhotos,
+  trainingPhotos,
   missingStyles,
   stylePairs,
   type CorpusImage,
@@ -50,6 +51,11 @@ export interface TaskContext {
   readonly fmnistQueries: number;
   readonly fmnistDatabase: number;
   readonly dataRoot: string;
+  /**
+   * 'train': copy detection on a seeded sample of training photos instead of the held-out ones
+   * (a validation set for choosing settings; the other tasks need held-out data).
+   */
+  readonly split: 'train' | 'test';
   readonly log: (s: string) => void;
 }
 
@@ -97,20 +103,24 @@ export async function copyDetection(
   images: readonly CorpusImage[],
   ctx: TaskContext,
 ): Promise<TaskResult> {
-  const originals = heldOutPhotos(images);
+  const train = ctx.split === 'train';
+  const originals = train
+    ? trainingPhotos(images, MIN_HELDOUT_PHOTOS, mixSeed(ctx.seed, 2))
+    : heldOutPhotos(images);
+  const kind = train ? 'training' : 'held-out';
   if (originals.length === 0)
     return skipped(
       'copy',
-      'no held-out photos (gcompris-qt-data) in the corpus: run `matsearch data --corpus photos`',
+      `no ${train ? 'training' : 'held-out (gcompris-qt-data)'} photos in the corpus: run \`matsearch data --corpus photos\``,
     );
   const notes: string[] = [];
   if (originals.length < MIN_HELDOUT_PHOTOS) {
-    const msg = `only ${originals.length} held-out photos, the protocol needs at least ${MIN_HELDOUT_PHOTOS}`;
+    const msg = `only ${originals.length} ${kind} photos, the protocol needs at least ${MIN_HELDOUT_PHOTOS}`;
     if (!ctx.allowSmall)
       throw new ValidationError(`${msg} (--allow-small runs anyway, for development)`);
     notes.push(`**${msg}** (run with --allow-small: not a valid result)`);
   }
-  const extra = distractors(images, ctx.distractors, ctx.seed);
+  const extra = distractors(images, ctx.distractors, ctx.seed, originals);
   if (extra.length < ctx.distractors) {
     const msg = `only ${extra.length} distractors available, the protocol asks for ${ctx.distractors}`;
     if (!ctx.allowSmall)
@@ -125,7 +135,7 @@ export async function copyDetection(
   const bySource = new Map<string, number>();
   for (const e of extra) bySource.set(e.source, (bySource.get(e.source) ?? 0) + 1);
   notes.push(
-    `database: ${originals.length} held-out originals + ${extra.length} distractors (` +
+    `database: ${originals.length} ${kind} originals + ${extra.length} distractors (` +
       [...bySource].map(([s, n]) => `${s} ${n}`).join(', ') +
       ')',
   );
@@ -162,7 +172,7 @@ export async function copyDetection(
   const set = scoreSet({
     name: 'copy detection',
     protocol:
-      `each of ${originals.length} held-out photos under ${T} transforms queries ${db.length} images; ` +
+      `each of ${originals.length} ${kind} photos under ${T} transforms queries ${db.length} images; ` +
       'relevant = its original; resampled by photo',
     Q,
     D,

@@ -168,6 +168,11 @@ function validateConfig(c: MatMambaVisionConfig): void {
       );
     if (c.views.grey && c.inChans !== 3)
       throw new ValidationError('config.views.grey needs RGB input (inChans 3)');
+    const share = c.views.greyShare;
+    if (share !== undefined && !(c.views.grey && share > 0 && share < 1))
+      throw new ValidationError(
+        `config.views.greyShare must be between 0 and 1 (exclusive) with grey: true, got ${share}`,
+      );
     if (c.nClasses > 0)
       throw new ValidationError(
         'config.views pools embeddings; a model with a classifier head (nClasses > 0) takes one view',
@@ -225,7 +230,8 @@ const KIND_TEXT: Record<FieldKind, string> = {
   pool: "'cls' or 'avg'",
   bool: 'true or false',
   widths: 'a list of narrow widths such as ["1/4"]',
-  views: '{ "turns": 1, 2 or 4, "mirror": true or false, "grey": true or false (optional) }',
+  views:
+    '{ "turns": 1, 2 or 4, "mirror": true or false, "grey": true or false (optional), "greyShare": a number (optional) }',
 };
 
 function fits(kind: FieldKind, v: unknown): boolean {
@@ -238,7 +244,8 @@ function fits(kind: FieldKind, v: unknown): boolean {
       [1, 2, 4].includes(o['turns'] as number) &&
       typeof o['mirror'] === 'boolean' &&
       (o['grey'] === undefined || typeof o['grey'] === 'boolean') &&
-      Object.keys(o).every((k) => k === 'turns' || k === 'mirror' || k === 'grey')
+      (o['greyShare'] === undefined || typeof o['greyShare'] === 'number') &&
+      Object.keys(o).every((k) => ['turns', 'mirror', 'grey', 'greyShare'].includes(k))
     );
   }
   if (kind === 'widths')

@@ -27,6 +27,13 @@ export interface ViewSpec {
   readonly turns: 1 | 2 | 4;
   readonly mirror: boolean;
   readonly grey?: boolean;
+  /**
+   * With `grey`, the grey views' share of the mean (default 1/2: every view weighs the same).
+   * Below 1/2 the colour views count more: a greyscale copy shares less of its vector with the
+   * original, and every other copy, whose colour views carry most of what tells photos apart,
+   * is matched more by colour.
+   */
+  readonly greyShare?: number;
 }
 
 /**
@@ -91,12 +98,20 @@ const NAMED: Readonly<Record<string, ViewSpec>> = {
   none: NO_VIEWS,
 };
 
-/** A group by its CLI name; null for an unknown name. */
+/**
+ * A group by its CLI name; null for an unknown name. '+grey:S' sets the grey views' share of
+ * the mean (0 < S < 1; '+grey' is an even mean).
+ */
 export function parseViewsName(name: string): ViewSpec | null {
-  const grey = name.endsWith('+grey');
-  const base = grey ? name.slice(0, -'+grey'.length) : name;
-  if (!Object.hasOwn(NAMED, base)) return null;
-  return grey ? { ...NAMED[base]!, grey } : NAMED[base]!;
+  const m = /^([a-z0-9]+)(\+grey(?::(0?\.\d+))?)?$/.exec(name);
+  if (!m || !Object.hasOwn(NAMED, m[1]!)) return null;
+  if (!m[2]) return NAMED[m[1]!]!;
+  if (m[3] === undefined) return { ...NAMED[m[1]!]!, grey: true };
+  const greyShare = Number(m[3]);
+  if (!(greyShare > 0 && greyShare < 1)) return null;
+  return greyShare === 0.5
+    ? { ...NAMED[m[1]!]!, grey: true }
+    : { ...NAMED[m[1]!]!, grey: true, greyShare };
 }
 
 export const VIEW_NAMES = Object.keys(NAMED);
@@ -105,7 +120,8 @@ export function viewsName(spec: ViewSpec): string {
   const base = Object.entries(NAMED).find(
     ([, v]) => v.turns === spec.turns && v.mirror === spec.mirror,
   )![0];
-  return spec.grey ? `${base}+grey` : base;
+  if (!spec.grey) return base;
+  return `${base}+grey${spec.greyShare !== undefined && spec.greyShare !== 0.5 ? `:${spec.greyShare}` : ''}`;
 }
 
 /** `cfg` with its views replaced (undefined: none). */
@@ -119,10 +135,29 @@ export function withViews<T extends Pick<MatMambaVisionConfig, 'views'>>(
   return out as T;
 }
 
-/** How the weights file's metadata records a view group ('turns 4, mirror, grey'). */
+/**
+ * How the weights file's metadata records a view group ('turns 4, mirror, grey', with an uneven
+ * grey share 'turns 4, grey 0.3').
+ */
 export function viewsTag(spec: ViewSpec): string {
-  return `turns ${spec.turns}${spec.mirror ? ', mirror' : ''}${spec.grey ? ', grey' : ''}`;
+  const share = spec.greyShare !== undefined && spec.greyShare !== 0.5 ? ` ${spec.greyShare}` : '';
+  return `turns ${spec.turns}${spec.mirror ? ', mirror' : ''}${spec.grey ? `, grey${share}` : ''}`;
 }
+
+/**
+ * Each view's weight in the mean, in `viewList` order (they sum to 1): 1/V each, or with a
+ * `greyShare` s, (1 − s)/V_colour for a colour view and s/V_grey for a grey one.
+ */
+export function viewWeights(cfg: Pick<MatMambaVisionConfig, 'views'>): number[] {
+  const views = viewList(cfg);
+  const s = cfg.views?.grey ? (cfg.views.greyShare ?? 0.5) : 0;
+  const half = views.length / (s > 0 ? 2 : 1);
+  return views.map((v) => (v.grey ? s : 1 - s) / half);
+}
+
+/** Whether every view weighs the same (a plain mean). */
+export const evenViews = (cfg: Pick<MatMambaVisionConfig, 'views'>): boolean =>
+  (cfg.views?.greyShare ?? 0.5) === 0.5 || !cfg.views?.grey;
 
 export function viewCount(cfg: Pick<MatMambaVisionConfig, 'views'>): number {
   return viewList(cfg).length;

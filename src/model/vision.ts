@@ -23,7 +23,7 @@ import { layerNorm, linear, unitRows } from './layers.js';
 import { mamba2Forward, type MixerWeights } from './mamba2.js';
 import { resolveWidths, sliceMixer, widthLabel, type WidthSpec } from './nesting.js';
 import { adapterFor, initParams, layerKey, mixerKey, paramShapes } from './params.js';
-import { GREY_BIAS, GREY_WEIGHT, viewList, type View } from './views.js';
+import { evenViews, GREY_BIAS, GREY_WEIGHT, viewList, viewWeights, type View } from './views.js';
 
 export interface ForwardResult {
   /** Pooled features [B, D] (CLS suffix, or patch mean, after the final norm), not normalised. */
@@ -195,7 +195,8 @@ export class MatMambaVision {
   }
 
   /**
-   * The mean of the unit features of the config's views (views.ts) [B, D]: the views go through
+   * The mean (weighted by `viewWeights`) of the unit features of the config's views (views.ts)
+   * [B, D]: the views go through
    * the encoder as one batch, view-major.
    */
   private pooledFeatures(images: tf.Tensor4D, widths: WidthSpec): tf.Tensor2D {
@@ -213,9 +214,11 @@ export class MatMambaVision {
     }); // [V·B, S, S, C]
     const features = this.encode(stacked, widths); // [V·B, D]
     stacked.dispose();
-    const pooled = tf.tidy(() =>
-      tf.mean(tf.reshape(unitRows(features), [views.length, B, this.config.dModel]), 0),
-    ) as tf.Tensor2D; // [B, D]
+    const pooled = tf.tidy(() => {
+      const unit = tf.reshape(unitRows(features), [views.length, B, this.config.dModel]); // [V, B, D]
+      if (evenViews(this.config)) return tf.mean(unit, 0);
+      return tf.sum(tf.mul(unit, tf.tensor3d(viewWeights(this.config), [views.length, 1, 1])), 0);
+    }) as tf.Tensor2D; // [B, D], the (weighted) mean of the views' unit features
     features.dispose();
     return pooled;
   }

@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -123,6 +123,51 @@ test('copy detection on synthetic photos: exact copies found by every method, pe
       /copy detection recall@1 >= 85% on every transform \| worst: rot90 .* \*\*missed\*\*/,
     );
     assert.match(md, /only 12 held-out photos/);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('--split train: copy detection on training photos (never held-out ones), its own report, no acceptance', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'general-eval-'));
+  try {
+    await writeSourceImages(root, 'gcompris-qt-data', 'photo', 6, 1);
+    await writeSourceImages(root, 'other-photos', 'photo', 20, 2);
+    await writeSourceImages(root, 'icons', 'icon', 5, 3);
+    const modelDir = join(root, 'model');
+    mkdirSync(modelDir);
+    writeFileSync(
+      join(modelDir, 'config.json'),
+      JSON.stringify({ name: 'fake', modelId: 'fake@0' }),
+    );
+    const r = await evaluateGeneral({
+      modelDir,
+      outDir: join(root, 'out'),
+      dataRoot: root,
+      embedder: fakeEmbedder,
+      distractors: 5,
+      transforms: ['identity'],
+      tasks: ['copy', 'style'],
+      split: 'train',
+      allowSmall: true,
+      log: () => {},
+    });
+    assert.equal(r.split, 'train');
+    assert.deepEqual(r.acceptance, []);
+    assert.deepEqual(
+      r.tasks.map((t) => t.task),
+      ['copy'],
+    );
+    const set = r.tasks[0]!.sets[0]!;
+    // All 20 training photos are originals (fewer than 300: allowSmall); the distractors are
+    // neither those nor held-out photos, so only the 5 icons remain.
+    assert.equal(set.clusters, 20);
+    assert.equal(set.database, 25);
+    assert.match(r.tasks[0]!.notes.join(' '), /20 training originals \+ 5 distractors \(icons 5\)/);
+    assert.match(r.tasks[0]!.notes.join(' '), /only 20 training photos/);
+    const md = readFileSync(join(root, 'out', 'fake-general-train.md'), 'utf8');
+    assert.match(md, /Validation on training photos, not held out/);
+    assert.ok(!existsSync(join(root, 'out', 'fake-general.md')));
   } finally {
     rmSync(root, { recursive: true, force: true });
   }

@@ -19,8 +19,11 @@ import {
   greyMap,
   viewCount,
   viewList,
+  parseViewsName,
   viewPixels,
+  viewsName,
   viewsTag,
+  viewWeights,
   withViews,
 } from '../../src/model/views.js';
 import type { MatMambaVisionConfig } from '../../src/model/config.js';
@@ -82,6 +85,33 @@ test('config: views are checked, kept by JSON and refused beside a classifier he
   );
 });
 
+test('views: +grey:S gives the grey views that share of the mean, and is checked', () => {
+  const spec = parseViewsName('c4+grey:0.3')!;
+  assert.deepEqual(spec, { turns: 4, mirror: false, grey: true, greyShare: 0.3 });
+  assert.equal(viewsName(spec), 'c4+grey:0.3');
+  assert.equal(viewsTag(spec), 'turns 4, grey 0.3');
+  // An even share is the plain '+grey' (the same model id as before shares existed).
+  assert.deepEqual(parseViewsName('c4+grey:0.5'), parseViewsName('c4+grey'));
+  assert.equal(viewsTag(parseViewsName('c4+grey')!), 'turns 4, grey');
+  for (const bad of ['c4+grey:0', 'c4+grey:1', 'c4+grey:1.5', 'c4+grey:', 'c4:0.3', 'x+grey'])
+    assert.equal(parseViewsName(bad), null, bad);
+  assert.deepEqual(
+    viewWeights({ views: spec }).map((w) => +w.toFixed(6)),
+    [0.175, 0.175, 0.175, 0.175, 0.075, 0.075, 0.075, 0.075],
+  );
+  assert.deepEqual(viewWeights({ views: { turns: 2, mirror: false } }), [0.5, 0.5]);
+  const base = smallConfig({ nClasses: 0 });
+  assert.throws(
+    () => makeConfig({ ...base, views: { turns: 4, mirror: false, greyShare: 0.3 } }),
+    /greyShare must be between 0 and 1 \(exclusive\) with grey: true/,
+  );
+  assert.throws(
+    () => makeConfig({ ...base, views: { turns: 4, mirror: false, grey: true, greyShare: 1 } }),
+    /greyShare/,
+  );
+  assert.deepEqual(parseConfig(JSON.parse(JSON.stringify({ ...base, views: spec }))).views, spec);
+});
+
 const cfg = smallConfig({
   nClasses: 0,
   whiten: true,
@@ -92,21 +122,27 @@ const D = cfg.dModel;
 const S = cfg.imageSize;
 const C = cfg.inChans;
 
-/** unit(W unit(A unit(mean_v unit(f_v))) + b) per image, in float64, from per-view features. */
+/**
+ * unit(W unit(A unit(Σ_v a_v unit(f_v))) + b) per image, in float64, from per-view features;
+ * a_v = 1/V unless `share` gives the grey half (the last V/2 views) that share of the sum.
+ */
 function pooledRef(
   perView: Float32Array[], // each [B, D], view v's features of every image
   w: Float32Array,
   b: Float32Array,
   adapter: Float32Array | null,
+  share = 0.5,
 ): Float32Array {
   const B = perView[0]!.length / D;
+  const V = perView.length;
+  const a = perView.map((_, v) => (V === 1 ? 1 : (v < V / 2 ? 1 - share : share) / (V / 2)));
   const out = new Float32Array(B * D);
   for (let r = 0; r < B; r++) {
     const mean = new Float64Array(D);
-    for (const f of perView) {
+    perView.forEach((f, v) => {
       const u = unit64(Float64Array.from(f.subarray(r * D, (r + 1) * D)));
-      for (let d = 0; d < D; d++) mean[d]! += u[d]! / perView.length;
-    }
+      for (let d = 0; d < D; d++) mean[d]! += u[d]! * a[v]!;
+    });
     let u = unit64(mean);
     if (adapter) u = unit64(matvec64(adapter, u));
     out.set(unit64(matvec64(w, u, b)), r * D);
@@ -114,7 +150,11 @@ function pooledRef(
   return out;
 }
 
-for (const c of [cfg, makeConfig({ ...cfg, views: { turns: 4, mirror: false, grey: true } })])
+for (const c of [
+  cfg,
+  makeConfig({ ...cfg, views: { turns: 4, mirror: false, grey: true } }),
+  makeConfig({ ...cfg, views: { turns: 4, mirror: false, grey: true, greyShare: 0.3 } }),
+])
   test(`ONNX and tfjs embeddings pool the unit features of hand-cut views (${viewsTag(c.views!)})`, async () => {
     await pooledMatchesReference(c);
   });
@@ -150,6 +190,7 @@ async function pooledMatchesReference(cfg: MatMambaVisionConfig): Promise<void> 
       weights.get('whiten.weight')!,
       weights.get('whiten.bias')!,
       widths === '1/4' ? weights.get('adapters.1_4.weight')! : null,
+      cfg.views?.greyShare,
     );
     const ex = exportMatMamba(model, { widths });
     const session = await createSession(ex.bytes, 'cpu');
