@@ -48,17 +48,24 @@ function push<K, V>(m: Map<K, V[]>, k: K, v: V): void {
 
 const shuffled = <T>(xs: readonly T[], seed: number) => new Rng(seed).shuffle([...xs]);
 
-/** The held-out photos, one per distinct file content, in manifest order. */
-export function heldOutPhotos(images: readonly CorpusImage[]): CorpusImage[] {
+/** The first image of each distinct file content, in order. */
+function distinctContent(images: readonly CorpusImage[]): CorpusImage[] {
   const seen = new Set<string>();
   return images.filter((e) => {
-    if (!HELDOUT_PHOTO_SOURCES.includes(e.source) || e.kind !== 'photo' || !isHeldOut(e))
-      return false;
     const h = createHash('sha256').update(readFileSync(e.path)).digest('hex');
     if (seen.has(h)) return false;
     seen.add(h);
     return true;
   });
+}
+
+/** The held-out photos, one per distinct file content, in manifest order. */
+export function heldOutPhotos(images: readonly CorpusImage[]): CorpusImage[] {
+  return distinctContent(
+    images.filter(
+      (e) => HELDOUT_PHOTO_SOURCES.includes(e.source) && e.kind === 'photo' && isHeldOut(e),
+    ),
+  );
 }
 
 /**
@@ -71,24 +78,15 @@ export function trainingPhotos(
   count: number,
   seed: number,
 ): CorpusImage[] {
-  const seen = new Set<string>();
-  return shuffled(
-    images.filter((e) => e.kind === 'photo' && !isHeldOut(e)),
-    seed,
-  )
-    .filter((e) => {
-      const h = createHash('sha256').update(readFileSync(e.path)).digest('hex');
-      if (seen.has(h)) return false;
-      seen.add(h);
-      return true;
-    })
-    .slice(0, count);
+  const photos = images.filter((e) => e.kind === 'photo' && !isHeldOut(e));
+  return distinctContent(shuffled(photos, seed)).slice(0, count);
 }
 
 /**
  * `count` distractors from sources other than the held-out photo sources, never one of
- * `exclude` (the originals): a seeded sample of photos and textures first, topped up with a
- * seeded sample of everything else.
+ * `exclude` (the originals, by path: a copy of one under another path would count against
+ * every method alike): a seeded sample of photos and textures first, topped up with a seeded
+ * sample of everything else.
  */
 export function distractors(
   images: readonly CorpusImage[],

@@ -31,7 +31,7 @@ export interface GeneralReport {
   readonly corpus: { sources: string[]; images: number };
   /** Some task skipped or run on a subset: not a full result. */
   readonly partial: boolean;
-  /** 'train': copy detection on training photos, a validation set (reportFile), no acceptance. */
+  /** 'train': copy detection on training photos, a validation set (reportName), no acceptance. */
   readonly split?: 'train';
   readonly tasks: TaskResult[];
   readonly acceptance: AcceptanceRow[];
