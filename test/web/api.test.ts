@@ -303,6 +303,14 @@ test('uploads are judged by content and by size', async () => {
     body: form({}, [{ bytes: noise, name: 'noise.png' }]),
   });
   assertFieldError(bytes, 413, 'image');
+  // BMP is an accepted format: its header is read by our own decoder (libvips has no BMP
+  // loader), so a BMP query is answered, not refused as unreadable.
+  const bmp = imageOf(
+    fileURLToPath(new URL('../../../test/ingest/bmp/rgb24.bmp', import.meta.url)),
+  );
+  const ok = await call('/api/search', { method: 'POST', body: form({ k: '2' }, [bmp]) });
+  assert.equal(ok.status, 200, JSON.stringify(ok.body));
+  assert.equal((ok.body as { results: unknown[] }).results.length, 2);
 });
 
 test('browse with a cursor; metadata; delete needs the key', async () => {
