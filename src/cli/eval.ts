@@ -63,11 +63,11 @@ export const evalCommand: Command = {
     if (typeof v['data'] !== 'string')
       throw new ValidationError('give --data fmnist, --data emoji or --data <folder>');
     const json = Boolean(v['json']);
+    if (v['split'] === 'train' && typeof v['card'] === 'string')
+      throw new ValidationError('a model card reports held-out data: drop --split train');
     if (v['data'] === 'general') return runGeneral(v, json);
     const data = parseDataSpec(v['data']);
     const fromReport = v['from-report'] as string | undefined;
-    if (v['split'] === 'train' && typeof v['card'] === 'string')
-      throw new ValidationError('a model card reports held-out data: drop --split train');
     if (fromReport !== undefined && typeof v['card'] !== 'string')
       throw new ValidationError('--from-report only goes with --card DIR');
     if (fromReport === undefined) await prepareData(data, json ? undefined : (s) => console.log(s));

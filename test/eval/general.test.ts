@@ -4,9 +4,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import type { Embedder } from '../../src/embed/embedder.js';
 import { writeSource, type CorpusEntry } from '../../src/data/corpus/manifest.js';
@@ -168,6 +170,21 @@ test('--split train: copy detection on training photos (never held-out ones), it
     const md = readFileSync(join(root, 'out', 'fake-general-train.md'), 'utf8');
     assert.match(md, /Validation on training photos, not held out/);
     assert.ok(!existsSync(join(root, 'out', 'fake-general.md')));
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('a model card never takes a validation run: eval --data general --split train --card is refused', () => {
+  const root = mkdtempSync(join(tmpdir(), 'general-eval-'));
+  try {
+    const cli = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+    const card = join(root, 'cards');
+    const args = ['eval', '--model', join(root, 'm'), '--data', 'general', '--split', 'train'];
+    const r = spawnSync(process.execPath, [cli, ...args, '--card', card], { encoding: 'utf8' });
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /a model card reports held-out data: drop --split train/);
+    assert.ok(!existsSync(card));
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
