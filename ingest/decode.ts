@@ -209,13 +209,9 @@ function bmpMetadata(h: BmpHeader): Metadata {
 }
 
 /**
- * Reads the header only (no pixels are decoded, so no cap is needed to read it) and refuses an
- * image over the pixel cap with a message that says by how much.
- */
-/**
  * Headers read, by the bytes they were read from: an upload's check (web/uploads.ts) and its
- * decode then read the header once, not twice (a libvips call each, about a tenth of a small
- * query's server time). Weak: the entry goes with the bytes.
+ * decode then read the header once, not twice (each read is a libvips call on the thread pool,
+ * 0.1-0.3 ms of a small query). Weak: the entry goes with the bytes.
  */
 const headers = new WeakMap<Uint8Array, Promise<Metadata>>();
 
@@ -231,6 +227,10 @@ export function imageHeader(bytes: Buffer): Promise<Metadata> {
   return h;
 }
 
+/**
+ * Reads the header only (no pixels are decoded, so no cap is needed to read it) and refuses an
+ * image over the pixel cap with a message that says by how much.
+ */
 async function checkedHeader(
   bytes: Buffer,
   maxPixels: number,
