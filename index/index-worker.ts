@@ -58,7 +58,7 @@ export type Request =
   | { op: 'vectors'; id: number; sync: false; labels: Float64Array }
   | { op: 'save'; id: number; sync: boolean; path: string };
 
-/** Vectors in one array (cloned as one piece, not as many small ones); present[i] = 0: none. */
+/** Vectors in one array (transferred as one buffer, not cloned as many); present[i] = 0: none. */
 export interface PackedVectors {
   readonly packed: Float32Array;
   readonly present: Uint8Array;
