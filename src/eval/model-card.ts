@@ -15,7 +15,7 @@ import { NotFoundError } from '../errors.js';
 import { lineChart, type Series } from '../util/svg-plot.js';
 import { existingSection, withSection } from './general-card.js';
 import { formatChange, type QueryWidthLoss, type RetrievalMetrics } from './retrieval.js';
-import { viewCount, viewsTag } from '../model/views.js';
+import { viewCount, viewsTag, type ViewSpec } from '../model/views.js';
 
 interface RunState {
   step: number;
@@ -299,6 +299,10 @@ function segments(s: RunState) {
 }
 
 /** The card's section on the learned whitening and width adapters, where the model has them. */
+/** What a greyscale copy shares of the pooled mean: half, or the grey views' set share. */
+const greyShareText = (v: ViewSpec): string =>
+  (v.greyShare ?? 0.5) === 0.5 ? 'half the mean' : `the grey views' ${v.greyShare} of the mean`;
+
 function whiteningLines(cfg: MatMambaVisionConfig, m: Record<string, string>): string[] {
   if (!cfg.whiten) return [];
   return [
@@ -325,7 +329,7 @@ function whiteningLines(cfg: MatMambaVisionConfig, m: Record<string, string>): s
             `${cfg.views.mirror ? ' and their mirror images' : ''}` +
             `${cfg.views.grey ? ', each also in greyscale' : ''}), so turned` +
             `${cfg.views.mirror ? ' and mirrored' : ''} copies embed exactly alike` +
-            `${cfg.views.grey ? ' and a greyscale copy shares half the mean with its original' : ''}; ` +
+            `${cfg.views.grey ? ` and a greyscale copy shares ${greyShareText(cfg.views)} with its original` : ''}; ` +
             'the maps are fitted on the pooled vectors. It runs the encoder once per view (in ' +
             'the table above).',
         ]

@@ -155,10 +155,6 @@ export function viewWeights(cfg: Pick<MatMambaVisionConfig, 'views'>): number[] 
   return views.map((v) => (v.grey ? s : 1 - s) / half);
 }
 
-/** Whether every view weighs the same (a plain mean). */
-export const evenViews = (cfg: Pick<MatMambaVisionConfig, 'views'>): boolean =>
-  (cfg.views?.greyShare ?? 0.5) === 0.5 || !cfg.views?.grey;
-
 export function viewCount(cfg: Pick<MatMambaVisionConfig, 'views'>): number {
   return viewList(cfg).length;
 }

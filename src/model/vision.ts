@@ -23,7 +23,7 @@ import { layerNorm, linear, unitRows } from './layers.js';
 import { mamba2Forward, type MixerWeights } from './mamba2.js';
 import { resolveWidths, sliceMixer, widthLabel, type WidthSpec } from './nesting.js';
 import { adapterFor, initParams, layerKey, mixerKey, paramShapes } from './params.js';
-import { evenViews, GREY_BIAS, GREY_WEIGHT, viewList, viewWeights, type View } from './views.js';
+import { GREY_BIAS, GREY_WEIGHT, viewList, viewWeights, type View } from './views.js';
 
 export interface ForwardResult {
   /** Pooled features [B, D] (CLS suffix, or patch mean, after the final norm), not normalised. */
@@ -196,8 +196,7 @@ export class MatMambaVision {
 
   /**
    * The mean (weighted by `viewWeights`) of the unit features of the config's views (views.ts)
-   * [B, D]: the views go through
-   * the encoder as one batch, view-major.
+   * [B, D]: the views go through the encoder as one batch, view-major.
    */
   private pooledFeatures(images: tf.Tensor4D, widths: WidthSpec): tf.Tensor2D {
     const views = viewList(this.config);
@@ -216,9 +215,8 @@ export class MatMambaVision {
     stacked.dispose();
     const pooled = tf.tidy(() => {
       const unit = tf.reshape(unitRows(features), [views.length, B, this.config.dModel]); // [V, B, D]
-      if (evenViews(this.config)) return tf.mean(unit, 0);
       return tf.sum(tf.mul(unit, tf.tensor3d(viewWeights(this.config), [views.length, 1, 1])), 0);
-    }) as tf.Tensor2D; // [B, D], the (weighted) mean of the views' unit features
+    }) as tf.Tensor2D; // [B, D], the weighted mean of the views' unit features
     features.dispose();
     return pooled;
   }

@@ -48,6 +48,7 @@ const EXPORTER_FILES = [
   './quantize.js',
   '../model/nesting.js',
   '../model/widths.js',
+  '../model/views.js',
 ];
 
 let exporterHash: string | undefined;

@@ -22,14 +22,7 @@ import type { MatMambaVisionConfig } from '../model/config.js';
 import { resolveWidths, sliceMixer, widthLabel, type WidthSpec } from '../model/nesting.js';
 import { adapterFor, layerKey } from '../model/params.js';
 import type { MatMambaVision } from '../model/vision.js';
-import {
-  evenViews,
-  GREY_BIAS,
-  GREY_WEIGHT,
-  viewList,
-  viewWeights,
-  type View,
-} from '../model/views.js';
+import { GREY_BIAS, GREY_WEIGHT, viewList, viewWeights, type View } from '../model/views.js';
 import { GraphBuilder } from './onnx-graph.js';
 import { mamba2Graph, type MixerArrays } from './onnx-mamba2.js';
 import { ONNX_EMBEDDING, ONNX_FEATURES, ONNX_INPUT, ONNX_LOGITS } from './onnx-names.js';
@@ -288,19 +281,12 @@ function* buildSteps(
     ]); // [B, D]
   if (views.length > 1) {
     const byView = g.op('Reshape', [unit(features), g.ints([views.length, -1, D])]); // [V, B, D]
-    features = evenViews(cfg)
-      ? g.op('ReduceMean', [byView], { axes: { ints: [0] }, keepdims: { i: 0 } })
-      : g.op(
-          'ReduceSum', // opset 13+: axes as an input
-          [
-            g.op('Mul', [
-              byView,
-              g.weight('view_weights', Float32Array.from(viewWeights(cfg)), [views.length, 1, 1]),
-            ]),
-            g.ints([0]),
-          ],
-          { keepdims: { i: 0 } },
-        ); // [B, D], the (weighted) mean of the views' unit features
+    const weights = Float32Array.from(viewWeights(cfg));
+    features = g.op(
+      'ReduceSum', // opset 13+: axes as an input
+      [g.op('Mul', [byView, g.weight('view_weights', weights, [views.length, 1, 1])]), g.ints([0])],
+      { keepdims: { i: 0 } },
+    ); // [B, D], the weighted mean of the views' unit features
   }
   // The width adapter, then the learned whitening (model/whitening.ts), each on unit vectors
   // as they were fitted; fp32 at every precision.

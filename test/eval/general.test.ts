@@ -75,17 +75,20 @@ const fakeEmbedder: Embedder = {
   async close() {},
 };
 
+/** A model folder with only the config.json the report reads (the embedder is fakeEmbedder). */
+function fakeModelDir(root: string): string {
+  const dir = join(root, 'model');
+  mkdirSync(dir);
+  writeFileSync(join(dir, 'config.json'), JSON.stringify({ name: 'fake', modelId: 'fake@0' }));
+  return dir;
+}
+
 test('copy detection on synthetic photos: exact copies found by every method, per-transform rows, skips stated', async () => {
   const root = mkdtempSync(join(tmpdir(), 'general-eval-'));
   try {
     await writeSourceImages(root, 'gcompris-qt-data', 'photo', 12, 1);
     await writeSourceImages(root, 'other-photos', 'photo', 30, 2);
-    const modelDir = join(root, 'model');
-    mkdirSync(modelDir);
-    writeFileSync(
-      join(modelDir, 'config.json'),
-      JSON.stringify({ name: 'fake', modelId: 'fake@0' }),
-    );
+    const modelDir = fakeModelDir(root);
     const base = {
       modelDir,
       outDir: join(root, 'out'),
@@ -136,12 +139,7 @@ test('--split train: copy detection on training photos (never held-out ones), it
     await writeSourceImages(root, 'gcompris-qt-data', 'photo', 6, 1);
     await writeSourceImages(root, 'other-photos', 'photo', 20, 2);
     await writeSourceImages(root, 'icons', 'icon', 5, 3);
-    const modelDir = join(root, 'model');
-    mkdirSync(modelDir);
-    writeFileSync(
-      join(modelDir, 'config.json'),
-      JSON.stringify({ name: 'fake', modelId: 'fake@0' }),
-    );
+    const modelDir = fakeModelDir(root);
     const r = await evaluateGeneral({
       modelDir,
       outDir: join(root, 'out'),
