@@ -3,7 +3,15 @@ import type { Command } from './main.js';
 import { presetConfig } from '../model/config.js';
 import { ValidationError } from '../errors.js';
 import { basename } from 'node:path';
-import { configFor, loadSplit, parseDataSpec, prepareData } from '../train/data.js';
+import {
+  checkStylePairs,
+  configFor,
+  DEFAULT_STYLE_PAIRS,
+  loadSplit,
+  parseDataSpec,
+  prepareData,
+  type StylePairs,
+} from '../train/data.js';
 import { JOINT_LEVELS } from '../train/nested.js';
 import { train } from '../train/trainer.js';
 import { widthToDim } from '../model/nesting.js';
@@ -16,12 +24,36 @@ const num = (v: unknown, name: string, fallback: number): number => {
   return n;
 };
 
+/**
+ * --style-pairs / --style-repeats / --style-augment, each defaulting to DEFAULT_STYLE_PAIRS;
+ * nothing when none is given, so runs that never used them keep their recorded options.
+ */
+function stylePairsOption(
+  v: Record<string, unknown>,
+  general: boolean,
+): { stylePairs?: StylePairs } {
+  const given = ['style-pairs', 'style-repeats', 'style-augment'].filter((k) => v[k] !== undefined);
+  if (given.length === 0) return {};
+  if (!general)
+    throw new ValidationError(
+      `--${given[0]} weighs the general model's cross-style pairs: use it with --data general`,
+    );
+  const d = DEFAULT_STYLE_PAIRS;
+  return {
+    stylePairs: checkStylePairs({
+      crossStyle: num(v['style-pairs'], 'style-pairs', d.crossStyle),
+      repeats: num(v['style-repeats'], 'style-repeats', d.repeats),
+      augment: (v['style-augment'] as StylePairs['augment'] | undefined) ?? d.augment,
+    }),
+  };
+}
+
 export const trainCommand: Command = {
   summary: 'train a MatMamba-Vision model (joint nested widths, or one width as a baseline)',
   usage:
     '--data fmnist|emoji|general|FOLDER [--config tiny] [--image-size PX] [--patch PX] [--d-model N] [--layers N] [--name N] [--steps N] [--batch N] [--lr X] [--width W ...] ' +
     '[--warmup N] [--weight-decay X] [--clip X] [--smoothing X] [--supcon X] [--temperature X] [--seed N] ' +
-    '[--distill X] [--cross X] [--grey RATE] [--workers N] [--shards N] [--resume] [--max-minutes M] [--stop-after-steps N] ' +
+    '[--distill X] [--cross X] [--grey RATE] [--style-pairs RATE] [--style-repeats N] [--style-augment copy|mild] [--workers N] [--shards N] [--resume] [--max-minutes M] [--stop-after-steps N] ' +
     '[--checkpoint-minutes M] [--eval-every N] [--eval-images N] [--allow-slow-cpu] [--run DIR] [--out DIR]',
   options: {
     config: { type: 'string', default: 'tiny' },
@@ -35,6 +67,9 @@ export const trainCommand: Command = {
     warmup: { type: 'string' },
     'weight-decay': { type: 'string' },
     clip: { type: 'string' },
+    'style-pairs': { type: 'string' },
+    'style-repeats': { type: 'string' },
+    'style-augment': { type: 'string' },
     smoothing: { type: 'string' },
     supcon: { type: 'string' },
     temperature: { type: 'string' },
@@ -61,9 +96,10 @@ export const trainCommand: Command = {
     if (typeof v['data'] !== 'string')
       throw new ValidationError('give --data fmnist, emoji, general or a folder');
     const data = parseDataSpec(v['data']);
-    await prepareData(data, (s) => console.log(s));
     const emoji = data.kind === 'emoji';
     const general = data.kind === 'general';
+    const stylePairs = stylePairsOption(v, general);
+    await prepareData(data, (s) => console.log(s));
     const dataName = data.kind === 'folder' ? basename(data.root) : data.kind;
     // The general model has no head, so its gigabytes of pixels need not be read here.
     const trainSet = data.kind === 'general' ? null : loadSplit(data, 'train');
@@ -109,6 +145,7 @@ export const trainCommand: Command = {
         cross: num(v['cross'], 'cross', 0),
       },
       ...(v['grey'] !== undefined ? { greyRate: num(v['grey'], 'grey', 0) } : {}),
+      ...stylePairs,
       workers: num(v['workers'], 'workers', 2),
       ...(v['shards'] !== undefined ? { shards: num(v['shards'], 'shards', 0) } : {}),
       seed: num(v['seed'], 'seed', 0),

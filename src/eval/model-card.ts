@@ -45,7 +45,25 @@ interface RunState {
     config?: { patchSize: number; dModel: number };
   };
   history: { step: number; imagesPerS?: number; eval?: Record<string, number> }[];
-  schedule?: { fromStep: number; steps: number; greyRate?: number }[];
+  schedule?: {
+    fromStep: number;
+    steps: number;
+    greyRate?: number;
+    stylePairs?: { crossStyle: number; repeats: number; augment: string };
+  }[];
+}
+
+type Segment = NonNullable<RunState['schedule']>[number];
+
+/** The --style-* options of a segment that gave them. */
+function styleFlags(p: Segment['stylePairs']): string[] {
+  return p
+    ? [
+        `--style-pairs ${p.crossStyle}`,
+        `--style-repeats ${p.repeats}`,
+        `--style-augment ${p.augment}`,
+      ]
+    : [];
 }
 
 export interface EvalReport {
@@ -298,11 +316,11 @@ function segments(s: RunState) {
   return s.schedule ?? [{ fromStep: 0, steps: s.options.steps }];
 }
 
-/** The card's section on the learned whitening and width adapters, where the model has them. */
 /** What a greyscale copy shares of the pooled mean: half, or the grey views' set share. */
 const greyShareText = (v: ViewSpec): string =>
   (v.greyShare ?? 0.5) === 0.5 ? 'half the mean' : `the grey views' ${v.greyShare} of the mean`;
 
+/** The card's section on the learned whitening and width adapters, where the model has them. */
 function whiteningLines(cfg: MatMambaVisionConfig, m: Record<string, string>): string[] {
   if (!cfg.whiten) return [];
   return [
@@ -375,13 +393,14 @@ function trainCommands(s: RunState): string[] {
     ...(o.shards !== undefined ? [`--shards ${o.shards}`] : []),
     ...(o.seed !== 0 ? [`--seed ${o.seed}`] : []),
   ];
-  const command = (steps: number, greyRate: number | undefined, tail: string[]) =>
+  const command = (seg: Omit<Segment, 'fromStep'>, tail: string[]) =>
     [
       'npx matsearch train',
       ...head,
-      `--steps ${steps}`,
+      `--steps ${seg.steps}`,
       ...rest,
-      ...(greyRate !== undefined ? [`--grey ${greyRate}`] : []),
+      ...(seg.greyRate !== undefined ? [`--grey ${seg.greyRate}`] : []),
+      ...styleFlags(seg.stylePairs),
       ...tail,
     ].join(' ');
   const segs = segments(s);
@@ -389,7 +408,7 @@ function trainCommands(s: RunState): string[] {
     // Where the segment ended: where the next began, or the run's last step (a run stopped
     // before its schedule's end, by --max-minutes say, ships what it had).
     const end = segs[i + 1]?.fromStep ?? s.step;
-    return command(seg.steps, seg.greyRate, [
+    return command(seg, [
       ...(i > 0 ? ['--resume'] : []),
       ...(end < seg.steps ? [`--stop-after-steps ${end - seg.fromStep}`] : []),
     ]);
@@ -398,7 +417,9 @@ function trainCommands(s: RunState): string[] {
   // reached trains no further and writes it (a resume refuses another config, data or seed).
   const last = segs[segs.length - 1]!;
   if (s.step < last.steps)
-    lines.push(command(s.step, last.greyRate, ['--resume   # no further step: writes the model']));
+    lines.push(
+      command({ ...last, steps: s.step }, ['--resume   # no further step: writes the model']),
+    );
   return lines;
 }
 
@@ -410,12 +431,17 @@ function scheduleLines(s: RunState): string[] {
     'Schedule segments (a resume with another `--steps` or `--grey` starts a new cosine schedule from',
     'the step it resumes at, so the run takes one command per segment):',
     '',
-    '| steps | cosine schedule over | greyscale rate per view |',
-    '| --- | --- | --- |',
+    '| steps | cosine schedule over | greyscale rate per view | cross-style pairs |',
+    '| --- | --- | --- | --- |',
     ...segs.flatMap((seg, i) => {
       const end = Math.min(segs[i + 1]?.fromStep ?? s.step, seg.steps);
+      const style = seg.stylePairs
+        ? `rate ${seg.stylePairs.crossStyle}, drawn ${seg.stylePairs.repeats}x, ${seg.stylePairs.augment} views`
+        : 'default';
       return end > seg.fromStep
-        ? [`| ${seg.fromStep + 1}-${end} | ${seg.steps} steps | ${seg.greyRate ?? 'default'} |`]
+        ? [
+            `| ${seg.fromStep + 1}-${end} | ${seg.steps} steps | ${seg.greyRate ?? 'default'} | ${style} |`,
+          ]
         : [];
     }),
     '',

@@ -180,6 +180,57 @@ export function augmentFor(
       };
 }
 
+/**
+ * How the general model's pairs weigh "the same thing drawn in another style" against copies:
+ * `crossStyle` is the chance that a draw of an identity with several drawings pairs two different
+ * drawings; `repeats` how many times an epoch such an identity is drawn; `augment` the views of
+ * a cross-style pair ('copy': the copy-detection augmentation every pair gets; 'mild':
+ * STYLE_AUGMENT, so the pair's difference is the style, not a crop or a sticker).
+ */
+export interface StylePairs {
+  readonly crossStyle: number;
+  readonly repeats: number;
+  readonly augment: 'copy' | 'mild';
+}
+
+/** What the general model trained on until StylePairs existed. */
+export const DEFAULT_STYLE_PAIRS: StylePairs = { crossStyle: 0.5, repeats: 1, augment: 'copy' };
+
+/**
+ * The views of a cross-style pair under `augment: 'mild'`: a crop down to half the area, flips
+ * and mild colour jitter, and of the distortions only the photometric ones at low rates. Quarter
+ * turns are left to the encoder's view pooling (src/model/views.ts).
+ */
+export const STYLE_AUGMENT = {
+  scale: [0.5, 1] as const,
+  ratio: [0.8, 1.25] as const,
+  flip: true,
+  rot90: false,
+  jitter: 0.2,
+  distort: { overlay: 0, text: 0, border: 0.1, grey: 0.2, blur: 0.1, downscale: 0.1, jpeg: 0.1 },
+};
+
+export function checkStylePairs(p: StylePairs): StylePairs {
+  if (!(p.crossStyle >= 0 && p.crossStyle <= 1))
+    throw new ValidationError(`--style-pairs must be a rate from 0 to 1, got ${p.crossStyle}`);
+  if (!(Number.isInteger(p.repeats) && p.repeats >= 1 && p.repeats <= 16))
+    throw new ValidationError(
+      `--style-repeats must be a whole number from 1 to 16, got ${p.repeats}`,
+    );
+  if (p.augment !== 'copy' && p.augment !== 'mild')
+    throw new ValidationError(`--style-augment must be copy or mild, got '${String(p.augment)}'`);
+  return p;
+}
+
+/** The augmentation of cross-style pairs, or null when they get the ordinary one. */
+export function styleAugmentFor(
+  p: StylePairs,
+  imageSize: number,
+  channels: number,
+): AugmentOptions | null {
+  return p.augment === 'mild' ? { size: imageSize, channels, ...STYLE_AUGMENT } : null;
+}
+
 /** Position in the data order; enough to resume it exactly. */
 export interface SamplerState {
   epoch: number;
@@ -243,7 +294,7 @@ export const KIND_REPEATS: Partial<Record<CorpusKind, number>> = { photo: 4 };
 
 /**
  * Pairs for instance discrimination (SimCLR / SSCD): each unit is one cross-style identity (all
- * images sharing a label), drawn `repeats[u]` times per epoch in a seeded order, and each draw
+ * images sharing a label), drawn `repeats(unit)` times per epoch in a seeded order, and each draw
  * yields two images: two different drawings of it with probability `crossStyle` when it has
  * several, else the same image twice (two augmentations of it make the pair).
  */
@@ -256,7 +307,7 @@ export class PairSampler {
     set: ImageSet,
     private readonly seed: number,
     public state: SamplerState = { epoch: 0, pos: 0 },
-    repeats: (firstImage: number) => number = () => 1,
+    repeats: (unit: readonly number[]) => number = () => 1,
     private readonly crossStyle = 0.5,
   ) {
     const groups = new Map<number, number[]>();
@@ -266,7 +317,7 @@ export class PairSampler {
       else groups.set(l, [i]);
     });
     this.units = [...groups.values()];
-    this.draws = this.units.flatMap((u, k) => Array<number>(repeats(u[0]!)).fill(k));
+    this.draws = this.units.flatMap((u, k) => Array<number>(repeats(u)).fill(k));
     this.shuffle();
   }
 

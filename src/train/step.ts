@@ -29,13 +29,18 @@ export interface MicroBatch {
   readonly scale: number;
 }
 
-/** Builds the [B, S, S, C] input of `indices`, augmented (seeded) or centred. */
+/**
+ * Builds the [B, S, S, C] input of `indices`, augmented (seeded) or centred. With `pairAugment`,
+ * `indices` are pairs (k, k+1 for even k) and a pair of two different images (two drawings of one
+ * thing) gets `pairAugment` instead of `augment`.
+ */
 export function batchPixels(
   model: MatMambaVision,
   set: ImageSet,
   indices: readonly number[],
   seed: number | null,
   augment: AugmentOptions | null,
+  pairAugment: AugmentOptions | null = null,
 ): tf.Tensor4D {
   if (seed !== null && !augment)
     throw new Error('batchPixels: an augmented batch needs augment options');
@@ -52,7 +57,9 @@ export function batchPixels(
         set.channels === 3
           ? () => ({ img: imageAt(set, rng.int(imageCount(set))), src: set.size })
           : undefined;
-      augmentView(imageAt(set, idx), set.size, set.channels, augment!, rng, out, overlay);
+      const crossPair = pairAugment !== null && (k ^ 1) < indices.length && indices[k ^ 1] !== idx;
+      const o = crossPair ? pairAugment : augment!;
+      augmentView(imageAt(set, idx), set.size, set.channels, o, rng, out, overlay);
     }
   });
   return tf.tensor4d(buf, [indices.length, S, S, C]);
@@ -99,12 +106,13 @@ export function accumulateGradients(
   micro: readonly MicroBatch[],
   augment: AugmentOptions,
   o: LossOptions,
+  pairAugment: AugmentOptions | null = null,
 ): { grads: Map<string, Float32Array>; losses: { width: string; loss: number }[] } {
   const vars = [...model.params.values()];
   let acc = new Map<string, tf.Tensor>();
   const losses: { width: string; loss: number }[] = [];
   for (const mb of micro) {
-    const x = batchPixels(model, set, mb.indices, mb.seed, augment);
+    const x = batchPixels(model, set, mb.indices, mb.seed, augment, pairAugment);
     const labels = Int32Array.from(mb.indices, (i) => set.labels[i]!);
     // The teacher of distillation and cross-width loss: the full width on the same images,
     // outside the tape.

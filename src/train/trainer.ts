@@ -17,7 +17,11 @@ import { Progress } from '../util/progress.js';
 import { AdamW, clipGlobalNorm, learningRate } from './optimizer.js';
 import {
   augmentFor,
+  checkStylePairs,
+  DEFAULT_STYLE_PAIRS,
   KIND_REPEATS,
+  styleAugmentFor,
+  type StylePairs,
   loadSplit,
   PairSampler,
   Sampler,
@@ -56,6 +60,11 @@ export interface TrainOptions {
    * it, which starts a new schedule segment.
    */
   readonly greyRate?: number;
+  /**
+   * The general model's mix of cross-style and copy pairs (DEFAULT_STYLE_PAIRS when absent); a
+   * resume may change it, which starts a new schedule segment.
+   */
+  readonly stylePairs?: StylePairs;
   readonly workers: number;
   /**
    * Shards each micro-batch is split into (default: one per worker); each shard's loss sees only
@@ -103,6 +112,8 @@ export interface ScheduleSegment {
   readonly steps: number;
   /** Set when the run gave --grey. */
   readonly greyRate?: number;
+  /** Set when the run gave --style-pairs, --style-repeats or --style-augment. */
+  readonly stylePairs?: StylePairs;
 }
 
 function segmentOf(o: TrainOptions, fromStep: number): ScheduleSegment {
@@ -110,6 +121,7 @@ function segmentOf(o: TrainOptions, fromStep: number): ScheduleSegment {
     fromStep,
     steps: o.steps,
     ...(o.greyRate !== undefined ? { greyRate: o.greyRate } : {}),
+    ...(o.stylePairs !== undefined ? { stylePairs: o.stylePairs } : {}),
   };
 }
 
@@ -298,7 +310,11 @@ export async function train(
     // Runs from before segments were recorded ran one schedule, the one their options name.
     const schedule = ck.state.schedule ?? [{ fromStep: 0, steps: ck.state.options.steps }];
     const last = schedule[schedule.length - 1]!;
-    if (last.steps !== o.steps || last.greyRate !== o.greyRate)
+    if (
+      last.steps !== o.steps ||
+      last.greyRate !== o.greyRate ||
+      JSON.stringify(last.stylePairs) !== JSON.stringify(o.stylePairs)
+    )
       schedule.push(segmentOf(o, ck.state.step));
     state = { ...ck.state, options: { ...o }, schedule };
     log(
@@ -307,13 +323,18 @@ export async function train(
   } else if (o.resume) {
     log(`no checkpoint in ${o.runDir}: starting ${o.name} from scratch`);
   }
+  const stylePairs = checkStylePairs(o.stylePairs ?? DEFAULT_STYLE_PAIRS);
   const sampler =
     o.data.kind === 'general'
       ? new PairSampler(
           trainSet,
           o.seed,
           { ...state.sampler },
-          (i) => KIND_REPEATS[(trainSet as CorpusSet).entries[i]!.kind] ?? 1,
+          (u) =>
+            u.length > 1
+              ? stylePairs.repeats
+              : (KIND_REPEATS[(trainSet as CorpusSet).entries[u[0]!]!.kind] ?? 1),
+          stylePairs.crossStyle,
         )
       : new Sampler(trainSet, byIdentity, o.seed, { ...state.sampler });
   const nWorkers = Math.max(1, Math.min(o.workers, cpus().length));
@@ -322,6 +343,7 @@ export async function train(
     throw new ValidationError(`shards must be a whole number from 1 to ${o.units}, got ${shards}`);
   const pool = new WorkerPool(nWorkers);
   const augment = augmentFor(o.data, o.config.imageSize, o.config.inChans, o.greyRate);
+  const styleAugment = styleAugmentFor(stylePairs, o.config.imageSize, o.config.inChans);
   try {
     const ready = await pool.all(() => ({
       type: 'init',
@@ -330,6 +352,7 @@ export async function train(
       data: o.data,
       ...(o.dataRoot ? { dataRoot: o.dataRoot } : {}),
       augment,
+      ...(o.data.kind === 'general' && styleAugment ? { pairAugment: styleAugment } : {}),
       checkAugment: augmentFor(o.data, o.config.imageSize, o.config.inChans),
       loss: o.loss,
       allowSlowCpu: o.allowSlowCpu ?? false,

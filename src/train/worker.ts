@@ -24,6 +24,8 @@ export type WorkerRequest =
       data: DataSpec;
       dataRoot?: string;
       augment: AugmentOptions;
+      /** The views of a pair of two different drawings, when they differ from `augment`. */
+      pairAugment?: AugmentOptions;
       /** The views of the seeded check (the default augmentation, so checks stay comparable). */
       checkAugment: AugmentOptions;
       loss: LossOptions;
@@ -54,6 +56,7 @@ let train: ImageSet | null = null;
 let test: ImageSet | null = null;
 let cfg: MatMambaVisionConfig;
 let augment: AugmentOptions;
+let pairAugment: AugmentOptions | null = null;
 let checkAugment: AugmentOptions;
 let lossOpts: LossOptions;
 
@@ -96,6 +99,7 @@ async function handle(msg: WorkerRequest): Promise<WorkerReply> {
       });
       cfg = msg.config;
       augment = msg.augment;
+      pairAugment = msg.pairAugment ?? null;
       checkAugment = msg.checkAugment;
       lossOpts = msg.loss;
       train = msg.sets?.train ?? loadSplit(msg.data, 'train', msg.dataRoot);
@@ -116,7 +120,7 @@ async function handle(msg: WorkerRequest): Promise<WorkerReply> {
       return { type: 'ok' };
     }
     case 'grads': {
-      const r = accumulateGradients(model!, train!, msg.micro, augment, lossOpts);
+      const r = accumulateGradients(model!, train!, msg.micro, augment, lossOpts, pairAugment);
       return { type: 'grads', grads: Object.fromEntries(r.grads), losses: r.losses };
     }
     case 'eval':

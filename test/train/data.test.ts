@@ -3,10 +3,20 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { readIdx } from '../../src/data/idx.js';
 import { loadFashionMnist } from '../../src/data/fmnist.js';
 import { splitEmoji } from '../../src/data/emoji.js';
-import { augmentFor, GENERAL_AUGMENT, PairSampler, Sampler } from '../../src/train/data.js';
+import {
+  augmentFor,
+  checkStylePairs,
+  GENERAL_AUGMENT,
+  PairSampler,
+  Sampler,
+  styleAugmentFor,
+  STYLE_AUGMENT,
+} from '../../src/train/data.js';
 import { augmentView, centerView } from '../../src/train/augment.js';
 import { Rng } from '../../src/util/rng.js';
 import { fakeEmoji, idxBytes, writeFakeFashionMnist } from './fixtures.js';
@@ -102,7 +112,7 @@ test('the pair sampler draws two images of one identity, seeded, and resumes exa
   const labels: number[] = [];
   for (let l = 0; l < 30; l++) for (let k = 0; k <= l % 3; k++) labels.push(l);
   const set = { ...fakeEmoji(1), labels: Int32Array.from(labels) };
-  const repeats = (i: number) => (labels[i]! === 0 ? 3 : 1); // identity 0 drawn 3 times an epoch
+  const repeats = (u: readonly number[]) => (labels[u[0]!]! === 0 ? 3 : 1); // identity 0 drawn 3 times an epoch
   const s = new PairSampler(set, 5, undefined, repeats);
   assert.equal(s.unitsPerEpoch, 32);
   const epoch = s.next(32);
@@ -124,6 +134,40 @@ test('the pair sampler draws two images of one identity, seeded, and resumes exa
   );
 });
 
+test('style pairs: drawn more often, always crossed at rate 1, and bad settings refused', () => {
+  // 30 identities: label l has (l % 3) + 1 images, so 20 of them have several drawings.
+  const labels: number[] = [];
+  for (let l = 0; l < 30; l++) for (let k = 0; k <= l % 3; k++) labels.push(l);
+  const set = { ...fakeEmoji(1), labels: Int32Array.from(labels) };
+  const s = new PairSampler(set, 2, undefined, (u) => (u.length > 1 ? 3 : 1), 1);
+  assert.equal(s.unitsPerEpoch, 10 + 20 * 3);
+  const epoch = s.next(70);
+  const perLabel = new Map<number, number>();
+  for (const [a, b] of epoch) {
+    assert.equal(labels[a!], labels[b!]);
+    const l = labels[a!]!;
+    perLabel.set(l, (perLabel.get(l) ?? 0) + 1);
+    // Rate 1: an identity with several drawings always pairs two different ones.
+    if (l % 3 > 0) assert.notEqual(a, b, `label ${l} drawn as the same image twice`);
+    else assert.equal(a, b);
+  }
+  for (let l = 0; l < 30; l++) assert.equal(perLabel.get(l), l % 3 > 0 ? 3 : 1, `label ${l}`);
+  const ok = { crossStyle: 0.5, repeats: 1, augment: 'copy' } as const;
+  assert.deepEqual(checkStylePairs(ok), ok);
+  assert.throws(() => checkStylePairs({ ...ok, crossStyle: 1.5 }), /--style-pairs must be a rate/);
+  assert.throws(() => checkStylePairs({ ...ok, repeats: 0 }), /--style-repeats must be a whole/);
+  assert.throws(() => checkStylePairs({ ...ok, repeats: 1.5 }), /--style-repeats must be a whole/);
+  assert.throws(
+    () => checkStylePairs({ ...ok, augment: 'strong' as 'copy' }),
+    /--style-augment must be copy or mild/,
+  );
+  assert.equal(styleAugmentFor(ok, 64, 3), null);
+  const mild = styleAugmentFor({ ...ok, augment: 'mild' }, 64, 3)!;
+  assert.deepEqual(mild.scale, STYLE_AUGMENT.scale);
+  assert.equal(mild.size, 64);
+  assert.equal(mild.distort?.overlay, 0);
+});
+
 test('--grey sets the general distortions greyscale rate, and is refused elsewhere or out of range', () => {
   const general = { kind: 'general' } as const;
   assert.equal(augmentFor(general, 64, 3).distort?.grey, GENERAL_AUGMENT.distort.grey);
@@ -131,4 +175,16 @@ test('--grey sets the general distortions greyscale rate, and is refused elsewhe
   assert.equal(GENERAL_AUGMENT.distort.grey, 0.2, 'the default is untouched');
   assert.throws(() => augmentFor({ kind: 'fmnist' }, 28, 1, 0.5), { code: 'E_VALIDATION' });
   assert.throws(() => augmentFor(general, 64, 3, 1.5), { code: 'E_VALIDATION' });
+});
+
+test('train refuses --style-* outside the general data, and a bad --style-augment, before loading data', () => {
+  const cli = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+  const run = (...args: string[]) =>
+    spawnSync(process.execPath, [cli, 'train', ...args], { encoding: 'utf8' });
+  const other = run('--data', 'fmnist', '--style-pairs', '1');
+  assert.equal(other.status, 2, other.stderr);
+  assert.match(other.stderr, /--style-pairs weighs the general model's cross-style pairs/);
+  const bad = run('--data', 'fmnist', '--style-augment', 'strong');
+  assert.equal(bad.status, 2, bad.stderr);
+  assert.match(bad.stderr, /--style-augment/);
 });

@@ -177,6 +177,12 @@ test('a general model card gives one train command per schedule segment, and no 
     { fromStep: 0, steps: 3000 },
     { fromStep: 3000, steps: 4000 },
     { fromStep: 3047, steps: 4000, greyRate: 0.5 },
+    {
+      fromStep: 3060,
+      steps: 4000,
+      greyRate: 0.5,
+      stylePairs: { crossStyle: 1, repeats: 3, augment: 'mild' },
+    },
   ];
   const history = [{ step: 3100, imagesPerS: 200, eval: { 'copy-recall@1@1': 0.45 } }];
   writeFileSync(
@@ -195,13 +201,24 @@ test('a general model card gives one train command per schedule segment, and no 
   const rest = '--batch 256 --lr 0.0015 --warmup 40 --shards 2';
   assert.ok(md.includes(`${base} --steps 3000 ${rest}\n`), md);
   assert.ok(md.includes(`${base} --steps 4000 ${rest} --resume --stop-after-steps 47\n`), md);
-  // The run stopped at 3100 of its last schedule's 4000 steps.
   assert.ok(
-    md.includes(`${base} --steps 4000 ${rest} --grey 0.5 --resume --stop-after-steps 53\n`),
+    md.includes(`${base} --steps 4000 ${rest} --grey 0.5 --resume --stop-after-steps 13\n`),
     md,
   );
-  assert.ok(md.includes(`${base} --steps 3100 ${rest} --grey 0.5 --resume   # no further`), md);
-  assert.match(md, /\| 3048-3100 \| 4000 steps \| 0\.5 \|/);
+  // The run stopped at 3100 of its last schedule's 4000 steps; its segment gave --style-*.
+  const style = '--style-pairs 1 --style-repeats 3 --style-augment mild';
+  assert.ok(
+    md.includes(
+      `${base} --steps 4000 ${rest} --grey 0.5 ${style} --resume --stop-after-steps 40\n`,
+    ),
+    md,
+  );
+  assert.ok(
+    md.includes(`${base} --steps 3100 ${rest} --grey 0.5 ${style} --resume   # no further`),
+    md,
+  );
+  assert.match(md, /\| 3048-3060 \| 4000 steps \| 0\.5 \| default \|/);
+  assert.match(md, /\| 3061-3100 \| 4000 steps \| 0\.5 \| rate 1, drawn 3x, mild views \|/);
   assert.match(md, /npx matsearch data --corpus all/);
   assert.match(md, /10\.00 CPU-hours/);
   assert.match(md, /InfoNCE/);

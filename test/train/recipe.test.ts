@@ -124,6 +124,46 @@ test('accumulated gradients equal the 1/g-weighted sum of separate micro-batch g
   model.dispose();
 });
 
+test('a pair of two different drawings gets the pair augmentation, a pair of one image the ordinary one', () => {
+  const cfg = makeConfig({
+    dModel: 16,
+    nLayer: 1,
+    headDim: 4,
+    dState: 4,
+    patchSize: 4,
+    imageSize: 8,
+  });
+  const model = MatMambaVision.create(cfg, 4);
+  const set = fakeEmoji(6);
+  const copy = {
+    size: 8,
+    channels: 3,
+    scale: [0.3, 1],
+    ratio: [0.8, 1.25],
+    flip: true,
+    rot90: true,
+    jitter: 0.4,
+  } as const;
+  const mild = { ...copy, scale: [0.9, 1], rot90: false, flip: false, jitter: 0 } as const;
+  // Pairs: (0,0) one image, (1,2) two drawings, (3,3), (4,5).
+  const indices = [0, 0, 1, 2, 3, 3, 4, 5];
+  const rows = (t: tf.Tensor4D) => {
+    const d = t.dataSync();
+    t.dispose();
+    const per = d.length / indices.length;
+    return indices.map((_, k) => d.slice(k * per, (k + 1) * per));
+  };
+  const mixed = rows(batchPixels(model, set, indices, 17, copy, mild));
+  const allCopy = rows(batchPixels(model, set, indices, 17, copy));
+  const allMild = rows(batchPixels(model, set, indices, 17, mild));
+  indices.forEach((_, k) => {
+    const crossed = indices[k ^ 1] !== indices[k];
+    assert.deepEqual(mixed[k], crossed ? allMild[k] : allCopy[k], `row ${k}`);
+    assert.notDeepEqual(allMild[k], allCopy[k], `row ${k}: the two augmentations differ`);
+  });
+  model.dispose();
+});
+
 test('AdamW matches a hand-computed update and decays matrices only', () => {
   const params = new Map([
     ['w', Float32Array.from([1, -2])],
