@@ -65,7 +65,7 @@ const searchShape = {
     .max(200, { error: 'must be at most 200 characters' })
     .optional()
     .describe(
-      "Query encoder width: '1', '1/2', '1/4', '1/8', a Mix'n'Match spec such as '1/8x10,1/4x10', or 'auto' (the widest expected within budget_ms, the search queue included). Default '1', or 'auto' on a server started with --target-ms. One encode at that width; the shortlist is rescored against the stored full-width vectors. Narrower is cheaper and a little less exact (docs/bench/dial.md: the 35M model answers 3.7x the queries/s at '1/8' as at '1'; general-tiny's encode of its 8 pooled views falls from 5.7 to 2.6 ms, about half of its query, and its queries/s rise 87 -> 105 -> 117 -> 126 from '1' to '1/8', for held-out emoji mAP@10 27.2 to 23.3%); /api/stats gives this server's measured encode ms and quality per width.",
+      "Query encoder width: '1', '1/2', '1/4', '1/8', a Mix'n'Match spec such as '1/8x10,1/4x10', or 'auto' (the widest expected within budget_ms, the search queue included). Default '1', or 'auto' on a server started with --target-ms. One encode at that width; the shortlist is rescored against the stored full-width vectors. Narrower is cheaper and a little less exact (docs/bench/dial.md: the 35M model answers 3.9x the queries/s at '1/8' as at '1'; general-tiny's encode of its 8 pooled views falls from 4.9 to 2.1 ms, over half of its query, and its queries/s rise 106 -> 131 -> 148 -> 157 from '1' to '1/8', for held-out emoji mAP@10 30.7 to 25.8%); /api/stats gives this server's measured encode ms and quality per width.",
     ),
   budget_ms: number(0.001, 60_000)
     .optional()

@@ -232,7 +232,8 @@ export function writeModelCard(c: CardInputs): string {
       ? `- Loss: supervised contrastive (InfoNCE) over each micro-batch's views, temperature ` +
         `${o.loss.temperature}: ${o.units} images, two augmented views each; positives are the ` +
         "image's other view and, in half the draws where its key exists in several styles, a view " +
-        'of the same key in another style (emoji code point, icon name, card, flag, glyph, piece)'
+        'of the same key in another style (emoji code point, icon name, card, flag, glyph, piece)' +
+        styleSegmentsText(segments(state), state.step)
       : `- Losses: cross-entropy with label smoothing ${o.loss.labelSmoothing}`) +
       (kind !== 'general' && o.loss.supcon > 0
         ? ` plus supervised contrastive loss (weight ${o.loss.supcon}, temperature ${o.loss.temperature}; ` +
@@ -314,6 +315,25 @@ function baselineLines(r: EvalReport, b: NonNullable<CardInputs['baseline']>): s
 /** Each schedule segment the run went through (one, unless a resume changed --steps or --grey). */
 function segments(s: RunState) {
   return s.schedule ?? [{ fromStep: 0, steps: s.options.steps }];
+}
+
+/** Where segments weighed cross-style pairs otherwise than half the draws with copy views. */
+function styleSegmentsText(segs: readonly Segment[], lastStep: number): string {
+  const changed = segs.flatMap((seg, i) => {
+    const p = seg.stylePairs;
+    if (!p) return [];
+    const end = Math.min(segs[i + 1]?.fromStep ?? lastStep, seg.steps);
+    const views =
+      p.augment === 'mild'
+        ? 'mild views, crops to half the area, flips and light photometric changes'
+        : 'the copy-detection views';
+    return [
+      `steps ${seg.fromStep + 1}-${end}: ` +
+        `${p.crossStyle === 1 ? 'in every draw' : `in ${p.crossStyle * 100}% of the draws`}, ` +
+        `such keys drawn ${p.repeats}x as often, with ${views}`,
+    ];
+  });
+  return changed.map((c) => `; ${c}`).join('');
 }
 
 /** What a greyscale copy shares of the pooled mean: half, or the grey views' set share. */
@@ -428,7 +448,7 @@ function scheduleLines(s: RunState): string[] {
   const segs = segments(s);
   if (segs.filter((g) => g.steps > g.fromStep).length < 2) return [];
   return [
-    'Schedule segments (a resume with another `--steps` or `--grey` starts a new cosine schedule from',
+    'Schedule segments (a resume with another `--steps`, `--grey` or `--style-*` starts a new cosine schedule from',
     'the step it resumes at, so the run takes one command per segment):',
     '',
     '| steps | cosine schedule over | greyscale rate per view | cross-style pairs |',

@@ -219,6 +219,10 @@ test('a general model card gives one train command per schedule segment, and no 
   );
   assert.match(md, /\| 3048-3060 \| 4000 steps \| 0\.5 \| default \|/);
   assert.match(md, /\| 3061-3100 \| 4000 steps \| 0\.5 \| rate 1, drawn 3x, mild views \|/);
+  assert.match(
+    md,
+    /; steps 3061-3100: in every draw, such keys drawn 3x as often, with mild views/,
+  );
   assert.match(md, /npx matsearch data --corpus all/);
   assert.match(md, /10\.00 CPU-hours/);
   assert.match(md, /InfoNCE/);
