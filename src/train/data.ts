@@ -222,6 +222,19 @@ export function checkStylePairs(p: StylePairs): StylePairs {
   return p;
 }
 
+/**
+ * Draws per epoch of a unit: its kind's repeats (KIND_REPEATS), except that a run given style
+ * pairs draws every unit with several drawings `repeats` times (photos before and after an edit
+ * included). Without them the rule is the one every run before them used, so they resume exactly.
+ */
+export function unitRepeats(
+  stylePairs: StylePairs | undefined,
+  kindRepeats: number,
+  drawings: number,
+): number {
+  return stylePairs && drawings > 1 ? stylePairs.repeats : kindRepeats;
+}
+
 /** The augmentation of cross-style pairs, or null when they get the ordinary one. */
 export function styleAugmentFor(
   p: StylePairs,

@@ -21,6 +21,7 @@ import {
   DEFAULT_STYLE_PAIRS,
   KIND_REPEATS,
   styleAugmentFor,
+  unitRepeats,
   type StylePairs,
   loadSplit,
   PairSampler,
@@ -331,9 +332,11 @@ export async function train(
           o.seed,
           { ...state.sampler },
           (u) =>
-            u.length > 1
-              ? stylePairs.repeats
-              : (KIND_REPEATS[(trainSet as CorpusSet).entries[u[0]!]!.kind] ?? 1),
+            unitRepeats(
+              o.stylePairs,
+              KIND_REPEATS[(trainSet as CorpusSet).entries[u[0]!]!.kind] ?? 1,
+              u.length,
+            ),
           stylePairs.crossStyle,
         )
       : new Sampler(trainSet, byIdentity, o.seed, { ...state.sampler });

@@ -16,6 +16,7 @@ import {
   Sampler,
   styleAugmentFor,
   STYLE_AUGMENT,
+  unitRepeats,
 } from '../../src/train/data.js';
 import { augmentView, centerView } from '../../src/train/augment.js';
 import { Rng } from '../../src/util/rng.js';
@@ -153,6 +154,13 @@ test('style pairs: drawn more often, always crossed at rate 1, and bad settings 
   }
   for (let l = 0; l < 30; l++) assert.equal(perLabel.get(l), l % 3 > 0 ? 3 : 1, `label ${l}`);
   const ok = { crossStyle: 0.5, repeats: 1, augment: 'copy' } as const;
+  // Without style pairs a unit is drawn as its kind says, several drawings or not (a photo before
+  // and after an edit: 4); with them, every unit with several drawings is drawn `repeats` times.
+  assert.equal(unitRepeats(undefined, 4, 2), 4);
+  assert.equal(unitRepeats(undefined, 1, 3), 1);
+  assert.equal(unitRepeats({ ...ok, repeats: 3 }, 4, 2), 3);
+  assert.equal(unitRepeats({ ...ok, repeats: 3 }, 1, 3), 3);
+  assert.equal(unitRepeats({ ...ok, repeats: 3 }, 4, 1), 4);
   assert.deepEqual(checkStylePairs(ok), ok);
   assert.throws(() => checkStylePairs({ ...ok, crossStyle: 1.5 }), /--style-pairs must be a rate/);
   assert.throws(() => checkStylePairs({ ...ok, repeats: 0 }), /--style-repeats must be a whole/);
