@@ -11,6 +11,7 @@ import { CONFIG_FILE, WEIGHTS_FILE } from '../model/weights.js';
 import { readSafetensorsMetadata } from '../model/safetensors.js';
 import { PRESETS, type MatMambaVisionConfig } from '../model/config.js';
 import { geometryFor } from '../train/data.js';
+import type { ScheduleSegment as Segment } from '../train/trainer.js';
 import { NotFoundError } from '../errors.js';
 import { lineChart, type Series } from '../util/svg-plot.js';
 import { existingSection, withSection } from './general-card.js';
@@ -45,15 +46,8 @@ interface RunState {
     config?: { patchSize: number; dModel: number };
   };
   history: { step: number; imagesPerS?: number; eval?: Record<string, number> }[];
-  schedule?: {
-    fromStep: number;
-    steps: number;
-    greyRate?: number;
-    stylePairs?: { crossStyle: number; repeats: number; augment: string };
-  }[];
+  schedule?: Segment[];
 }
-
-type Segment = NonNullable<RunState['schedule']>[number];
 
 /** The --style-* options of a segment that gave them. */
 function styleFlags(p: Segment['stylePairs']): string[] {
@@ -313,16 +307,20 @@ function baselineLines(r: EvalReport, b: NonNullable<CardInputs['baseline']>): s
 }
 
 /** Each schedule segment the run went through (one, unless a resume changed --steps or --grey). */
-function segments(s: RunState) {
+function segments(s: RunState): Segment[] {
   return s.schedule ?? [{ fromStep: 0, steps: s.options.steps }];
 }
+
+/** The last step segment i trained: where the next began or the run stopped, within its schedule. */
+const segmentEnd = (segs: readonly Segment[], i: number, lastStep: number): number =>
+  Math.min(segs[i + 1]?.fromStep ?? lastStep, segs[i]!.steps);
 
 /** Where segments weighed cross-style pairs otherwise than half the draws with copy views. */
 function styleSegmentsText(segs: readonly Segment[], lastStep: number): string {
   const changed = segs.flatMap((seg, i) => {
     const p = seg.stylePairs;
     if (!p) return [];
-    const end = Math.min(segs[i + 1]?.fromStep ?? lastStep, seg.steps);
+    const end = segmentEnd(segs, i, lastStep);
     const views =
       p.augment === 'mild'
         ? 'mild views, crops to half the area, flips and light photometric changes'
@@ -454,7 +452,7 @@ function scheduleLines(s: RunState): string[] {
     '| steps | cosine schedule over | greyscale rate per view | cross-style pairs |',
     '| --- | --- | --- | --- |',
     ...segs.flatMap((seg, i) => {
-      const end = Math.min(segs[i + 1]?.fromStep ?? s.step, seg.steps);
+      const end = segmentEnd(segs, i, s.step);
       const style = seg.stylePairs
         ? `rate ${seg.stylePairs.crossStyle}, drawn ${seg.stylePairs.repeats}x, ${seg.stylePairs.augment} views`
         : 'default';
