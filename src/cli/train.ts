@@ -4,12 +4,14 @@ import { presetConfig } from '../model/config.js';
 import { ValidationError } from '../errors.js';
 import { basename } from 'node:path';
 import {
+  checkCategoryPairs,
   checkStylePairs,
   configFor,
   DEFAULT_STYLE_PAIRS,
   loadSplit,
   parseDataSpec,
   prepareData,
+  type CategoryPairs,
   type StylePairs,
 } from '../train/data.js';
 import { JOINT_LEVELS } from '../train/nested.js';
@@ -48,12 +50,33 @@ function stylePairsOption(
   };
 }
 
+/** --category-pairs RATE [--category-repeats N] (repeats default 1); nothing when neither is given. */
+function categoryPairsOption(
+  v: Record<string, unknown>,
+  general: boolean,
+): { categoryPairs?: CategoryPairs } {
+  const given = ['category-pairs', 'category-repeats'].filter((k) => v[k] !== undefined);
+  if (given.length === 0) return {};
+  if (!general)
+    throw new ValidationError(
+      `--${given[0]} pairs the general corpus's clip art by category: use it with --data general`,
+    );
+  if (v['category-pairs'] === undefined)
+    throw new ValidationError('--category-repeats needs --category-pairs RATE');
+  return {
+    categoryPairs: checkCategoryPairs({
+      rate: num(v['category-pairs'], 'category-pairs', 0),
+      repeats: num(v['category-repeats'], 'category-repeats', 1),
+    }),
+  };
+}
+
 export const trainCommand: Command = {
   summary: 'train a MatMamba-Vision model (joint nested widths, or one width as a baseline)',
   usage:
     '--data fmnist|emoji|general|FOLDER [--config tiny] [--image-size PX] [--patch PX] [--d-model N] [--layers N] [--name N] [--steps N] [--batch N] [--lr X] [--width W ...] ' +
     '[--warmup N] [--weight-decay X] [--clip X] [--smoothing X] [--supcon X] [--temperature X] [--seed N] ' +
-    '[--distill X] [--cross X] [--grey RATE] [--style-pairs RATE] [--style-repeats N] [--style-augment copy|mild] [--workers N] [--shards N] [--resume] [--max-minutes M] [--stop-after-steps N] ' +
+    '[--distill X] [--cross X] [--grey RATE] [--style-pairs RATE] [--style-repeats N] [--style-augment copy|mild] [--category-pairs RATE] [--category-repeats N] [--workers N] [--shards N] [--resume] [--max-minutes M] [--stop-after-steps N] ' +
     '[--checkpoint-minutes M] [--eval-every N] [--eval-images N] [--allow-slow-cpu] [--run DIR] [--out DIR]',
   options: {
     config: { type: 'string', default: 'tiny' },
@@ -70,6 +93,8 @@ export const trainCommand: Command = {
     'style-pairs': { type: 'string' },
     'style-repeats': { type: 'string' },
     'style-augment': { type: 'string' },
+    'category-pairs': { type: 'string' },
+    'category-repeats': { type: 'string' },
     smoothing: { type: 'string' },
     supcon: { type: 'string' },
     temperature: { type: 'string' },
@@ -99,6 +124,7 @@ export const trainCommand: Command = {
     const emoji = data.kind === 'emoji';
     const general = data.kind === 'general';
     const stylePairs = stylePairsOption(v, general);
+    const categoryPairs = categoryPairsOption(v, general);
     await prepareData(data, (s) => console.log(s));
     const dataName = data.kind === 'folder' ? basename(data.root) : data.kind;
     // The general model has no head, so its gigabytes of pixels need not be read here.
@@ -146,6 +172,7 @@ export const trainCommand: Command = {
       },
       ...(v['grey'] !== undefined ? { greyRate: num(v['grey'], 'grey', 0) } : {}),
       ...stylePairs,
+      ...categoryPairs,
       workers: num(v['workers'], 'workers', 2),
       ...(v['shards'] !== undefined ? { shards: num(v['shards'], 'shards', 0) } : {}),
       seed: num(v['seed'], 'seed', 0),

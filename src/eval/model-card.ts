@@ -60,6 +60,11 @@ function styleFlags(p: Segment['stylePairs']): string[] {
     : [];
 }
 
+/** The --category-* options of a segment that gave them. */
+function categoryFlags(p: Segment['categoryPairs']): string[] {
+  return p ? [`--category-pairs ${p.rate}`, `--category-repeats ${p.repeats}`] : [];
+}
+
 export interface EvalReport {
   model: string;
   modelId: string;
@@ -331,7 +336,16 @@ function styleSegmentsText(segs: readonly Segment[], lastStep: number): string {
         `such keys drawn ${p.repeats}x as often, with ${views}`,
     ];
   });
-  return changed.map((c) => `; ${c}`).join('');
+  const categories = segs.flatMap((seg, i) => {
+    const p = seg.categoryPairs;
+    if (!p) return [];
+    return [
+      `steps ${seg.fromStep + 1}-${segmentEnd(segs, i, lastStep)}: in ${p.rate * 100}% of the ` +
+        `other draws of a training clip-art image, another image of its category (openclipart ` +
+        `folder), such images drawn ${p.repeats}x as often`,
+    ];
+  });
+  return [...changed, ...categories].map((c) => `; ${c}`).join('');
 }
 
 /** What a greyscale copy shares of the pooled mean: half, or the grey views' set share. */
@@ -419,6 +433,7 @@ function trainCommands(s: RunState): string[] {
       ...rest,
       ...(seg.greyRate !== undefined ? [`--grey ${seg.greyRate}`] : []),
       ...styleFlags(seg.stylePairs),
+      ...categoryFlags(seg.categoryPairs),
       ...tail,
     ].join(' ');
   const segs = segments(s);
@@ -445,20 +460,25 @@ function trainCommands(s: RunState): string[] {
 function scheduleLines(s: RunState): string[] {
   const segs = segments(s);
   if (segs.filter((g) => g.steps > g.fromStep).length < 2) return [];
+  const withCategories = segs.some((g) => g.categoryPairs);
   return [
-    'Schedule segments (a resume with another `--steps`, `--grey` or `--style-*` starts a new cosine schedule from',
-    'the step it resumes at, so the run takes one command per segment):',
+    'Schedule segments (a resume with another `--steps`, `--grey`, `--style-*` or `--category-*` starts a new cosine',
+    'schedule from the step it resumes at, so the run takes one command per segment):',
     '',
-    '| steps | cosine schedule over | greyscale rate per view | cross-style pairs |',
-    '| --- | --- | --- | --- |',
+    `| steps | cosine schedule over | greyscale rate per view | cross-style pairs |${withCategories ? ' category pairs |' : ''}`,
+    `| --- | --- | --- | --- |${withCategories ? ' --- |' : ''}`,
     ...segs.flatMap((seg, i) => {
       const end = segmentEnd(segs, i, s.step);
       const style = seg.stylePairs
         ? `rate ${seg.stylePairs.crossStyle}, drawn ${seg.stylePairs.repeats}x, ${seg.stylePairs.augment} views`
         : 'default';
+      const category = seg.categoryPairs
+        ? ` rate ${seg.categoryPairs.rate}, drawn ${seg.categoryPairs.repeats}x |`
+        : ' none |';
       return end > seg.fromStep
         ? [
-            `| ${seg.fromStep + 1}-${end} | ${seg.steps} steps | ${seg.greyRate ?? 'default'} | ${style} |`,
+            `| ${seg.fromStep + 1}-${end} | ${seg.steps} steps | ${seg.greyRate ?? 'default'} | ${style} |` +
+              (withCategories ? category : ''),
           ]
         : [];
     }),

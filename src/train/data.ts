@@ -15,7 +15,7 @@ import {
 } from '../data/folder.js';
 import { loadFashionMnist } from '../data/fmnist.js';
 import { loadCorpus } from '../data/corpus/load.js';
-import { corpusDir, type CorpusKind } from '../data/corpus/manifest.js';
+import { corpusDir, type CorpusEntry, type CorpusKind } from '../data/corpus/manifest.js';
 import { rasterCorpus } from '../data/corpus/raster.js';
 import type { ImageSet } from '../data/image-set.js';
 import { ValidationError } from '../errors.js';
@@ -223,15 +223,52 @@ export function checkStylePairs(p: StylePairs): StylePairs {
 }
 
 /**
+ * Category pairs: `rate` is the chance that a draw of an image with a subject category (clip art:
+ * SUBJECT_CATEGORY_KINDS) that is not already a cross-style pair pairs it with another training
+ * image of its category, so the pair teaches "the same kind of thing" (supervised contrastive
+ * positives, Khosla et al. 2020); `repeats` how many times an epoch such an image is drawn.
+ */
+export interface CategoryPairs {
+  readonly rate: number;
+  readonly repeats: number;
+}
+
+/**
+ * Kinds whose manifest category names the subject. Icon contexts (actions, devices...) name a
+ * function and photo categories a whole package (landscapes): as positives they would pull
+ * unrelated images, and photo copies, together.
+ */
+export const SUBJECT_CATEGORY_KINDS: readonly CorpusKind[] = ['clipart'];
+
+/** The subject category of a corpus entry, or null. */
+export function subjectCategory(e: Pick<CorpusEntry, 'kind' | 'category'>): string | null {
+  return SUBJECT_CATEGORY_KINDS.includes(e.kind) ? e.category : null;
+}
+
+export function checkCategoryPairs(p: CategoryPairs): CategoryPairs {
+  if (!(p.rate >= 0 && p.rate <= 1))
+    throw new ValidationError(`--category-pairs must be a rate from 0 to 1, got ${p.rate}`);
+  if (!(Number.isInteger(p.repeats) && p.repeats >= 1 && p.repeats <= 16))
+    throw new ValidationError(
+      `--category-repeats must be a whole number from 1 to 16, got ${p.repeats}`,
+    );
+  return p;
+}
+
+/**
  * Draws per epoch of a unit: its kind's repeats (KIND_REPEATS), except that a run given style
  * pairs draws every unit with several drawings `repeats` times (photos before and after an edit
- * included). Without them the rule is the one every run before them used, so they resume exactly.
+ * included), and a run given category pairs draws every unit with a subject category (`category`
+ * true) `categoryPairs.repeats` times. Without them the rule is the one every run before them
+ * used, so they resume exactly.
  */
 export function unitRepeats(
   stylePairs: StylePairs | undefined,
   kindRepeats: number,
   drawings: number,
+  categoryPairs?: { readonly pairs: CategoryPairs | undefined; readonly category: boolean },
 ): number {
+  if (categoryPairs?.pairs && categoryPairs.category) return categoryPairs.pairs.repeats;
   return stylePairs && drawings > 1 ? stylePairs.repeats : kindRepeats;
 }
 
@@ -309,12 +346,17 @@ export const KIND_REPEATS: Partial<Record<CorpusKind, number>> = { photo: 4 };
  * Pairs for instance discrimination (SimCLR / SSCD): each unit is one cross-style identity (all
  * images sharing a label), drawn `repeats(unit)` times per epoch in a seeded order, and each draw
  * yields two images: two different drawings of it with probability `crossStyle` when it has
- * several, else the same image twice (two augmentations of it make the pair).
+ * several, else the same image twice (two augmentations of it make the pair). With `categories`,
+ * a draw that is still one image twice pairs it, with probability `categories.rate`, with another
+ * image of its category (`categories.of`, null: none) instead. The two images of a pair are
+ * positives of each other in the loss whatever their labels (accumulateGradients' pairLabels).
  */
 export class PairSampler {
   private order: number[] = [];
   private readonly units: number[][];
   private readonly draws: number[];
+  /** Each image with a category: the images of its category, itself included. */
+  private readonly byCategory = new Map<number, number[]>();
 
   constructor(
     set: ImageSet,
@@ -322,6 +364,10 @@ export class PairSampler {
     public state: SamplerState = { epoch: 0, pos: 0 },
     repeats: (unit: readonly number[]) => number = () => 1,
     private readonly crossStyle = 0.5,
+    private readonly categories: {
+      readonly of: (image: number) => string | null;
+      readonly rate: number;
+    } | null = null,
   ) {
     const groups = new Map<number, number[]>();
     set.labels.forEach((l, i) => {
@@ -331,6 +377,17 @@ export class PairSampler {
     });
     this.units = [...groups.values()];
     this.draws = this.units.flatMap((u, k) => Array<number>(repeats(u)).fill(k));
+    if (categories) {
+      const lists = new Map<string, number[]>();
+      for (let i = 0; i < set.labels.length; i++) {
+        const c = categories.of(i);
+        if (c === null) continue;
+        const list = lists.get(c);
+        if (list) list.push(i);
+        else lists.set(c, [i]);
+        this.byCategory.set(i, lists.get(c)!);
+      }
+    }
     this.shuffle();
   }
 
@@ -359,7 +416,15 @@ export class PairSampler {
         b = rng.int(unit.length - 1);
         if (b >= a) b++;
       }
-      out.push([unit[a]!, unit[b]!]);
+      let second = unit[b]!;
+      const peers = this.categories && a === b ? this.byCategory.get(unit[a]!) : undefined;
+      if (peers && peers.length > 1 && rng.uniform() < this.categories!.rate) {
+        const self = peers.indexOf(unit[a]!);
+        let j = rng.int(peers.length - 1);
+        if (j >= self) j++;
+        second = peers[j]!;
+      }
+      out.push([unit[a]!, second]);
     }
     return out;
   }

@@ -97,6 +97,16 @@ export function microLoss(
 }
 
 /**
+ * The loss labels of a micro-batch: each image's label, or with `pairLabels` (the indices are
+ * pairs k, k+1 for even k, as PairSampler draws them) the first image's label for both of a pair,
+ * so a pair of two images of one category is a positive pair. (A copy or cross-style pair shares
+ * its label anyway.)
+ */
+export function lossLabels(set: ImageSet, indices: readonly number[], pairLabels: boolean) {
+  return Int32Array.from(indices, (idx, k) => set.labels[pairLabels ? indices[k & ~1]! : idx]!);
+}
+
+/**
  * Σ_micro scale · ∇ loss(micro), by parameter name, and each micro-batch's unscaled loss.
  * Gradients are summed in tfjs and read back once.
  */
@@ -107,13 +117,14 @@ export function accumulateGradients(
   augment: AugmentOptions,
   o: LossOptions,
   pairAugment: AugmentOptions | null = null,
+  pairLabels = false,
 ): { grads: Map<string, Float32Array>; losses: { width: string; loss: number }[] } {
   const vars = [...model.params.values()];
   let acc = new Map<string, tf.Tensor>();
   const losses: { width: string; loss: number }[] = [];
   for (const mb of micro) {
     const x = batchPixels(model, set, mb.indices, mb.seed, augment, pairAugment);
-    const labels = Int32Array.from(mb.indices, (i) => set.labels[i]!);
+    const labels = lossLabels(set, mb.indices, pairLabels);
     // The teacher of distillation and cross-width loss: the full width on the same images,
     // outside the tape.
     const teacher = needsTeacher(o, mb.width) ? model.encode(x, 1) : null;

@@ -17,8 +17,11 @@ import { Progress } from '../util/progress.js';
 import { AdamW, clipGlobalNorm, learningRate } from './optimizer.js';
 import {
   augmentFor,
+  checkCategoryPairs,
   checkStylePairs,
   DEFAULT_STYLE_PAIRS,
+  subjectCategory,
+  type CategoryPairs,
   KIND_REPEATS,
   styleAugmentFor,
   unitRepeats,
@@ -66,6 +69,11 @@ export interface TrainOptions {
    * resume may change it, which starts a new schedule segment.
    */
   readonly stylePairs?: StylePairs;
+  /**
+   * The general model's category pairs (none when absent); a resume may change them, which starts
+   * a new schedule segment.
+   */
+  readonly categoryPairs?: CategoryPairs;
   readonly workers: number;
   /**
    * Shards each micro-batch is split into (default: one per worker); each shard's loss sees only
@@ -115,6 +123,8 @@ export interface ScheduleSegment {
   readonly greyRate?: number;
   /** Set when the run gave --style-pairs, --style-repeats or --style-augment. */
   readonly stylePairs?: StylePairs;
+  /** Set when the run gave --category-pairs or --category-repeats. */
+  readonly categoryPairs?: CategoryPairs;
 }
 
 function segmentOf(o: TrainOptions, fromStep: number): ScheduleSegment {
@@ -123,7 +133,32 @@ function segmentOf(o: TrainOptions, fromStep: number): ScheduleSegment {
     steps: o.steps,
     ...(o.greyRate !== undefined ? { greyRate: o.greyRate } : {}),
     ...(o.stylePairs !== undefined ? { stylePairs: o.stylePairs } : {}),
+    ...(o.categoryPairs !== undefined ? { categoryPairs: o.categoryPairs } : {}),
   };
+}
+
+/** The general corpus's pair sampler, with the run's style and category pairs. */
+function generalSampler(
+  set: CorpusSet,
+  seed: number,
+  at: SamplerState,
+  stylePairs: StylePairs,
+  o: Pick<TrainOptions, 'stylePairs'>,
+  categoryPairs: CategoryPairs | undefined,
+): PairSampler {
+  const category = (i: number) => subjectCategory(set.entries[i]!);
+  return new PairSampler(
+    set,
+    seed,
+    { ...at },
+    (u) =>
+      unitRepeats(o.stylePairs, KIND_REPEATS[set.entries[u[0]!]!.kind] ?? 1, u.length, {
+        pairs: categoryPairs,
+        category: category(u[0]!) !== null,
+      }),
+    stylePairs.crossStyle,
+    categoryPairs ? { of: category, rate: categoryPairs.rate } : null,
+  );
 }
 
 class WorkerPool {
@@ -314,7 +349,8 @@ export async function train(
     if (
       last.steps !== o.steps ||
       last.greyRate !== o.greyRate ||
-      JSON.stringify(last.stylePairs) !== JSON.stringify(o.stylePairs)
+      JSON.stringify(last.stylePairs) !== JSON.stringify(o.stylePairs) ||
+      JSON.stringify(last.categoryPairs) !== JSON.stringify(o.categoryPairs)
     )
       schedule.push(segmentOf(o, ck.state.step));
     state = { ...ck.state, options: { ...o }, schedule };
@@ -325,20 +361,10 @@ export async function train(
     log(`no checkpoint in ${o.runDir}: starting ${o.name} from scratch`);
   }
   const stylePairs = checkStylePairs(o.stylePairs ?? DEFAULT_STYLE_PAIRS);
+  const categoryPairs = o.categoryPairs ? checkCategoryPairs(o.categoryPairs) : undefined;
   const sampler =
     o.data.kind === 'general'
-      ? new PairSampler(
-          trainSet,
-          o.seed,
-          { ...state.sampler },
-          (u) =>
-            unitRepeats(
-              o.stylePairs,
-              KIND_REPEATS[(trainSet as CorpusSet).entries[u[0]!]!.kind] ?? 1,
-              u.length,
-            ),
-          stylePairs.crossStyle,
-        )
+      ? generalSampler(trainSet as CorpusSet, o.seed, state.sampler, stylePairs, o, categoryPairs)
       : new Sampler(trainSet, byIdentity, o.seed, { ...state.sampler });
   const nWorkers = Math.max(1, Math.min(o.workers, cpus().length));
   const shards = o.shards ?? nWorkers;
@@ -365,6 +391,13 @@ export async function train(
       `training ${o.name}: ${o.config.dModel}-wide x ${o.config.nLayer} layers, levels [${o.levels.join(', ')}], ` +
         `${o.units * sampler.unitSize} images per micro-batch in ${shards} shard(s), ${nWorkers} worker(s) on tfjs-${backend}`,
     );
+    if (categoryPairs) {
+      const cats = (trainSet as CorpusSet).entries.map(subjectCategory).filter((c) => c !== null);
+      log(
+        `category pairs: ${cats.length} training images in ${new Set(cats).size} subject categories, ` +
+          `paired by category in ${categoryPairs.rate * 100}% of their draws, drawn ${categoryPairs.repeats}x an epoch`,
+      );
+    }
     const progress = new Progress(o.steps, 'steps', process.stderr, 10_000, state.step);
     let lastCkpt = performance.now();
     let images = 0;

@@ -59,6 +59,7 @@ let augment: AugmentOptions;
 let pairAugment: AugmentOptions | null = null;
 let checkAugment: AugmentOptions;
 let lossOpts: LossOptions;
+let data: DataSpec;
 
 function evaluate(indices: number[], widths: string[], seed: number | null): WorkerReply {
   const D = cfg.dModel;
@@ -102,6 +103,7 @@ async function handle(msg: WorkerRequest): Promise<WorkerReply> {
       pairAugment = msg.pairAugment ?? null;
       checkAugment = msg.checkAugment;
       lossOpts = msg.loss;
+      data = msg.data;
       train = msg.sets?.train ?? loadSplit(msg.data, 'train', msg.dataRoot);
       test = msg.sets?.test ?? loadSplit(msg.data, 'test', msg.dataRoot);
       return { type: 'ready', backend };
@@ -120,7 +122,17 @@ async function handle(msg: WorkerRequest): Promise<WorkerReply> {
       return { type: 'ok' };
     }
     case 'grads': {
-      const r = accumulateGradients(model!, train!, msg.micro, augment, lossOpts, pairAugment);
+      // The general corpus trains on PairSampler's pairs, positives by construction.
+      const pairs = data.kind === 'general';
+      const r = accumulateGradients(
+        model!,
+        train!,
+        msg.micro,
+        augment,
+        lossOpts,
+        pairAugment,
+        pairs,
+      );
       return { type: 'grads', grads: Object.fromEntries(r.grads), losses: r.losses };
     }
     case 'eval':

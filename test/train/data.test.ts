@@ -10,14 +10,17 @@ import { loadFashionMnist } from '../../src/data/fmnist.js';
 import { splitEmoji } from '../../src/data/emoji.js';
 import {
   augmentFor,
+  checkCategoryPairs,
   checkStylePairs,
   GENERAL_AUGMENT,
   PairSampler,
   Sampler,
   styleAugmentFor,
   STYLE_AUGMENT,
+  subjectCategory,
   unitRepeats,
 } from '../../src/train/data.js';
+import { lossLabels } from '../../src/train/step.js';
 import { augmentView, centerView } from '../../src/train/augment.js';
 import { Rng } from '../../src/util/rng.js';
 import { fakeEmoji, idxBytes, writeFakeFashionMnist } from './fixtures.js';
@@ -176,6 +179,65 @@ test('style pairs: drawn more often, always crossed at rate 1, and bad settings 
   assert.equal(mild.distort?.overlay, 0);
 });
 
+test('category pairs: a lone image pairs with another of its category at the rate, resumes exactly', () => {
+  // 40 identities; 30-39 have two drawings. Images of identities 0-9 are category 'a', 10-19
+  // 'b', the rest none; image 2 also belongs to nothing else.
+  const labels: number[] = [];
+  for (let l = 0; l < 40; l++) for (let k = 0; k <= (l >= 30 ? 1 : 0); k++) labels.push(l);
+  const cat = (i: number) => (labels[i]! < 10 ? 'a' : labels[i]! < 20 ? 'b' : null);
+  const set = { ...fakeEmoji(1), labels: Int32Array.from(labels) };
+  const plain = new PairSampler(set, 3).next(200);
+  // Rate 0 draws exactly what a run without category pairs draws (each draw has its own rng).
+  assert.deepEqual(
+    new PairSampler(set, 3, undefined, undefined, 0.5, { of: cat, rate: 0 }).next(200),
+    plain,
+  );
+  const s = new PairSampler(set, 3, undefined, undefined, 0.5, { of: cat, rate: 1 });
+  const all = s.next(200);
+  all.forEach(([a, b], k) => {
+    if (cat(a!) !== null) {
+      assert.notEqual(a, b, `draw ${k}: a categorised image pairs with another`);
+      assert.equal(cat(b!), cat(a!), `draw ${k}: of its own category`);
+    } else assert.deepEqual([a, b], plain[k], `draw ${k}: uncategorised draws are unchanged`);
+  });
+  const partners = new Set(all.filter(([a]) => a === 0).map(([, b]) => b));
+  assert.ok(partners.size > 3, `image 0 meets several partners (${[...partners].join(',')})`);
+  const half = new PairSampler(set, 3, undefined, undefined, 0.5, { of: cat, rate: 0.5 }).next(400);
+  const crossed = half.filter(([a, b]) => cat(a!) !== null && a !== b).length;
+  const drawn = half.filter(([a]) => cat(a!) !== null).length;
+  assert.ok(crossed > 0.35 * drawn && crossed < 0.65 * drawn, `${crossed} of ${drawn}`);
+  const saved = { ...s.state };
+  const more = s.next(50);
+  const resumed = new PairSampler(set, 3, saved, undefined, 0.5, { of: cat, rate: 1 });
+  assert.deepEqual(resumed.next(50), more);
+  // A category of one image has no partner: it is drawn twice as itself.
+  const lone = new PairSampler(set, 3, undefined, undefined, 0.5, {
+    of: (i) => (i === 0 ? 'alone' : null),
+    rate: 1,
+  });
+  for (const [a, b] of lone.next(40)) if (a === 0) assert.equal(b, 0);
+  // Repeats: a categorised unit is drawn categoryPairs.repeats times, only when they are given.
+  const cp = { rate: 0.5, repeats: 4 };
+  assert.equal(unitRepeats(undefined, 1, 1, { pairs: cp, category: true }), 4);
+  assert.equal(unitRepeats(undefined, 1, 1, { pairs: cp, category: false }), 1);
+  assert.equal(unitRepeats(undefined, 1, 1, { pairs: undefined, category: true }), 1);
+  assert.deepEqual(checkCategoryPairs(cp), cp);
+  assert.throws(() => checkCategoryPairs({ ...cp, rate: -0.1 }), /--category-pairs must be a rate/);
+  assert.throws(() => checkCategoryPairs({ ...cp, repeats: 0 }), /--category-repeats must be/);
+  // Only clip-art categories name a subject.
+  assert.equal(subjectCategory({ kind: 'clipart', category: 'animals' }), 'animals');
+  assert.equal(subjectCategory({ kind: 'icon', category: 'devices' }), null);
+  assert.equal(subjectCategory({ kind: 'photo', category: 'landscapes' }), null);
+});
+
+test('loss labels: a pair shares its first image label, so a category pair is a positive', () => {
+  const set = { ...fakeEmoji(1), labels: Int32Array.from([7, 8, 9, 9]) };
+  // Pairs (0, 1) of two categorised images and (2, 3) of one identity.
+  assert.deepEqual([...lossLabels(set, [0, 1, 2, 3], true)], [7, 7, 9, 9]);
+  assert.deepEqual([...lossLabels(set, [0, 1, 2, 3], false)], [7, 8, 9, 9]);
+  assert.deepEqual([...lossLabels(set, [1, 0], true)], [8, 8]);
+});
+
 test('--grey sets the general distortions greyscale rate, and is refused elsewhere or out of range', () => {
   const general = { kind: 'general' } as const;
   assert.equal(augmentFor(general, 64, 3).distort?.grey, GENERAL_AUGMENT.distort.grey);
@@ -195,4 +257,10 @@ test('train refuses --style-* outside the general data, and a bad --style-augmen
   const bad = run('--data', 'fmnist', '--style-augment', 'strong');
   assert.equal(bad.status, 2, bad.stderr);
   assert.match(bad.stderr, /--style-augment/);
+  const cat = run('--data', 'fmnist', '--category-pairs', '0.5');
+  assert.equal(cat.status, 2, cat.stderr);
+  assert.match(cat.stderr, /--category-pairs pairs the general corpus's clip art by category/);
+  const repeatsAlone = run('--data', 'general', '--category-repeats', '2');
+  assert.equal(repeatsAlone.status, 2, repeatsAlone.stderr);
+  assert.match(repeatsAlone.stderr, /--category-repeats needs --category-pairs/);
 });

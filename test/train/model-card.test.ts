@@ -183,6 +183,13 @@ test('a general model card gives one train command per schedule segment, and no 
       greyRate: 0.5,
       stylePairs: { crossStyle: 1, repeats: 3, augment: 'mild' },
     },
+    {
+      fromStep: 3080,
+      steps: 4000,
+      greyRate: 0.5,
+      stylePairs: { crossStyle: 1, repeats: 3, augment: 'mild' },
+      categoryPairs: { rate: 0.5, repeats: 2 },
+    },
   ];
   const history = [{ step: 3100, imagesPerS: 200, eval: { 'copy-recall@1@1': 0.45 } }];
   writeFileSync(
@@ -205,23 +212,41 @@ test('a general model card gives one train command per schedule segment, and no 
     md.includes(`${base} --steps 4000 ${rest} --grey 0.5 --resume --stop-after-steps 13\n`),
     md,
   );
-  // The run stopped at 3100 of its last schedule's 4000 steps; its segment gave --style-*.
+  // The run stopped at 3100 of its last schedule's 4000 steps; its last two segments gave
+  // --style-*, the last also --category-*.
   const style = '--style-pairs 1 --style-repeats 3 --style-augment mild';
+  const category = '--category-pairs 0.5 --category-repeats 2';
   assert.ok(
     md.includes(
-      `${base} --steps 4000 ${rest} --grey 0.5 ${style} --resume --stop-after-steps 40\n`,
+      `${base} --steps 4000 ${rest} --grey 0.5 ${style} --resume --stop-after-steps 20\n`,
     ),
     md,
   );
   assert.ok(
-    md.includes(`${base} --steps 3100 ${rest} --grey 0.5 ${style} --resume   # no further`),
+    md.includes(
+      `${base} --steps 4000 ${rest} --grey 0.5 ${style} ${category} --resume --stop-after-steps 20\n`,
+    ),
     md,
   );
-  assert.match(md, /\| 3048-3060 \| 4000 steps \| 0\.5 \| default \|/);
-  assert.match(md, /\| 3061-3100 \| 4000 steps \| 0\.5 \| rate 1, drawn 3x, mild views \|/);
+  assert.ok(
+    md.includes(
+      `${base} --steps 3100 ${rest} --grey 0.5 ${style} ${category} --resume   # no further`,
+    ),
+    md,
+  );
+  assert.match(md, /\| 3048-3060 \| 4000 steps \| 0\.5 \| default \| none \|/);
+  assert.match(md, /\| 3061-3080 \| 4000 steps \| 0\.5 \| rate 1, drawn 3x, mild views \| none \|/);
   assert.match(
     md,
-    /; steps 3061-3100: in every draw, such keys drawn 3x as often, with mild views/,
+    /\| 3081-3100 \| 4000 steps \| 0\.5 \| rate 1, drawn 3x, mild views \| rate 0\.5, drawn 2x \|/,
+  );
+  assert.match(
+    md,
+    /; steps 3061-3080: in every draw, such keys drawn 3x as often, with mild views/,
+  );
+  assert.match(
+    md,
+    /; steps 3081-3100: in 50% of the other draws of a training clip-art image, another image of its category/,
   );
   assert.match(md, /npx matsearch data --corpus all/);
   assert.match(md, /10\.00 CPU-hours/);
