@@ -210,13 +210,18 @@ export const STYLE_AUGMENT = {
   distort: { overlay: 0, text: 0, border: 0.1, grey: 0.2, blur: 0.1, downscale: 0.1, jpeg: 0.1 },
 };
 
-export function checkStylePairs(p: StylePairs): StylePairs {
-  if (!(p.crossStyle >= 0 && p.crossStyle <= 1))
-    throw new ValidationError(`--style-pairs must be a rate from 0 to 1, got ${p.crossStyle}`);
-  if (!(Number.isInteger(p.repeats) && p.repeats >= 1 && p.repeats <= 16))
+/** A pair option's rate (0-1) and draws an epoch (1-16), or a ValidationError naming the flags. */
+function checkPairCounts(rateFlag: string, rate: number, repeatsFlag: string, repeats: number) {
+  if (!(rate >= 0 && rate <= 1))
+    throw new ValidationError(`--${rateFlag} must be a rate from 0 to 1, got ${rate}`);
+  if (!(Number.isInteger(repeats) && repeats >= 1 && repeats <= 16))
     throw new ValidationError(
-      `--style-repeats must be a whole number from 1 to 16, got ${p.repeats}`,
+      `--${repeatsFlag} must be a whole number from 1 to 16, got ${repeats}`,
     );
+}
+
+export function checkStylePairs(p: StylePairs): StylePairs {
+  checkPairCounts('style-pairs', p.crossStyle, 'style-repeats', p.repeats);
   if (p.augment !== 'copy' && p.augment !== 'mild')
     throw new ValidationError(`--style-augment must be copy or mild, got '${String(p.augment)}'`);
   return p;
@@ -246,12 +251,7 @@ export function subjectCategory(e: Pick<CorpusEntry, 'kind' | 'category'>): stri
 }
 
 export function checkCategoryPairs(p: CategoryPairs): CategoryPairs {
-  if (!(p.rate >= 0 && p.rate <= 1))
-    throw new ValidationError(`--category-pairs must be a rate from 0 to 1, got ${p.rate}`);
-  if (!(Number.isInteger(p.repeats) && p.repeats >= 1 && p.repeats <= 16))
-    throw new ValidationError(
-      `--category-repeats must be a whole number from 1 to 16, got ${p.repeats}`,
-    );
+  checkPairCounts('category-pairs', p.rate, 'category-repeats', p.repeats);
   return p;
 }
 

@@ -137,27 +137,29 @@ function segmentOf(o: TrainOptions, fromStep: number): ScheduleSegment {
   };
 }
 
-/** The general corpus's pair sampler, with the run's style and category pairs. */
+/**
+ * The general corpus's pair sampler. `given` are the run's own --style-* and --category-*
+ * options (absent: the rules of runs before them, so those resume exactly).
+ */
 function generalSampler(
   set: CorpusSet,
   seed: number,
   at: SamplerState,
-  stylePairs: StylePairs,
-  o: Pick<TrainOptions, 'stylePairs'>,
-  categoryPairs: CategoryPairs | undefined,
+  given: Pick<TrainOptions, 'stylePairs' | 'categoryPairs'>,
 ): PairSampler {
   const category = (i: number) => subjectCategory(set.entries[i]!);
+  const cats = given.categoryPairs;
   return new PairSampler(
     set,
     seed,
     { ...at },
     (u) =>
-      unitRepeats(o.stylePairs, KIND_REPEATS[set.entries[u[0]!]!.kind] ?? 1, u.length, {
-        pairs: categoryPairs,
+      unitRepeats(given.stylePairs, KIND_REPEATS[set.entries[u[0]!]!.kind] ?? 1, u.length, {
+        pairs: cats,
         category: category(u[0]!) !== null,
       }),
-    stylePairs.crossStyle,
-    categoryPairs ? { of: category, rate: categoryPairs.rate } : null,
+    checkStylePairs(given.stylePairs ?? DEFAULT_STYLE_PAIRS).crossStyle,
+    cats ? { of: category, rate: checkCategoryPairs(cats).rate } : null,
   );
 }
 
@@ -364,7 +366,7 @@ export async function train(
   const categoryPairs = o.categoryPairs ? checkCategoryPairs(o.categoryPairs) : undefined;
   const sampler =
     o.data.kind === 'general'
-      ? generalSampler(trainSet as CorpusSet, o.seed, state.sampler, stylePairs, o, categoryPairs)
+      ? generalSampler(trainSet as CorpusSet, o.seed, state.sampler, o)
       : new Sampler(trainSet, byIdentity, o.seed, { ...state.sampler });
   const nWorkers = Math.max(1, Math.min(o.workers, cpus().length));
   const shards = o.shards ?? nWorkers;
