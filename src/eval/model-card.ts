@@ -232,7 +232,7 @@ export function writeModelCard(c: CardInputs): string {
         `${o.loss.temperature}: ${o.units} images, two augmented views each; positives are the ` +
         "image's other view and, in half the draws where its key exists in several styles, a view " +
         'of the same key in another style (emoji code point, icon name, card, flag, glyph, piece)' +
-        styleSegmentsText(segments(state), state.step)
+        pairSegmentsText(segments(state), state.step)
       : `- Losses: cross-entropy with label smoothing ${o.loss.labelSmoothing}`) +
       (kind !== 'general' && o.loss.supcon > 0
         ? ` plus supervised contrastive loss (weight ${o.loss.supcon}, temperature ${o.loss.temperature}; ` +
@@ -311,7 +311,7 @@ function baselineLines(r: EvalReport, b: NonNullable<CardInputs['baseline']>): s
   ];
 }
 
-/** Each schedule segment the run went through (one, unless a resume changed --steps or --grey). */
+/** Each schedule segment the run went through (one, unless a resume changed --steps, --grey or the pair options). */
 function segments(s: RunState): Segment[] {
   return s.schedule ?? [{ fromStep: 0, steps: s.options.steps }];
 }
@@ -320,9 +320,12 @@ function segments(s: RunState): Segment[] {
 const segmentEnd = (segs: readonly Segment[], i: number, lastStep: number): number =>
   Math.min(segs[i + 1]?.fromStep ?? lastStep, segs[i]!.steps);
 
-/** Where segments weighed cross-style pairs otherwise than half the draws with copy views. */
-function styleSegmentsText(segs: readonly Segment[], lastStep: number): string {
-  const changed = segs.flatMap((seg, i) => {
+/**
+ * Where segments weighed cross-style pairs otherwise than half the draws with copy views, and
+ * where they added category pairs.
+ */
+function pairSegmentsText(segs: readonly Segment[], lastStep: number): string {
+  const styles = segs.flatMap((seg, i) => {
     const p = seg.stylePairs;
     if (!p) return [];
     const end = segmentEnd(segs, i, lastStep);
@@ -345,7 +348,7 @@ function styleSegmentsText(segs: readonly Segment[], lastStep: number): string {
         `folder), such images drawn ${p.repeats}x as often`,
     ];
   });
-  return [...changed, ...categories].map((c) => `; ${c}`).join('');
+  return [...styles, ...categories].map((c) => `; ${c}`).join('');
 }
 
 /** What a greyscale copy shares of the pooled mean: half, or the grey views' set share. */

@@ -432,4 +432,9 @@ export class PairSampler {
   get unitsPerEpoch(): number {
     return this.order.length;
   }
+
+  /** How many images have a category, in how many categories (0, 0 without categories). */
+  get categorised(): { images: number; categories: number } {
+    return { images: this.byCategory.size, categories: new Set(this.byCategory.values()).size };
+  }
 }

@@ -139,7 +139,7 @@ function segmentOf(o: TrainOptions, fromStep: number): ScheduleSegment {
 
 /**
  * The general corpus's pair sampler. `given` are the run's own --style-* and --category-*
- * options (absent: the rules of runs before them, so those resume exactly).
+ * options, already checked (absent: the rules of runs before them, so those resume exactly).
  */
 function generalSampler(
   set: CorpusSet,
@@ -158,8 +158,8 @@ function generalSampler(
         pairs: cats,
         category: category(u[0]!) !== null,
       }),
-    checkStylePairs(given.stylePairs ?? DEFAULT_STYLE_PAIRS).crossStyle,
-    cats ? { of: category, rate: checkCategoryPairs(cats).rate } : null,
+    (given.stylePairs ?? DEFAULT_STYLE_PAIRS).crossStyle,
+    cats ? { of: category, rate: cats.rate } : null,
   );
 }
 
@@ -393,10 +393,10 @@ export async function train(
       `training ${o.name}: ${o.config.dModel}-wide x ${o.config.nLayer} layers, levels [${o.levels.join(', ')}], ` +
         `${o.units * sampler.unitSize} images per micro-batch in ${shards} shard(s), ${nWorkers} worker(s) on tfjs-${backend}`,
     );
-    if (categoryPairs) {
-      const cats = (trainSet as CorpusSet).entries.map(subjectCategory).filter((c) => c !== null);
+    if (categoryPairs && sampler instanceof PairSampler) {
+      const { images, categories } = sampler.categorised;
       log(
-        `category pairs: ${cats.length} training images in ${new Set(cats).size} subject categories, ` +
+        `category pairs: ${images} training images in ${categories} subject categories, ` +
           `paired by category in ${categoryPairs.rate * 100}% of their draws, drawn ${categoryPairs.repeats}x an epoch`,
       );
     }

@@ -59,7 +59,8 @@ let augment: AugmentOptions;
 let pairAugment: AugmentOptions | null = null;
 let checkAugment: AugmentOptions;
 let lossOpts: LossOptions;
-let data: DataSpec;
+/** The general corpus trains on PairSampler's pairs: a pair's two images are positives. */
+let pairLabels = false;
 
 function evaluate(indices: number[], widths: string[], seed: number | null): WorkerReply {
   const D = cfg.dModel;
@@ -103,7 +104,7 @@ async function handle(msg: WorkerRequest): Promise<WorkerReply> {
       pairAugment = msg.pairAugment ?? null;
       checkAugment = msg.checkAugment;
       lossOpts = msg.loss;
-      data = msg.data;
+      pairLabels = msg.data.kind === 'general';
       train = msg.sets?.train ?? loadSplit(msg.data, 'train', msg.dataRoot);
       test = msg.sets?.test ?? loadSplit(msg.data, 'test', msg.dataRoot);
       return { type: 'ready', backend };
@@ -122,8 +123,6 @@ async function handle(msg: WorkerRequest): Promise<WorkerReply> {
       return { type: 'ok' };
     }
     case 'grads': {
-      // The general corpus trains on PairSampler's pairs, positives by construction.
-      const pairs = data.kind === 'general';
       const r = accumulateGradients(
         model!,
         train!,
@@ -131,7 +130,7 @@ async function handle(msg: WorkerRequest): Promise<WorkerReply> {
         augment,
         lossOpts,
         pairAugment,
-        pairs,
+        pairLabels,
       );
       return { type: 'grads', grads: Object.fromEntries(r.grads), losses: r.losses };
     }
